@@ -1,0 +1,35 @@
+"""Device resolution: `auto` picks the best available; an explicit device that is missing is an error."""
+
+from __future__ import annotations
+
+import torch
+
+from tinynets.errors import ConfigError
+
+
+def resolve_device(requested: str) -> torch.device:
+    """Turn auto | cpu | cuda | cuda:N | mps into an available torch.device, or raise ConfigError."""
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(requested)
+    if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if count == 0:
+            raise ConfigError(f"device {requested!r} requested, but CUDA is not available here (use auto or cpu)")
+        if (device.index or 0) >= count:
+            raise ConfigError(f"device {requested!r} requested, but only {count} CUDA device(s) exist")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {requested!r} requested, but MPS is not available here (use auto or cpu)")
+    return device
+
+
+def describe(device: torch.device) -> str:
+    """A device's name as recorded in the metrics, e.g. 'cpu' or 'cuda:0 (NVIDIA H100)'."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return device.type

