@@ -4,12 +4,14 @@ import numpy as np
 
 from tinynets import artifacts, sources
 from tinynets.cli import run_stage
+from tinynets.devices import check_available
 from tinynets.params import check_model_fits, load_params
 
 
 def prepare(name: str) -> None:
     params = load_params()
     config = params.dataset(name)
+    check_available(params.device_for(name))
     raw = sources.load(config.data, params.seed, name)
     check_model_fits(name, config, raw.x_train, raw.y_train)
     artifacts.write_arrays(

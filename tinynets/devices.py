@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from tinynets.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+ALWAYS_AVAILABLE = ("auto", "cpu")
+
+
+def check_available(requested: str) -> None:
+    """Fail early, before any data is written, when an explicit accelerator is missing (imports torch only then)."""
+    if requested not in ALWAYS_AVAILABLE:
+        resolve_device(requested)
 
 
 def resolve_device(requested: str) -> torch.device:
     """Turn auto | cpu | cuda | cuda:N | mps into an available torch.device, or raise ConfigError."""
+    import torch
+
     if requested == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -29,6 +42,8 @@ def resolve_device(requested: str) -> torch.device:
 
 def describe(device: torch.device) -> str:
     """A device's name as recorded in the metrics, e.g. 'cpu' or 'cuda:0 (NVIDIA H100)'."""
+    import torch
+
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{index} ({torch.cuda.get_device_name(index)})"

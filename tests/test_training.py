@@ -1,0 +1,60 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_iris
+
+from tinynets.errors import TrainingError
+from tinynets.models import build_mlp
+from tinynets.params import ModelConfig, TrainConfig
+from tinynets.training import Monitor, as_inputs, fit, to_tensors
+
+
+def iris_tensors():
+    x, y = load_iris(return_X_y=True)
+    x = ((x - x.min(0)) / (x.max(0) - x.min(0))).astype(np.float32)
+    arrays = {"x_train": x[::2], "y_train": y[::2], "x_test": x[1::2], "y_test": y[1::2]}
+    return to_tensors(arrays, "cross_entropy", torch.device("cpu"))
+
+
+def train_iris(epochs=200, lr=0.5, batch_size=None, stream=None):
+    torch.manual_seed(0)
+    model = build_mlp(ModelConfig(layers=[4, 10, 3]))
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, optimizer={"name": "sgd"}, lr=lr, loss="cross_entropy")
+    monitor = Monitor("iris", epochs, lr, stream=stream or io.StringIO())
+    history = fit(model, iris_tensors(), config, torch.Generator().manual_seed(0), monitor)
+    return model, history
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_training_lowers_train_and_test_loss(batch_size):
+    _, history = train_iris(batch_size=batch_size)
+    assert history.shape == (200, 2)
+    assert history[-1, 0] < 0.5 * history[0, 0]
+    assert history[-1, 1] < 0.5 * history[0, 1]
+
+
+def test_same_seed_gives_identical_weights():
+    first, _ = train_iris(epochs=50, batch_size=16)
+    second, _ = train_iris(epochs=50, batch_size=16)
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_divergence_stops_with_the_dataset_epoch_and_lr():
+    with pytest.raises(TrainingError, match=r"iris: training diverged at epoch \d+: .* lr 1e\+30"):
+        train_iris(epochs=50, lr=1e30)
+
+
+def test_plain_progress_lines_when_not_a_terminal():
+    stream = io.StringIO()
+    train_iris(epochs=100, stream=stream)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 10
+    assert lines[-1].startswith("iris: epoch 100/100 train loss ")
+
+
+def test_uint8_pixels_become_floats_in_unit_range():
+    pixels = torch.tensor([[0, 255, 51]], dtype=torch.uint8)
+    assert torch.allclose(as_inputs(pixels), torch.tensor([[0.0, 1.0, 0.2]]))
