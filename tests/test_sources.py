@@ -64,9 +64,7 @@ def test_mnist_sample_is_real_uint8_digits_split_80_20():
 @pytest.mark.parametrize("compress", [True, False])
 def test_local_idx_files_go_through_torchvision(in_tmp, compress):
     arrays = make_idx_set(in_tmp / "idx", compress=compress)
-    checksums = {}
-    if compress:  # our files are not the official ones, so give their checksums
-        checksums = {f.name: hashlib.md5(f.read_bytes()).hexdigest() for f in (in_tmp / "idx").iterdir()}
+    checksums = {f.name: hashlib.md5(f.read_bytes()).hexdigest() for f in (in_tmp / "idx").iterdir()}
     data = TorchvisionData(
         source="torchvision", name="FashionMNIST", use="full", local_dir=str(in_tmp / "idx"), checksums=checksums
     )
@@ -76,9 +74,12 @@ def test_local_idx_files_go_through_torchvision(in_tmp, compress):
     assert raw.source.startswith("torchvision FashionMNIST")
 
 
-def test_local_gzip_with_a_wrong_checksum_is_refused_and_leaves_nothing(in_tmp):
+def test_local_file_with_a_wrong_pinned_checksum_is_refused_and_leaves_nothing(in_tmp):
     make_idx_set(in_tmp / "idx")
-    data = TorchvisionData(source="torchvision", name="FashionMNIST", use="full", local_dir=str(in_tmp / "idx"))
+    wrong = {"train-images-idx3-ubyte.gz": "0" * 32}
+    data = TorchvisionData(
+        source="torchvision", name="FashionMNIST", use="full", local_dir=str(in_tmp / "idx"), checksums=wrong
+    )
     with pytest.raises(DataError, match="checksum mismatch"):
         sources.load(data, seed=0, name="fashion")
     assert list((in_tmp / "data" / "raw").iterdir()) == []

@@ -137,30 +137,30 @@ def _torchvision(data: TorchvisionData, name: str) -> RawData:
         return mnist_sample(data.split)
 
 
-def _idx_files(dataset_class: Any) -> list[tuple[str, str]]:
-    return [(filename, md5) for filename, md5 in dataset_class.resources]
+def _copy_local(local_dir: Path, raw_folder: Path, filenames: list[str], checksums: dict[str, str]) -> None:
+    """Put a local folder's IDX files, gzipped or not, where torchvision reads them.
 
-
-def _copy_local(local_dir: Path, raw_folder: Path, resources: list[tuple[str, str]]) -> None:
-    """Put a local folder's IDX files, gzipped (checksum-verified) or not, where torchvision reads them."""
+    Only checksums pinned in params are verified: repackaged copies (Debian's, say) are recompressed,
+    so the official .gz checksums do not apply. Every file is still parsed as IDX before it is trusted.
+    """
     from torchvision.datasets.utils import check_integrity
 
     raw_folder.mkdir(parents=True, exist_ok=True)
-    for gz_name, md5 in resources:
+    for gz_name in filenames:
         plain_name = gz_name.removesuffix(".gz")
         gz, plain = local_dir / gz_name, local_dir / plain_name
-        if gz.exists():
-            if not check_integrity(str(gz), md5):
-                raise DataError(f"{gz}: checksum mismatch (expected md5 {md5})")
-            try:
-                with gzip.open(gz) as source, open(raw_folder / plain_name, "wb") as target:
-                    shutil.copyfileobj(source, target)
-            except (OSError, EOFError) as error:
-                raise DataError(f"{gz}: not a readable gzip file ({error})") from None
-        elif plain.exists():
-            shutil.copyfile(plain, raw_folder / plain_name)
-        else:
+        source = gz if gz.exists() else plain
+        if not source.exists():
             raise DataError(f"{local_dir} has neither {gz_name} nor {plain_name}")
+        expected = checksums.get(source.name)
+        if expected and not check_integrity(str(source), expected):
+            raise DataError(f"{source}: checksum mismatch (expected md5 {expected})")
+        try:
+            opener = gzip.open if source == gz else open
+            with opener(source, "rb") as reader, open(raw_folder / plain_name, "wb") as target:
+                shutil.copyfileobj(reader, target)
+        except (OSError, EOFError) as error:
+            raise DataError(f"{source}: not a readable file ({error})") from None
 
 
 def _fetch(data: TorchvisionData) -> RawData:
@@ -184,7 +184,8 @@ def _fetch(data: TorchvisionData) -> RawData:
         with tempfile.TemporaryDirectory(dir=RAW_DIR, prefix=f".{data.name}.") as scratch:
             root = Path(scratch)
             if data.local_dir:
-                _copy_local(Path(data.local_dir), root / data.name / "raw", _idx_files(dataset_class))
+                filenames = [filename for filename, _ in base.resources]
+                _copy_local(Path(data.local_dir), root / data.name / "raw", filenames, data.checksums)
             else:
                 _download(dataset_class, root)
             train, test = _read(dataset_class, root, train=True), _read(dataset_class, root, train=False)
