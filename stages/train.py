@@ -18,6 +18,7 @@ def train(name: str) -> None:
     params = load_params()
     config = params.dataset(name)
     arrays = artifacts.read_arrays(artifacts.features(name))
+    # prepare checks this too, for new datasets; an edit to the model alone reruns only this stage.
     check_model_fits(name, config, arrays["x_train"], arrays["y_train"])
     device = resolve_device(params.device_for(name))
     torch.manual_seed(params.seed)
