@@ -31,4 +31,4 @@ bench: $(STAMP)
 	python bench/run.py
 
 clean:
-	rm -rf data models plots reports runs dvc_plots
+	rm -rf data models plots reports runs dvc_plots checkpoints

@@ -5,10 +5,11 @@ import pytest
 import torch
 from sklearn.datasets import load_iris
 
+from tinynets.backprop import ExplicitMlp
 from tinynets.errors import TrainingError
 from tinynets.models import build_mlp
 from tinynets.params import ModelConfig, TrainConfig
-from tinynets.training import Monitor, as_inputs, fit, to_tensors
+from tinynets.training import Monitor, as_inputs, autograd_step, explicit_step, fit, start_run, to_tensors
 
 
 def iris_tensors():
@@ -18,13 +19,19 @@ def iris_tensors():
     return to_tensors(arrays, "cross_entropy", torch.device("cpu"))
 
 
-def train_iris(epochs=200, lr=0.5, batch_size=None, stream=None):
+def train_iris(epochs=200, lr=0.5, batch_size=None, stream=None, explicit=True):
     torch.manual_seed(0)
-    model = build_mlp(ModelConfig(layers=[4, 10, 3]))
+    model_config = ModelConfig(layers=[4, 10, 3])
+    model = build_mlp(model_config)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, optimizer={"name": "sgd"}, lr=lr, loss="cross_entropy")
-    monitor = Monitor("iris", epochs, lr, stream=stream or io.StringIO())
-    history = fit(model, iris_tensors(), config, torch.Generator().manual_seed(0), monitor)
-    return model, history
+    run = start_run(model, config, seed=0)
+    mlp = ExplicitMlp(model, model_config)
+    if explicit:
+        step = explicit_step(mlp, run.optimizer, config.loss)
+    else:
+        step = autograd_step(model, run.optimizer, config.loss)
+    fit(run, iris_tensors(), config, step, mlp.forward, Monitor("iris", epochs, lr, stream=stream or io.StringIO()))
+    return model, run.history
 
 
 @pytest.mark.parametrize("batch_size", [None, 16])
@@ -39,6 +46,15 @@ def test_same_seed_gives_identical_weights():
     first, _ = train_iris(epochs=50, batch_size=16)
     second, _ = train_iris(epochs=50, batch_size=16)
     for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_explicit_and_autograd_steps_train_the_same_weights(batch_size):
+    explicit, explicit_history = train_iris(epochs=30, batch_size=batch_size)
+    autograd, autograd_history = train_iris(epochs=30, batch_size=batch_size, explicit=False)
+    assert torch.equal(explicit_history, autograd_history)
+    for a, b in zip(explicit.state_dict().values(), autograd.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
 

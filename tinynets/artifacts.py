@@ -30,6 +30,11 @@ def model(name: str) -> Path:
     return Path("models") / f"{name}.pt"
 
 
+def checkpoint(name: str) -> Path:
+    """Training state saved during a run, so that a killed run resumes (not a DVC output)."""
+    return Path("checkpoints") / f"{name}.pt"
+
+
 def loss_history(name: str) -> Path:
     return Path("plots/loss") / f"{name}.tsv"
 

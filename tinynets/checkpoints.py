@@ -1,8 +1,12 @@
-"""Model files: plain tensors and strings, written atomically, read back with weights_only=True."""
+"""Model files and resumable training state: plain tensors and strings, written atomically, read back with
+weights_only=True."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import pickle
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +15,7 @@ from torch import nn
 
 from tinynets.artifacts import atomic_path
 from tinynets.errors import DataError
+from tinynets.training import Run
 
 
 def save_model(path: Path, model: nn.Module, **info: Any) -> None:
@@ -29,3 +34,60 @@ def load_model(path: Path) -> dict[str, Any]:
     except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
         reason = str(error).splitlines()[0][:200]
         raise DataError(f"{path}: refused to load, not a plain tensor checkpoint ({reason})") from None
+
+
+def fingerprint(*facts: Any, files: tuple[Path, ...] = ()) -> str:
+    """A digest of everything a run's result depends on: plain facts (JSON-able) and the bytes of files."""
+    digest = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode())
+    for path in files:
+        digest.update(hashlib.file_digest(path.open("rb"), "sha256").digest())
+    return digest.hexdigest()
+
+
+class Checkpoint:
+    """A run's state saved after an epoch (at most every EVERY_S seconds), restored by a rerun of the same run.
+
+    The fingerprint ties the file to the params, seed, device and data it was made with; a checkpoint of
+    any other run is ignored and later overwritten.
+    """
+
+    EVERY_S = 1.0
+
+    def __init__(self, path: Path, fingerprint: str) -> None:
+        self.path, self.fingerprint = path, fingerprint
+        self.last_saved = time.monotonic()
+
+    def restore(self, run: Run) -> bool:
+        """Load the saved state into `run` if it belongs to the same run; True if it did."""
+        if not self.path.exists():
+            return False
+        state = load_model(self.path)
+        if state.get("fingerprint") != self.fingerprint:
+            return False
+        run.model.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.generator.set_state(state["generator"])
+        run.history[: state["epoch"]] = state["history"].to(run.history.device)
+        run.epoch = state["epoch"]
+        return True
+
+    def __call__(self, run: Run) -> None:
+        """Save the state if EVERY_S seconds have passed since the last save (and epochs remain)."""
+        now = time.monotonic()
+        if now - self.last_saved < self.EVERY_S or run.epoch == len(run.history):
+            return
+        state = {
+            "fingerprint": self.fingerprint,
+            "epoch": run.epoch,
+            "model": run.model.state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "generator": run.generator.get_state(),
+            "history": run.history[: run.epoch].cpu(),
+        }
+        with atomic_path(self.path) as tmp:
+            torch.save(state, tmp)
+        self.last_saved = now
+
+    def remove(self) -> None:
+        """Delete the checkpoint once the run's outputs are written."""
+        self.path.unlink(missing_ok=True)

@@ -138,6 +138,13 @@ class TrainConfig(Strict):
     lr: Annotated[float, Field(gt=0)]
     loss: Loss
     device: DeviceName | None = None
+    processes: Annotated[int, Field(ge=1)] = 1  # above 1: torchrun DDP, each rank a share of every batch
+
+    @model_validator(mode="after")
+    def _every_process_gets_rows(self) -> TrainConfig:
+        if self.batch_size is not None and self.batch_size < self.processes:
+            raise FieldProblem("batch_size", f"must be at least processes ({self.processes}): each takes a share")
+        return self
 
 
 class DatasetConfig(Strict):

@@ -1,0 +1,48 @@
+import pytest
+import torch
+
+from tinynets.backprop import ACTIVATIONS, ExplicitMlp
+from tinynets.models import build_mlp
+from tinynets.params import ModelConfig
+from tinynets.training import LOSSES
+
+
+def batch(loss: str, rows: int, outputs: int) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(rows, 6, generator=generator)
+    if loss == "cross_entropy":
+        return x, torch.randint(0, outputs, (rows,), generator=generator)
+    if loss == "bce_with_logits":
+        return x, torch.randint(0, 2, (rows, outputs), generator=generator).float()
+    return x, torch.randn(rows, outputs, generator=generator)
+
+
+@pytest.mark.parametrize("activation", [*ACTIVATIONS, "identity"])
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_gradients_are_bit_identical_to_autograd(activation, loss):
+    outputs = 3 if loss == "cross_entropy" else 2
+    output_activation = "sigmoid" if loss == "mse" else "identity"
+    config = ModelConfig(layers=[6, 8, 5, outputs], activation=activation, output_activation=output_activation)
+    torch.manual_seed(0)
+    model = build_mlp(config)
+    x, y = batch(loss, 33, outputs)
+
+    expected = LOSSES[loss](model(x), y)
+    expected.backward()
+    expected_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    value = ExplicitMlp(model, config).loss_backward(x, y, loss)
+
+    assert torch.equal(value, expected.detach())
+    for grad, wanted in zip((p.grad for p in model.parameters()), expected_grads, strict=True):
+        assert torch.equal(grad, wanted)
+
+
+def test_forward_matches_the_module_and_sees_optimizer_updates():
+    config = ModelConfig(layers=[6, 4, 3])
+    model = build_mlp(config)
+    explicit = ExplicitMlp(model, config)
+    x, _ = batch("mse", 10, 3)
+    with torch.no_grad():
+        model[1].weight.mul_(2)
+        assert torch.equal(explicit.forward(x), model(x))
