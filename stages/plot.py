@@ -12,7 +12,7 @@ def plot(name: str) -> None:
     predictions = artifacts.read_arrays(artifacts.predictions(name))
     scores = artifacts.read_json(artifacts.model_metrics(name))
     with artifacts.atomic_dir(artifacts.images(name)) as folder:
-        plots.loss_curve(plots.read_loss_tsv(artifacts.loss_history(name)), f"{name}: loss", folder / "loss.png")
+        plots.loss_curve(artifacts.read_loss_tsv(artifacts.loss_history(name)), f"{name}: loss", folder / "loss.png")
         if config.is_classifier:
             counts = np.array(scores["confusion_matrix"])
             plots.confusion_matrix(counts, f"{name}: confusion matrix", folder / "confusion_matrix.png")

@@ -15,7 +15,6 @@ from tinynets.cli import run_stage
 from tinynets.devices import describe
 from tinynets.models import build_mlp
 from tinynets.params import check_model_fits, load_params
-from tinynets.plots import write_loss_tsv
 from tinynets.training import Monitor, Run, autograd_step, explicit_step, fit, start_run, to_tensors
 
 
@@ -57,7 +56,7 @@ def train(name: str) -> None:
 
     if shard.rank == 0:
         save_model(artifacts.model(name), model, device=describe(device), processes=shard.world)
-        write_loss_tsv(artifacts.loss_history(name), run.history.cpu().numpy())
+        artifacts.write_loss_tsv(artifacts.loss_history(name), run.history.cpu().numpy())
         artifacts.write_json(
             artifacts.run_figures(name),
             {

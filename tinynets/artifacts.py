@@ -121,3 +121,18 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Read every array of an .npz (no pickles allowed)."""
     with np.load(path, allow_pickle=False) as archive:
         return {key: archive[key] for key in archive.files}
+
+
+LOSS_COLUMNS = ("epoch", "train", "test")
+
+
+def write_loss_tsv(path: Path, history: np.ndarray) -> None:
+    """The per-epoch train and test loss as a TSV that DVC plots (x: epoch, y: train and test)."""
+    lines = ["\t".join(LOSS_COLUMNS)]
+    lines += [f"{epoch}\t{train:.6g}\t{test:.6g}" for epoch, (train, test) in enumerate(history.tolist(), start=1)]
+    write_with(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))
+
+
+def read_loss_tsv(path: Path) -> np.ndarray:
+    """The (epochs, 3) array of epoch, train loss, test loss."""
+    return np.loadtxt(path, delimiter="\t", skiprows=1, ndmin=2)

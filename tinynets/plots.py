@@ -1,4 +1,4 @@
-"""PNG figures for people, and the data files that `dvc plots show` renders."""
+"""PNG figures for people (the data files `dvc plots show` renders are written by artifacts and report)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,6 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display, no GUI toolkit to import
 import matplotlib.pyplot as plt
 import numpy as np
-
-from tinynets.artifacts import write_with
-
-LOSS_COLUMNS = ("epoch", "train", "test")
-
-
-def write_loss_tsv(path: Path, history: np.ndarray) -> None:
-    """The per-epoch train and test loss as a TSV that DVC plots (x: epoch, y: train and test)."""
-    lines = ["\t".join(LOSS_COLUMNS)]
-    lines += [f"{epoch}\t{train:.6g}\t{test:.6g}" for epoch, (train, test) in enumerate(history.tolist(), start=1)]
-    write_with(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))
-
-
-def read_loss_tsv(path: Path) -> np.ndarray:
-    """The (epochs, 3) array of epoch, train loss, test loss."""
-    return np.loadtxt(path, delimiter="\t", skiprows=1, ndmin=2)
 
 
 def _save(figure: plt.Figure, path: Path) -> None:
