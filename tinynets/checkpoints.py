@@ -57,19 +57,19 @@ class Checkpoint:
         self.path, self.fingerprint = path, fingerprint
         self.last_saved = time.monotonic()
 
-    def restore(self, run: Run) -> bool:
-        """Load the saved state into `run` if it belongs to the same run; True if it did."""
+    def restore(self, run: Run) -> int:
+        """Load the saved state into `run` if it belongs to the same run; return the epochs already done."""
         if not self.path.exists():
-            return False
+            return 0
         state = load_model(self.path)
         if state.get("fingerprint") != self.fingerprint:
-            return False
+            return 0
         run.model.load_state_dict(state["model"])
         run.optimizer.load_state_dict(state["optimizer"])
         run.generator.set_state(state["generator"])
         run.history[: state["epoch"]] = state["history"].to(run.history.device)
         run.epoch = state["epoch"]
-        return True
+        return run.epoch
 
     def __call__(self, run: Run) -> None:
         """Save the state if EVERY_S seconds have passed since the last save (and epochs remain)."""

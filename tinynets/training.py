@@ -15,7 +15,8 @@ from torch import nn
 
 from tinynets.backprop import ExplicitMlp
 from tinynets.errors import TrainingError
-from tinynets.params import TrainConfig
+from tinynets.optimizers import Optimizer, make_optimizer
+from tinynets.params import ModelConfig, TrainConfig
 from tinynets.preprocess import PIXEL_SCALE
 
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
@@ -23,8 +24,6 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "bce_with_logits": F.binary_cross_entropy_with_logits,
     "mse": F.mse_loss,
 }
-OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
-FUSED = {"adam"}  # fused Adam takes half the time per step on the CPU; fused SGD is no faster
 EVAL_BATCH = 16384  # rows per forward pass when only evaluating: large, but bounded in memory
 Step = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (inputs, targets) -> loss, parameters updated
 Forward = Callable[[torch.Tensor], torch.Tensor]
@@ -63,14 +62,6 @@ def to_tensors(arrays: dict[str, np.ndarray], loss: str, device: torch.device) -
     )
 
 
-def make_optimizer(parameters: list[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
-    """The declared optimizer with its options and learning rate; the fused kernel where torch has one."""
-    options = config.optimizer.model_dump(exclude={"name"})
-    if config.optimizer.name in FUSED and parameters[0].device.type in ("cpu", "cuda"):
-        options["fused"] = True
-    return OPTIMIZERS[config.optimizer.name](parameters, lr=config.lr, **options)
-
-
 @torch.inference_mode()
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The model's outputs for every row, computed in large batches."""
@@ -94,7 +85,7 @@ class Run:
     """Everything training changes, so that a checkpoint of it resumes bit for bit."""
 
     model: nn.Module
-    optimizer: torch.optim.Optimizer
+    optimizer: Optimizer
     generator: torch.Generator
     history: torch.Tensor  # (epochs, 2): mean train and test loss per epoch, kept on the device
     epoch: int = 0  # epochs done
@@ -105,7 +96,7 @@ def start_run(model: nn.Module, config: TrainConfig, seed: int) -> Run:
     device = next(model.parameters()).device
     generator = torch.Generator(device).manual_seed(seed)
     history = torch.full((config.epochs, 2), float("nan"), device=device)
-    return Run(model, make_optimizer(list(model.parameters()), config), generator, history)
+    return Run(model, make_optimizer(list(model.parameters()), config.optimizer, config.lr), generator, history)
 
 
 @dataclass(frozen=True)
@@ -126,7 +117,7 @@ class Shard:
         return loss if self.world == 1 else self.total(loss * rows) / all_rows
 
 
-def explicit_step(mlp: ExplicitMlp, optimizer: torch.optim.Optimizer, loss: str) -> Step:
+def explicit_step(mlp: ExplicitMlp, optimizer: Optimizer, loss: str) -> Step:
     """One process's step: the explicit forward and backward, then the optimizer."""
 
     def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -137,11 +128,11 @@ def explicit_step(mlp: ExplicitMlp, optimizer: torch.optim.Optimizer, loss: str)
     return step
 
 
-def autograd_step(module: nn.Module, optimizer: torch.optim.Optimizer, loss: str) -> Step:
+def autograd_step(module: nn.Module, optimizer: Optimizer, loss: str) -> Step:
     """A step through autograd, for wrappers that hook into it (DistributedDataParallel averages gradients)."""
 
     def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         value = LOSSES[loss](module(x), y)
         value.backward()
         optimizer.step()
@@ -163,6 +154,20 @@ def epoch_batches(
         else:  # index_select gathers rows ten times faster than x[index]
             index = order[start + shard.rank : stop : shard.world]
             yield as_inputs(data.x_train.index_select(0, index)), data.y_train.index_select(0, index)
+
+
+def make_step(run: Run, model_config: ModelConfig, loss: str, shard: Shard) -> tuple[Step, Forward]:
+    """The training step for this process, and the forward pass that measures the test loss.
+
+    One process uses the explicit backward; under torchrun, DistributedDataParallel averages the
+    gradients across ranks from inside autograd's backward.
+    """
+    mlp = ExplicitMlp(run.model, model_config)
+    if shard.world == 1:
+        return explicit_step(mlp, run.optimizer, loss), mlp.forward
+    from torch.nn.parallel import DistributedDataParallel
+
+    return autograd_step(DistributedDataParallel(run.model), run.optimizer, loss), mlp.forward
 
 
 def fit(
