@@ -5,11 +5,13 @@ subtracts it from the process's wall time to get the stage's overhead. Usage:
     python bench/stage_timer.py WORK_FILE stages.train iris
 """
 
+import os
 import runpy
 import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, os.getcwd())  # as `python -m` does: the project's own stages/ and tinynets/ come first
 import tinynets.cli
 
 work_file, module, *args = sys.argv[1:]
