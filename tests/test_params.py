@@ -151,6 +151,18 @@ BROKEN = [
         "datasets.circles.data.kwargs: make_circles(): got an unexpected keyword argument 'n_sample'",
     ),
     (
+        "fewer rows per batch than processes",
+        setter("datasets.mnist.train.processes", 512),
+        "mnist",
+        "datasets.mnist.train.batch_size: must be at least processes (512)",
+    ),
+    (
+        "more processes than training rows",
+        setter("datasets.iris.train.processes", 200),
+        "iris",
+        "datasets.iris.train.processes: 200 processes, but only 120 training rows to share",
+    ),
+    (
         "explicit cuda without a GPU",
         setter("datasets.iris.train.device", "cuda"),
         "iris",

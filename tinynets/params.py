@@ -241,7 +241,13 @@ def load_params(path: Path = PARAMS_FILE) -> Params:
 
 
 def check_model_fits(name: str, config: DatasetConfig, x_train: np.ndarray, y_train: np.ndarray) -> None:
-    """Raise ConfigError when the first layer is not the number of features or the last does not fit the targets."""
+    """Raise ConfigError when the first layer is not the number of features or the last does not fit the
+    targets, or when there are more training processes than training rows."""
+    if config.train.processes > len(x_train):
+        raise ConfigError(
+            f"params.yaml: datasets.{name}.train.processes: {config.train.processes} processes, "
+            f"but only {len(x_train)} training rows to share"
+        )
     layers = config.model.layers
     features = int(np.prod(x_train.shape[1:]))
     where = f"params.yaml: datasets.{name}.model.layers"
