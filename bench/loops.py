@@ -25,13 +25,16 @@ MNIST_TRAIN = TrainConfig(epochs=1, batch_size=256, optimizer={"name": "sgd"}, l
 IRIS_STEPS = 2000
 
 
-def median_seconds(work: Callable[[], None], repeats: int) -> float:
-    times = []
+def interleaved_medians(works: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
+    """Median seconds of each work, timed in turn within every repeat so that drift in the machine's
+    speed touches them all alike."""
+    times: dict[str, list[float]] = {name: [] for name in works}
     for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for name, work in works.items():
+            started = time.perf_counter()
+            work()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def image_set(scratch: Path) -> tuple[str, Path]:
@@ -87,11 +90,11 @@ def train_with_tinynets(
     """`fit` for config.epochs epochs as the train stage calls it in one process, and the run it updates."""
     torch.manual_seed(0)
     run = start_run(build_mlp(model_config), config, seed=0)
-    step, forward = make_step(run, model_config, config.loss, Shard())
+    step = make_step(run, model_config, config.loss, Shard())
 
     def train() -> None:
         run.epoch = 0
-        fit(run, data, config, step, forward, lambda run: None)
+        fit(run, data, config, step, lambda run: None)
 
     return train, run
 
@@ -167,12 +170,18 @@ def measure(repeats: int) -> list[tuple[str, str]]:
     """The loop figures as (name, value) rows."""
     with tempfile.TemporaryDirectory() as scratch:
         label, root = image_set(Path(scratch))
-        seed = median_seconds(seed_001_epoch(root), repeats)
-        ours = median_seconds(tinynets_epoch(root, test_rows=1), repeats)
-        with_test = median_seconds(tinynets_epoch(root, test_rows=10000), repeats)
-        floor = median_seconds(gemm_floor_epoch(), repeats)
-    seed_runs = [seed_000_steps(IRIS_STEPS) for _ in range(repeats)]
-    our_runs = [tinynets_iris_steps(IRIS_STEPS) for _ in range(repeats)]
+        epochs = {
+            "seed": seed_001_epoch(root),
+            "ours": tinynets_epoch(root, test_rows=1),
+            "with test": tinynets_epoch(root, test_rows=10000),
+            "floor": gemm_floor_epoch(),
+        }
+        medians = interleaved_medians(epochs, repeats)
+    seed, ours, with_test, floor = (medians[name] for name in epochs)
+    seed_runs, our_runs = [], []
+    for _ in range(repeats):
+        seed_runs.append(seed_000_steps(IRIS_STEPS))
+        our_runs.append(tinynets_iris_steps(IRIS_STEPS))
     seed_us = statistics.median(s for s, _ in seed_runs) / IRIS_STEPS * 1e6
     our_us = statistics.median(s for s, _ in our_runs) / IRIS_STEPS * 1e6
     return [

@@ -3,6 +3,7 @@ stage's wall time, own work, overhead beyond the imports it needs, and peak memo
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -48,15 +49,13 @@ def tool_env() -> dict[str, str]:
     return env
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Run a command; return its wall seconds and peak RSS in MB (of the process itself)."""
+def timed(command: list[str], cwd: Path) -> float:
+    """Run a command to completion; return its wall seconds."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if status != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+    result = subprocess.run(command, cwd=cwd, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.decode()[-2000:]}")
+    return time.perf_counter() - started
 
 
 def median(work: Callable[[], float], repeats: int) -> float:
@@ -73,7 +72,7 @@ def clean_clone(scratch: Path) -> Path:
 def clean_repro(clone: Path) -> float:
     for name in OUTPUTS:
         shutil.rmtree(clone / name, ignore_errors=True)
-    return timed(["dvc", "repro"], clone)[0]
+    return timed(["dvc", "repro"], clone)
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -94,12 +93,12 @@ def seed_scripts(clone: Path, scratch: Path) -> dict[str, float]:
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", split[f"y_{part}"])
     work = scratch / "work"
     work.mkdir(exist_ok=True)
-    return {script.stem: timed([sys.executable, str(script)], work)[0] for script in SEEDS}
+    return {script.stem: timed([sys.executable, str(script)], work) for script in SEEDS}
 
 
 def import_seconds(modules: list[str], cwd: Path, repeats: int) -> float:
     statement = "; ".join(f"import {module}" for module in ["tinynets.params", *modules])
-    return median(lambda: timed([sys.executable, "-c", statement], cwd)[0], repeats)
+    return median(lambda: timed([sys.executable, "-c", statement], cwd), repeats)
 
 
 def stage_costs(clone: Path, repeats: int) -> list[StageCost]:
@@ -113,18 +112,18 @@ def stage_costs(clone: Path, repeats: int) -> list[StageCost]:
     lock = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
     imports: dict[tuple[str, ...], float] = {}
     costs = []
-    work_file = clone / ".stage_work"
+    result_file = clone / ".stage_result.json"
     for name, stage in lock.items():
         _, _, module, *args = shlex.split(stage["cmd"])  # python -m stages.X [dataset]
         kind = module.removeprefix("stages.")
         needs = SOURCE_NEEDS[params.dataset(args[0]).data.source] if kind == "prepare" else NEEDS[kind]
         if tuple(needs) not in imports:
             imports[tuple(needs)] = import_seconds(needs, clone, repeats)
-        wall, rss = timed(
-            [sys.executable, str(ROOT / "bench" / "stage_timer.py"), str(work_file), module, *args], clone
-        )
-        costs.append(StageCost(name, wall, float(work_file.read_text()), imports[tuple(needs)], rss))
-    work_file.unlink()
+        timer = [sys.executable, str(ROOT / "bench" / "stage_timer.py"), str(result_file)]
+        wall = timed([*timer, module, *args], clone)
+        inside = json.loads(result_file.read_text())
+        costs.append(StageCost(name, wall, inside["work_s"], imports[tuple(needs)], inside["peak_rss_mb"]))
+    result_file.unlink()
     return costs
 
 
@@ -138,5 +137,5 @@ def measure(repeats: int) -> tuple[dict[str, float], list[StageCost]]:
         figures["seed scripts"] = statistics.median(sum(run.values()) for run in seeds)
         figures["seed 000"] = statistics.median(run["seed_000_iris"] for run in seeds)
         timed(["dvc", "repro"], clone)
-        figures["no-op repro"] = median(lambda: timed(["dvc", "repro"], clone)[0], max(repeats, 5))
+        figures["no-op repro"] = median(lambda: timed(["dvc", "repro"], clone), max(repeats, 5))
         return figures, stage_costs(clone, repeats)

@@ -1,10 +1,12 @@
-"""Run one stage as DVC does (`python -m stages.NAME ARGS`) and record how long its own work took.
+"""Run one stage as DVC does (`python -m stages.NAME ARGS`); record its own work time and peak memory.
 
 The work is the time spent inside the stage function, everything after the imports; the benchmark
-subtracts it from the process's wall time to get the stage's overhead. Usage:
-    python bench/stage_timer.py WORK_FILE stages.train iris
+subtracts it from the process's wall time to get the stage's overhead. Peak memory is VmHWM, the
+high-water mark of this process's own memory (rusage would also count the forking parent's). Usage:
+    python bench/stage_timer.py RESULT_FILE stages.train iris
 """
 
+import json
 import os
 import runpy
 import sys
@@ -14,8 +16,14 @@ from pathlib import Path
 sys.path.insert(0, os.getcwd())  # as `python -m` does: the project's own stages/ and tinynets/ come first
 import tinynets.cli
 
-work_file, module, *args = sys.argv[1:]
+result_file, module, *args = sys.argv[1:]
 run_work = tinynets.cli.run
+
+
+def peak_rss_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kilobytes) / 1024
 
 
 def timed_run(main) -> None:
@@ -23,7 +31,8 @@ def timed_run(main) -> None:
     try:
         run_work(main)
     finally:
-        Path(work_file).write_text(f"{time.perf_counter() - started:.6f}")
+        work_s = time.perf_counter() - started
+        Path(result_file).write_text(json.dumps({"work_s": work_s, "peak_rss_mb": peak_rss_mb()}))
 
 
 tinynets.cli.run = timed_run

@@ -41,7 +41,7 @@ def train(name: str) -> None:
                 checkpoint(run)
 
         started = time.perf_counter()
-        fit(run, data, config.train, *make_step(run, config.model, config.train.loss, shard), on_epoch, shard)
+        fit(run, data, config.train, make_step(run, config.model, config.train.loss, shard), on_epoch, shard)
         seconds, epochs_here = time.perf_counter() - started, config.train.epochs - resumed_at
     if shard.rank != 0:
         return

@@ -29,8 +29,8 @@ def train_iris(epochs=200, lr=0.5, batch_size=None, stream=None, explicit=True):
     if explicit:
         step = explicit_step(mlp, run.optimizer, config.loss)
     else:
-        step = autograd_step(model, run.optimizer, config.loss)
-    fit(run, iris_tensors(), config, step, mlp.forward, Monitor("iris", epochs, lr, stream=stream or io.StringIO()))
+        step = autograd_step(model, mlp, run.optimizer, config.loss)
+    fit(run, iris_tensors(), config, step, Monitor("iris", epochs, lr, stream=stream or io.StringIO()))
     return model, run.history
 
 

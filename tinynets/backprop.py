@@ -64,13 +64,14 @@ class ExplicitMlp:
         names = [config.activation] * (len(self.linears) - 1) + [config.output_activation]
         self.activations = [None if name == "identity" else ACTIVATIONS[name] for name in names]
         self.weights = [(linear.weight.detach(), linear.bias.detach()) for linear in self.linears]
+        self.transposed = [weight.t() for weight, _ in self.weights]  # views: they see every update
         self.one = torch.ones((), dtype=self.weights[0][0].dtype, device=self.weights[0][0].device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The network's output for a batch of (already float) inputs."""
         out = x.flatten(1)
-        for (weight, bias), activation in zip(self.weights, self.activations, strict=True):
-            out = torch.addmm(bias, out, weight.t())
+        for (_, bias), transposed, activation in zip(self.weights, self.transposed, self.activations, strict=True):
+            out = torch.addmm(bias, out, transposed)
             if activation is not None:
                 out = activation[0](out)
         return out
@@ -79,9 +80,9 @@ class ExplicitMlp:
         """Forward, loss and backward in one pass; sets every parameter's .grad and returns the loss."""
         inputs, pre_activations = [], []
         out = x.flatten(1)
-        for (weight, bias), activation in zip(self.weights, self.activations, strict=True):
+        for (_, bias), transposed, activation in zip(self.weights, self.transposed, self.activations, strict=True):
             inputs.append(out)
-            out = torch.addmm(bias, out, weight.t())
+            out = torch.addmm(bias, out, transposed)
             pre_activations.append(out)
             if activation is not None:
                 out = activation[0](out)

@@ -25,7 +25,6 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "mse": F.mse_loss,
 }
 EVAL_BATCH = 16384  # rows per forward pass when only evaluating: large, but bounded in memory
-Step = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (inputs, targets) -> loss, parameters updated
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -74,9 +73,10 @@ def mean_loss(forward: Forward, x: torch.Tensor, y: torch.Tensor, loss: str) -> 
 
     `forward` must not record autograd history (ExplicitMlp.forward never does).
     """
-    if len(x) <= EVAL_BATCH:
+    rows = x.shape[0]
+    if rows <= EVAL_BATCH:
         return LOSSES[loss](forward(as_inputs(x)), y)
-    outputs = torch.cat([forward(as_inputs(x[start : start + EVAL_BATCH])) for start in range(0, len(x), EVAL_BATCH)])
+    outputs = torch.cat([forward(as_inputs(x[start : start + EVAL_BATCH])) for start in range(0, rows, EVAL_BATCH)])
     return LOSSES[loss](outputs, y)
 
 
@@ -117,28 +117,37 @@ class Shard:
         return loss if self.world == 1 else self.total(loss * rows) / all_rows
 
 
+@dataclass(frozen=True)
+class Step:
+    """How a run trains: one update from a batch, and the forward pass that measures the test loss."""
+
+    update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (inputs, targets) -> loss; parameters updated
+    forward: Forward  # outputs, recording no autograd history
+    uses_autograd: bool  # False: the whole loop can run in inference mode, a tenth faster per tiny step
+
+
 def explicit_step(mlp: ExplicitMlp, optimizer: Optimizer, loss: str) -> Step:
     """One process's step: the explicit forward and backward, then the optimizer."""
 
-    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def update(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         value = mlp.loss_backward(x, y, loss)
         optimizer.step()
         return value
 
-    return step
+    return Step(update, mlp.forward, uses_autograd=False)
 
 
-def autograd_step(module: nn.Module, optimizer: Optimizer, loss: str) -> Step:
+def autograd_step(module: nn.Module, mlp: ExplicitMlp, optimizer: Optimizer, loss: str) -> Step:
     """A step through autograd, for wrappers that hook into it (DistributedDataParallel averages gradients)."""
 
-    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def update(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         optimizer.zero_grad()
         value = LOSSES[loss](module(x), y)
         value.backward()
         optimizer.step()
         return value.detach()
 
-    return step
+    return Step(update, mlp.forward, uses_autograd=True)
 
 
 def epoch_batches(
@@ -156,28 +165,19 @@ def epoch_batches(
             yield as_inputs(data.x_train.index_select(0, index)), data.y_train.index_select(0, index)
 
 
-def make_step(run: Run, model_config: ModelConfig, loss: str, shard: Shard) -> tuple[Step, Forward]:
-    """The training step for this process, and the forward pass that measures the test loss.
-
-    One process uses the explicit backward; under torchrun, DistributedDataParallel averages the
-    gradients across ranks from inside autograd's backward.
-    """
+def make_step(run: Run, model_config: ModelConfig, loss: str, shard: Shard) -> Step:
+    """The step for this process: the explicit backward alone; under torchrun, DistributedDataParallel,
+    which averages the gradients across ranks from inside autograd's backward."""
     mlp = ExplicitMlp(run.model, model_config)
     if shard.world == 1:
-        return explicit_step(mlp, run.optimizer, loss), mlp.forward
+        return explicit_step(mlp, run.optimizer, loss)
     from torch.nn.parallel import DistributedDataParallel
 
-    return autograd_step(DistributedDataParallel(run.model), run.optimizer, loss), mlp.forward
+    return autograd_step(DistributedDataParallel(run.model), mlp, run.optimizer, loss)
 
 
 def fit(
-    run: Run,
-    data: Tensors,
-    config: TrainConfig,
-    step: Step,
-    forward: Forward,
-    on_epoch: Callable[[Run], None],
-    shard: Shard = Shard(),
+    run: Run, data: Tensors, config: TrainConfig, step: Step, on_epoch: Callable[[Run], None], shard: Shard = Shard()
 ) -> None:
     """Train from run.epoch to config.epochs, filling run.history; call `on_epoch(run)` after each epoch.
 
@@ -187,19 +187,21 @@ def fit(
     batch = min(config.batch_size or rows, rows)
     if batch == rows:  # full batch: the inputs are converted once, not every epoch
         x_all, y_all = as_inputs(data.x_train[shard.rank :: shard.world]), data.y_train[shard.rank :: shard.world]
-    for epoch in range(run.epoch, config.epochs):
-        if batch == rows:
-            train_loss = shard.mean(step(x_all, y_all), len(y_all), rows)
-        else:
-            order = torch.randperm(rows, generator=run.generator, device=device) if config.shuffle else None
-            total = torch.zeros((), device=device)
-            for inputs, targets in epoch_batches(data, batch, order, shard):
-                total += step(inputs, targets) * len(targets)
-            train_loss = shard.total(total) / rows
-        test_loss = mean_loss(forward, data.x_test, data.y_test, config.loss)
-        torch.stack((train_loss, test_loss), out=run.history[epoch])
-        run.epoch = epoch + 1
-        on_epoch(run)
+        rows_here = len(y_all)
+    with torch.inference_mode(not step.uses_autograd):
+        for epoch in range(run.epoch, config.epochs):
+            if batch == rows:
+                train_loss = shard.mean(step.update(x_all, y_all), rows_here, rows)
+            else:
+                order = torch.randperm(rows, generator=run.generator, device=device) if config.shuffle else None
+                total = torch.zeros((), device=device)
+                for inputs, targets in epoch_batches(data, batch, order, shard):
+                    total += step.update(inputs, targets) * len(targets)
+                train_loss = shard.total(total) / rows
+            test_loss = mean_loss(step.forward, data.x_test, data.y_test, config.loss)
+            torch.stack((train_loss, test_loss), out=run.history[epoch])
+            run.epoch = epoch + 1
+            on_epoch(run)
 
 
 class Monitor:
