@@ -102,7 +102,8 @@ def import_seconds(modules: list[str], cwd: Path, repeats: int) -> float:
 
 
 def stage_costs(clone: Path, repeats: int) -> list[StageCost]:
-    """Each stage of the last repro run again on its own, as DVC runs it, timed from outside and inside."""
+    """Each stage of the last repro run again on its own, as DVC runs it, timed from outside and inside
+    (medians of `repeats` runs; the highest peak memory)."""
     previous = os.getcwd()
     os.chdir(clone)
     try:
@@ -119,10 +120,20 @@ def stage_costs(clone: Path, repeats: int) -> list[StageCost]:
         needs = SOURCE_NEEDS[params.dataset(args[0]).data.source] if kind == "prepare" else NEEDS[kind]
         if tuple(needs) not in imports:
             imports[tuple(needs)] = import_seconds(needs, clone, repeats)
-        timer = [sys.executable, str(ROOT / "bench" / "stage_timer.py"), str(result_file)]
-        wall = timed([*timer, module, *args], clone)
-        inside = json.loads(result_file.read_text())
-        costs.append(StageCost(name, wall, inside["work_s"], imports[tuple(needs)], inside["peak_rss_mb"]))
+        timer = [sys.executable, str(ROOT / "bench" / "stage_timer.py"), str(result_file), module, *args]
+        runs = []
+        for _ in range(repeats):
+            wall = timed(timer, clone)
+            runs.append((wall, json.loads(result_file.read_text())))
+        costs.append(
+            StageCost(
+                name,
+                wall_s=statistics.median(wall for wall, _ in runs),
+                work_s=statistics.median(inside["work_s"] for _, inside in runs),
+                needed_import_s=imports[tuple(needs)],
+                peak_rss_mb=max(inside["peak_rss_mb"] for _, inside in runs),
+            )
+        )
     result_file.unlink()
     return costs
 
