@@ -77,7 +77,10 @@ class ExplicitMlp:
         return out
 
     def loss_backward(self, x: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
-        """Forward, loss and backward in one pass; sets every parameter's .grad and returns the loss."""
+        """Forward, loss and backward in one pass; sets every parameter's .grad and returns the loss.
+
+        The gradients overwrite (never add to) the .grad tensors of the previous call.
+        """
         inputs, pre_activations = [], []
         out = x.flatten(1)
         for (_, bias), transposed, activation in zip(self.weights, self.transposed, self.activations, strict=True):
@@ -92,8 +95,11 @@ class ExplicitMlp:
             if activation is not None:
                 grad = activation[1](grad, z, out)
             linear = self.linears[index]
-            linear.weight.grad = grad.t().mm(inputs[index])
-            linear.bias.grad = grad.sum(0)
+            if linear.weight.grad is None:
+                linear.weight.grad, linear.bias.grad = grad.t().mm(inputs[index]), grad.sum(0)
+            else:  # into last step's buffers: no fresh megabytes to fault in every step
+                torch.mm(grad.t(), inputs[index], out=linear.weight.grad)
+                torch.sum(grad, 0, out=linear.bias.grad)
             if index:
                 grad = grad.mm(self.weights[index][0])
                 out = inputs[index]
