@@ -40,7 +40,8 @@ def fingerprint(*facts: Any, files: tuple[Path, ...] = ()) -> str:
     """A digest of everything a run's result depends on: plain facts (JSON-able) and the bytes of files."""
     digest = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode())
     for path in files:
-        digest.update(hashlib.file_digest(path.open("rb"), "sha256").digest())
+        with path.open("rb") as file:
+            digest.update(hashlib.file_digest(file, "sha256").digest())
     return digest.hexdigest()
 
 
