@@ -24,6 +24,7 @@ def train(name: str) -> None:
     if config.train.processes > 1 and not distributed.launched():
         distributed.relaunch(config.train.processes)
     arrays = artifacts.read_arrays(artifacts.features(name))
+    # prepare checks this too, for new datasets; an edit to the model alone reruns only this stage.
     check_model_fits(name, config, arrays["x_train"], arrays["y_train"])
     with distributed.process_group(params.device_for(name)) as (device, shard):
         torch.manual_seed(params.seed)

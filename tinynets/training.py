@@ -61,23 +61,27 @@ def to_tensors(arrays: dict[str, np.ndarray], loss: str, device: torch.device) -
     )
 
 
+def batched_outputs(forward: Forward, x: torch.Tensor) -> torch.Tensor:
+    """`forward` over every row: in one pass when the rows fit, else in EVAL_BATCH chunks."""
+    rows = x.shape[0]
+    if rows <= EVAL_BATCH:
+        return forward(as_inputs(x))
+    return torch.cat([forward(as_inputs(x[start : start + EVAL_BATCH])) for start in range(0, rows, EVAL_BATCH)])
+
+
 @torch.inference_mode()
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The model's outputs for every row, computed in large batches."""
     model.eval()
-    return torch.cat([model(as_inputs(x[start : start + EVAL_BATCH])) for start in range(0, len(x), EVAL_BATCH)])
+    return batched_outputs(model, x)
 
 
 def mean_loss(forward: Forward, x: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
-    """The mean loss over every row, as a 0-d tensor on the device; one forward pass when the rows fit.
+    """The mean loss over every row, as a 0-d tensor on the device.
 
     `forward` must not record autograd history (ExplicitMlp.forward never does).
     """
-    rows = x.shape[0]
-    if rows <= EVAL_BATCH:
-        return LOSSES[loss](forward(as_inputs(x)), y)
-    outputs = torch.cat([forward(as_inputs(x[start : start + EVAL_BATCH])) for start in range(0, rows, EVAL_BATCH)])
-    return LOSSES[loss](outputs, y)
+    return LOSSES[loss](batched_outputs(forward, x), y)
 
 
 @dataclass
