@@ -17,7 +17,7 @@ sys.path.insert(0, os.getcwd())  # as `python -m` does: the project's own stages
 import tinynets.cli
 
 result_file, module, *args = sys.argv[1:]
-run_work = tinynets.cli.run
+run_work = tinynets.cli.outcome
 
 
 def peak_rss_mb() -> float:
@@ -26,15 +26,15 @@ def peak_rss_mb() -> float:
     return int(kilobytes) / 1024
 
 
-def timed_run(main) -> None:
+def timed_outcome(main) -> int:
     started = time.perf_counter()
     try:
-        run_work(main)
+        return run_work(main)
     finally:
         work_s = time.perf_counter() - started
         Path(result_file).write_text(json.dumps({"work_s": work_s, "peak_rss_mb": peak_rss_mb()}))
 
 
-tinynets.cli.run = timed_run
+tinynets.cli.outcome = timed_outcome
 sys.argv = [module, *args]
 runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -1,24 +1,18 @@
-"""Stage featurize: fit the scaler on the train split, apply it to both splits, keep its stats."""
+"""Stage featurize: fit the scalers on the train split, apply them to both splits, describe the result."""
 
 from tinynets import artifacts
 from tinynets.cli import run_stage
 from tinynets.params import load_params
-from tinynets.preprocess import fit_scaler
+from tinynets.preprocess import featurize as make_features
+from tinynets.validation import data_digest
 
 
 def featurize(name: str) -> None:
-    config = load_params().dataset(name)
-    raw = artifacts.read_arrays(artifacts.prepared(name))
-    scaler = fit_scaler(config.data.scaler, raw["x_train"])
-    artifacts.write_arrays(
-        artifacts.features(name),
-        x_train=scaler.transform(raw["x_train"]),
-        y_train=raw["y_train"],
-        x_test=scaler.transform(raw["x_test"]),
-        y_test=raw["y_test"],
-        source=raw["source"],
-    )
-    artifacts.write_json(artifacts.scaler_stats(name), scaler.stats())
+    params = load_params()
+    features, info = make_features(artifacts.read_arrays(artifacts.prepared(name)), params.dataset(name))
+    info["made_from"] = data_digest(params, name)
+    artifacts.write_arrays(artifacts.features(name), **features)
+    artifacts.write_json(artifacts.feature_info(name), info)
 
 
 if __name__ == "__main__":

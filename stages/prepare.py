@@ -4,16 +4,12 @@ import numpy as np
 
 from tinynets import artifacts, sources
 from tinynets.cli import run_stage
-from tinynets.devices import check_available
-from tinynets.params import check_model_fits, load_params
+from tinynets.params import load_params
 
 
 def prepare(name: str) -> None:
     params = load_params()
-    config = params.dataset(name)
-    check_available(params.device_for(name))
-    raw = sources.load(config.data, params.seed, name)
-    check_model_fits(name, config, raw.x_train, raw.y_train)
+    raw = sources.load(params.dataset(name).data, params.seed, name)
     artifacts.write_arrays(
         artifacts.prepared(name),
         x_train=raw.x_train,
@@ -21,6 +17,8 @@ def prepare(name: str) -> None:
         x_test=raw.x_test,
         y_test=raw.y_test,
         source=np.array(raw.source),
+        feature_names=np.array(raw.feature_names, dtype=str),
+        target_names=np.array(raw.target_names, dtype=str),
     )
     print(f"{name}: {len(raw.x_train)} train and {len(raw.x_test)} test rows from {raw.source}")
 

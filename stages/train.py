@@ -1,21 +1,27 @@
-"""Stage train: train the declared model, then score it on the test split (one torch import, not two).
+"""Stage train: train the declared model; write its weights, its loss history and its raw test outputs.
 
-Writes the weights, the loss history, the timings, the test metrics and the predictions the plots need.
 With train.processes above 1 the stage runs itself again under torchrun (DDP); rank 0 alone writes.
+The timings go to runs/<dataset>.json, beside the pipeline's outputs: they differ from run to run.
 """
 
+import json
 import time
 
+import numpy as np
 import torch
 
-from tinynets import artifacts, distributed
-from tinynets.checkpoints import Checkpoint, fingerprint, save_model
+from tinynets import artifacts
 from tinynets.cli import run_stage
 from tinynets.devices import describe
-from tinynets.evaluation import evaluate
+from tinynets.modelfile import save_model
 from tinynets.models import build_mlp
-from tinynets.params import check_model_fits, load_params
-from tinynets.training import Monitor, Run, fit, make_step, start_run, to_tensors
+from tinynets.params import load_params
+from tinynets.training import distributed
+from tinynets.training.checkpoints import Checkpoint, fingerprint
+from tinynets.training.loop import Monitor, Run, fit, make_step, start_run, to_tensors
+from tinynets.training.outputs import network_outputs
+from tinynets.training.recovery import explained_stops
+from tinynets.validation import DataFacts, check_model_fits
 
 
 def train(name: str) -> None:
@@ -24,8 +30,8 @@ def train(name: str) -> None:
     if config.train.processes > 1 and not distributed.launched():
         distributed.relaunch(config.train.processes)
     arrays = artifacts.read_arrays(artifacts.features(name))
-    # prepare checks this too, for new datasets; an edit to the model alone reruns only this stage.
-    check_model_fits(name, config, arrays["x_train"], arrays["y_train"])
+    # validate checks this before DVC removes anything; `dvc repro -s train@...` skips validate.
+    check_model_fits(name, config, DataFacts.of(arrays["x_train"], arrays["y_train"]))
     with distributed.process_group(params.device_for(name)) as (device, shard):
         torch.manual_seed(params.seed)
         model = build_mlp(config.model).to(device)
@@ -42,32 +48,31 @@ def train(name: str) -> None:
                 checkpoint(run)
 
         started = time.perf_counter()
-        fit(run, data, config.train, make_step(run, config.model, config.train.loss, shard), on_epoch, shard)
+        with explained_stops(name, checkpoint.path):
+            fit(run, data, config.train, make_step(run, config.model, config.train.loss, shard), on_epoch, shard)
         seconds, epochs_here = time.perf_counter() - started, config.train.epochs - resumed_at
     if shard.rank != 0:
         return
 
-    scores, predictions = evaluate(model, data, config)
-    scores |= {"n_train": len(arrays["x_train"]), "n_test": len(arrays["x_test"]), "epochs": config.train.epochs}
-    scores |= {"device": describe(device), "source": str(arrays["source"])}
-    save_model(artifacts.model(name), model, device=describe(device), processes=shard.world)
-    artifacts.write_loss_tsv(artifacts.loss_history(name), run.history.cpu().numpy())
-    artifacts.write_arrays(artifacts.predictions(name), **predictions)
-    artifacts.write_json(artifacts.model_metrics(name), scores)
-    artifacts.write_json(
-        artifacts.run_figures(name),
-        {
-            "device": describe(device),
-            "processes": shard.world,
-            "resumed_at_epoch": resumed_at,
-            "train_seconds": round(seconds, 3),
-            "seconds_per_epoch": round(seconds / epochs_here, 6),
-            "samples_per_second": round(epochs_here * len(arrays["x_train"]) / seconds),
-        },
-    )
+    training = {"loss": config.train.loss, "epochs": config.train.epochs, "device": describe(device)}
+    declared = {"model": config.model.model_dump(mode="json"), "train": config.train.model_dump(mode="json")}
+    model_info = {"dataset": name, **declared, "seed": params.seed, "processes": shard.world}
+    save_model(artifacts.model(name), model, **model_info, **training)
+    history = run.history.cpu().numpy()
+    artifacts.write_loss_tsv(artifacts.loss_history(name), {"train": history[:, 0], "test": history[:, 1]})
+    outputs = network_outputs(model, data, config.train.loss, config.is_classifier)
+    artifacts.write_arrays(artifacts.outputs(name), **outputs, training=np.array(json.dumps(training, sort_keys=True)))
+    timings = {
+        "device": describe(device),
+        "processes": shard.world,
+        "resumed_at_epoch": resumed_at,
+        "train_seconds": round(seconds, 3),
+        "seconds_per_epoch": round(seconds / epochs_here, 6),
+        "samples_per_second": round(epochs_here * len(arrays["x_train"]) / seconds),
+    }
+    artifacts.write_json(artifacts.run_figures(name), timings)
     checkpoint.remove()
-    headline = {key: scores[key] for key in ("accuracy", "mae", "r2") if key in scores}
-    print(f"{name}: " + ", ".join(f"{key} {value}" for key, value in headline.items()))
+    print(f"{name}: trained in {seconds:.1f} s ({timings['samples_per_second']:,} samples/s on {timings['device']})")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,6 +100,41 @@ def make_idx_set(folder: Path, compress: bool = True, n_train: int = 60, n_test:
     for name, array in arrays.items():
         write_idx(folder / (name + (".gz" if compress else "")), array, compress)
     return arrays
+
+
+RUN = ["iris", "mnist", "circles", "noise_linear", "sum30"]
+RESULT_FOLDERS = ("models", "metrics", "data", "plots", "reports")
+
+
+def result_hashes(repo: Path) -> dict[str, str]:
+    """sha256 of every file under the folders that hold a user's results."""
+    return {
+        str(path.relative_to(repo)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in RESULT_FOLDERS
+        for path in sorted((repo / folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def ran_stages(output: str) -> set[str]:
+    """The stages a `dvc repro` ran (not those it restored from the run cache)."""
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory) -> Path:
+    """A repo after one full `dvc repro` of RUN with few epochs, committed. Copy it before changing it."""
+    repo = make_repo(tmp_path_factory.mktemp("pipeline") / "repo", tiny_params(RUN))
+    run(repo, "dvc", "repro")
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "first run")
+    return repo
+
+
+@pytest.fixture
+def workspace(pipeline, tmp_path) -> Path:
+    """A private copy of the committed pipeline (its DVC cache included) that a test may change."""
+    return Path(shutil.copytree(pipeline, tmp_path / "repo", symlinks=True))
 
 
 @pytest.fixture

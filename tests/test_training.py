@@ -5,11 +5,11 @@ import pytest
 import torch
 from sklearn.datasets import load_iris
 
-from tinynets.backprop import ExplicitMlp
 from tinynets.errors import TrainingError
 from tinynets.models import build_mlp
 from tinynets.params import ModelConfig, TrainConfig
-from tinynets.training import Monitor, as_inputs, autograd_step, explicit_step, fit, start_run, to_tensors
+from tinynets.training.backprop import ExplicitMlp
+from tinynets.training.loop import Monitor, as_inputs, autograd_step, explicit_step, fit, start_run, to_tensors
 
 
 def iris_tensors():

@@ -13,6 +13,13 @@ from typing import Any
 
 import numpy as np
 
+CHECKS = Path("checks")
+
+
+def checked(name: str) -> Path:
+    """The validate stage's word that a dataset's params and files passed; it changes when its data do."""
+    return CHECKS / f"{name}.json"
+
 
 def prepared(name: str) -> Path:
     return Path("data/prepared") / f"{name}.npz"
@@ -22,12 +29,13 @@ def features(name: str) -> Path:
     return Path("data/features") / f"{name}.npz"
 
 
-def scaler_stats(name: str) -> Path:
-    return Path("data/features") / f"{name}.scaler.json"
+def feature_info(name: str) -> Path:
+    """What the features are: names, classes, the fitted scalers' stats, the shape facts."""
+    return Path("data/features") / f"{name}.json"
 
 
 def model(name: str) -> Path:
-    return Path("models") / f"{name}.pt"
+    return Path("models") / f"{name}.safetensors"
 
 
 def checkpoint(name: str) -> Path:
@@ -39,11 +47,18 @@ def loss_history(name: str) -> Path:
     return Path("plots/loss") / f"{name}.tsv"
 
 
+def outputs(name: str) -> Path:
+    """The trained network's raw outputs on the test split (and a decision grid), for the evaluate stage."""
+    return Path("data/outputs") / f"{name}.npz"
+
+
 def run_figures(name: str) -> Path:
+    """Timings of the last training run: not a DVC output, as they differ run to run."""
     return Path("runs") / f"{name}.json"
 
 
 def predictions(name: str) -> Path:
+    """Labels or values predicted on the test split, with what the plots need."""
     return Path("data/predictions") / f"{name}.npz"
 
 
@@ -53,6 +68,12 @@ def model_metrics(name: str) -> Path:
 
 def images(name: str) -> Path:
     return Path("plots/images") / name
+
+
+def trained(name: str) -> list[Path]:
+    """The outputs of a dataset's prepare, featurize and train stages: what a model that does not fit its
+    data would cost, were it found only when train starts (the stages after train would not run)."""
+    return [prepared(name), features(name), feature_info(name), model(name), loss_history(name), outputs(name)]
 
 
 REPORTS = Path("reports")
@@ -123,16 +144,18 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
         return {key: archive[key] for key in archive.files}
 
 
-LOSS_COLUMNS = ("epoch", "train", "test")
+def write_loss_tsv(path: Path, columns: dict[str, np.ndarray]) -> None:
+    """Per-epoch losses (and the lr) as a TSV that DVC plots: an `epoch` column from 1, then one per series."""
+    names = ["epoch", *columns]
+    epochs = len(next(iter(columns.values())))
+    series = [np.asarray(values).tolist() for values in columns.values()]
+    lines = ["\t".join(names)]
+    lines += ["\t".join([str(epoch + 1), *(f"{values[epoch]:.6g}" for values in series)]) for epoch in range(epochs)]
+    write_text(path, "\n".join(lines) + "\n")
 
 
-def write_loss_tsv(path: Path, history: np.ndarray) -> None:
-    """The per-epoch train and test loss as a TSV that DVC plots (x: epoch, y: train and test)."""
-    lines = ["\t".join(LOSS_COLUMNS)]
-    lines += [f"{epoch}\t{train:.6g}\t{test:.6g}" for epoch, (train, test) in enumerate(history.tolist(), start=1)]
-    write_with(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))
-
-
-def read_loss_tsv(path: Path) -> np.ndarray:
-    """The (epochs, 3) array of epoch, train loss, test loss."""
-    return np.loadtxt(path, delimiter="\t", skiprows=1, ndmin=2)
+def read_loss_tsv(path: Path) -> dict[str, np.ndarray]:
+    """The loss history's columns by name (epoch, train, test, ...)."""
+    names = path.read_text().split("\n", 1)[0].split("\t")
+    table = np.loadtxt(path, delimiter="\t", skiprows=1, ndmin=2)
+    return {name: table[:, index] for index, name in enumerate(names)}

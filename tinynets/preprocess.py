@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from tinynets.errors import DataError
+from tinynets.params import DatasetConfig
 
 PIXEL_SCALE = 1 / 255
 
@@ -24,15 +25,24 @@ class FittedScaler:
     offset: np.ndarray
     scale: np.ndarray
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Scale tabular rows to float32; uint8 images pass through unchanged (scaled at batching)."""
+    def transform(self, x: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+        """Scale tabular rows (to float32 by default); uint8 images pass through unchanged (scaled at batching)."""
         if self.kind == "pixels":
             return x
-        return ((x.astype(np.float64) - self.offset) * self.scale).astype(np.float32)
+        return ((x.astype(np.float64) - self.offset) * self.scale).astype(dtype)
+
+    def inverse(self, x: np.ndarray) -> np.ndarray:
+        """Undo `transform` (for regression targets: predictions back in the target's own units)."""
+        return x.astype(np.float64) / self.scale + self.offset
 
     def stats(self) -> dict[str, Any]:
         """The fitted stats as plain JSON data."""
         return {"kind": self.kind, "offset": self.offset.tolist(), "scale": self.scale.tolist()}
+
+
+def from_stats(stats: dict[str, Any]) -> FittedScaler:
+    """The scaler that `stats()` described."""
+    return FittedScaler(stats["kind"], np.asarray(stats["offset"]), np.asarray(stats["scale"]))
 
 
 def _safe_inverse(spread: np.ndarray) -> np.ndarray:
@@ -56,3 +66,39 @@ def fit_scaler(kind: str, x_train: np.ndarray) -> FittedScaler:
         width = rows.shape[1]
         return FittedScaler(kind, np.zeros(width), np.ones(width))
     raise ValueError(f"unknown scaler {kind!r}")
+
+
+def class_names(config: DatasetConfig, y_train: np.ndarray, source_names: list[str]) -> list[str]:
+    """The names of classes 0..K-1: params' data.classes, else the source's own, else the indices."""
+    count = 2 if config.train.loss == "bce_with_logits" else config.model.layers[-1]
+    if config.data.classes is not None:
+        return list(config.data.classes)
+    if len(source_names) == count:
+        return list(source_names)
+    return [str(index) for index in range(count)]
+
+
+def featurize(raw: dict[str, np.ndarray], config: DatasetConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Scale a prepared split (scalers fitted on train only); return the arrays and what describes them."""
+    from tinynets.validation import DataFacts
+
+    scaler = fit_scaler(config.data.scaler, raw["x_train"])
+    arrays = {"x_train": scaler.transform(raw["x_train"]), "x_test": scaler.transform(raw["x_test"])}
+    info: dict[str, Any] = {
+        "source": str(raw["source"]),
+        "feature_names": raw["feature_names"].tolist(),
+        "input_shape": list(raw["x_train"].shape[1:]),
+        "scaler": scaler.stats(),
+    }
+    if config.is_classifier:
+        arrays |= {"y_train": raw["y_train"], "y_test": raw["y_test"]}
+        info["classes"] = class_names(config, raw["y_train"], raw["target_names"].tolist())
+    else:
+        targets = fit_scaler(config.data.target_scaler, raw["y_train"])
+        # float64, so that evaluate's inverse gives the targets back to the last digit
+        for key in ("y_train", "y_test"):
+            arrays[key] = raw[key] if targets.kind == "none" else targets.transform(raw[key], np.float64)
+        info["target_names"] = raw["target_names"].tolist()
+        info["target_scaler"] = targets.stats()
+    info["facts"] = DataFacts.of(arrays["x_train"], arrays["y_train"]).as_dict()
+    return arrays, info

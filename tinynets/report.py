@@ -1,4 +1,4 @@
-"""The run's closing report: the data `dvc plots show` renders, and one summary table."""
+"""The run's closing report: the data `dvc plots show` renders and one summary table (the page: html_report)."""
 
 from __future__ import annotations
 
@@ -10,48 +10,59 @@ import numpy as np
 from tinynets import artifacts
 from tinynets.params import Params
 
+BASELINES = ("linear", "trivial")
 
-def plot_rows(predictions: dict[str, np.ndarray], is_classifier: bool) -> list[dict[str, Any]]:
-    """One {actual, predicted} row per test sample, the shape DVC's confusion and scatter templates read."""
+
+def plot_rows(predictions: dict[str, np.ndarray]) -> dict[str, list[dict[str, Any]]]:
+    """The rows DVC's templates read, by plot folder: confusion (class names), predicted, roc, pr."""
     actual, predicted = predictions["y_true"], predictions["y_pred"]
-    if is_classifier:
-        return [
-            {"actual": int(a), "predicted": int(p)} for a, p in zip(actual.tolist(), predicted.tolist(), strict=True)
-        ]
-    return [
-        {"actual": a, "predicted": p} for a, p in zip(actual.ravel().tolist(), predicted.ravel().tolist(), strict=True)
-    ]
+    if "classes" not in predictions:
+        pairs = zip(actual.ravel().tolist(), predicted.ravel().tolist(), strict=True)
+        return {"predicted": [{"actual": a, "predicted": p} for a, p in pairs]}
+    names = predictions["classes"]
+    pairs = zip(names[actual].tolist(), names[predicted].tolist(), strict=True)
+    rows = {"confusion": [{"actual": a, "predicted": p} for a, p in pairs]}
+    if "roc_fpr" in predictions:
+        points = zip(predictions["roc_fpr"].tolist(), predictions["roc_tpr"].tolist(), strict=True)
+        rows["roc"] = [{"fpr": fpr, "tpr": tpr} for fpr, tpr in points]
+        points = zip(predictions["pr_recall"].tolist(), predictions["pr_precision"].tolist(), strict=True)
+        rows["pr"] = [{"recall": recall, "precision": precision} for recall, precision in points]
+    return rows
 
 
 def headline(scores: dict[str, Any]) -> str:
     """The figures a reader looks at first."""
+    if "skipped" in scores:
+        return "skipped"
     if "accuracy" in scores:
         return f"accuracy {scores['accuracy']:.4f}, macro F1 {scores['f1_macro']:.4f}"
     return f"MAE {scores['mae']:.4g}, R² {scores['r2']:.4f}"
 
 
+def baseline(scores: dict[str, Any], kind: str) -> dict[str, Any]:
+    """One baseline's block ({'skipped': why} when there is none)."""
+    block = scores.get("baseline", {})
+    return block.get(kind, {"skipped": block.get("skipped", "not computed")})
+
+
 def summary_table(params: Params, all_scores: dict[str, dict[str, Any]]) -> str:
-    """A Markdown table: each dataset's headline metrics, device, data source, and where its plots are."""
+    """A Markdown table: each dataset's headline metrics beside its baselines', device and data source."""
     lines = [
-        "| dataset | test metrics | device | data | plots |",
-        "|---|---|---|---|---|",
+        "| dataset | net (test split) | linear baseline | trivial baseline | device | data |",
+        "|---|---|---|---|---|---|",
     ]
     for name in params.run:
         scores = all_scores[name]
-        lines.append(
-            f"| {name} | {headline(scores)} | {scores['device']} | {scores['source']} | {artifacts.images(name)}/ |"
-        )
+        baselines = " | ".join(headline(baseline(scores, kind)) for kind in BASELINES)
+        lines.append(f"| {name} | {headline(scores)} | {baselines} | {scores['device']} | {scores['source']} |")
     return "\n".join(lines) + "\n"
 
 
-def write_report(params: Params, folder: Path) -> str:
-    """Write the DVC plot data and summary.md into `folder`; return the table."""
-    all_scores = {}
+def write_report(params: Params, all_scores: dict[str, dict[str, Any]], folder: Path) -> str:
+    """Write the DVC plot data and summary.md into `folder`; return the summary table."""
     for name in params.run:
-        is_classifier = params.datasets[name].is_classifier
-        all_scores[name] = artifacts.read_json(artifacts.model_metrics(name))
-        rows = plot_rows(artifacts.read_arrays(artifacts.predictions(name)), is_classifier)
-        artifacts.write_json(folder / ("confusion" if is_classifier else "predicted") / f"{name}.json", rows)
+        for kind, rows in plot_rows(artifacts.read_arrays(artifacts.predictions(name))).items():
+            artifacts.write_json(folder / kind / f"{name}.json", rows)
     table = summary_table(params, all_scores)
     (folder / "summary.md").write_text(table)
     return table

@@ -1,5 +1,5 @@
-"""Model files and resumable training state: plain tensors and strings, written atomically, read back with
-weights_only=True."""
+"""Resumable training state: a torch.save file (it holds an optimizer and a generator), written atomically
+and read back with weights_only=True."""
 
 from __future__ import annotations
 
@@ -11,26 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from tinynets.artifacts import atomic_path
 from tinynets.errors import DataError
-from tinynets.training import Run
+from tinynets.training.loop import Run
 
 
-def save_model(path: Path, model: nn.Module, **info: Any) -> None:
-    """Save a model's state_dict (moved to the CPU) with a few plain facts about how it was trained."""
-    state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    with atomic_path(path) as tmp:
-        torch.save({"state_dict": state, **info}, tmp)
-
-
-def load_model(path: Path) -> dict[str, Any]:
-    """Read a model file; anything but tensors and plain data (a crafted pickle, say) is refused."""
+def load_state(path: Path) -> dict[str, Any]:
+    """Read a training-state file; anything but tensors and plain data (a crafted pickle, say) is refused."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise DataError(f"{path} not found (run the train stage first)") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
         reason = str(error).splitlines()[0][:200]
         raise DataError(f"{path}: refused to load, not a plain tensor checkpoint ({reason})") from None
@@ -62,7 +52,7 @@ class Checkpoint:
         """Load the saved state into `run` if it belongs to the same run; return the epochs already done."""
         if not self.path.exists():
             return 0
-        state = load_model(self.path)
+        state = load_state(self.path)
         if state.get("fingerprint") != self.fingerprint:
             return 0
         run.model.load_state_dict(state["model"])

@@ -13,7 +13,7 @@ import torch
 
 from tinynets.cli import main_module
 from tinynets.devices import resolve_device
-from tinynets.training import Shard
+from tinynets.training.loop import Shard
 
 
 def launched() -> bool:

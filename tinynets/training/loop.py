@@ -13,11 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinynets.backprop import ExplicitMlp
 from tinynets.errors import TrainingError
-from tinynets.optimizers import Optimizer, make_optimizer
 from tinynets.params import ModelConfig, TrainConfig
 from tinynets.preprocess import PIXEL_SCALE
+from tinynets.training.backprop import ExplicitMlp
+from tinynets.training.optimizers import Optimizer, make_optimizer
 
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "cross_entropy": F.cross_entropy,

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from tinynets.evaluation import metrics
+from tinynets.evaluation.baselines import score_baselines
+from tinynets.evaluation.scoring import evaluate
+from tinynets.params import EvaluateConfig
+
+
+def test_per_class_figures_and_the_confusion_matrix_are_keyed_by_class_name():
+    y_true = np.array([0, 0, 1, 1, 2, 2])
+    y_pred = np.array([0, 1, 1, 1, 2, 0])
+    scores = metrics.per_class(y_true, y_pred, ["setosa", "versicolor", "virginica"])
+    assert list(scores["per_class"]) == ["setosa", "versicolor", "virginica"]
+    assert scores["per_class"]["versicolor"] == {"precision": 0.666667, "recall": 1.0, "f1": 0.8, "support": 2}
+    assert scores["confusion_matrix"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+
+
+def test_a_class_never_predicted_scores_zero_not_an_error():
+    scores = metrics.per_class(np.array([0, 1, 2]), np.array([0, 1, 1]), ["a", "b", "c"])
+    assert scores["per_class"]["c"]["precision"] == 0.0
+
+
+def test_probabilities_from_logits_sum_to_one_and_bce_uses_the_sign():
+    logits = np.array([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]], dtype=np.float32)
+    probabilities = metrics.class_probabilities(logits, "cross_entropy")
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1)
+    assert metrics.predicted_labels(np.array([[0.3], [-0.2]]), "bce_with_logits").tolist() == [1, 0]
+
+
+def two_class_split(separable: bool) -> dict[str, np.ndarray]:
+    x, y = make_classification(400, n_features=4, class_sep=3.0 if separable else 0.0, random_state=0)
+    return {"x_train": x[:300], "y_train": y[:300], "x_test": x[300:], "y_test": y[300:]}
+
+
+def test_baselines_fit_on_train_and_score_test_with_the_same_metrics():
+    block = score_baselines(two_class_split(separable=True), ["no", "yes"], EvaluateConfig())
+    assert block["linear"]["model"].startswith("LogisticRegression")
+    assert block["linear"]["accuracy"] > 0.95
+    assert block["trivial"]["roc_auc"] == 0.5
+    assert {"accuracy", "f1_macro", "precision_macro", "recall_macro"} <= block["trivial"].keys()
+
+
+def test_a_baseline_too_large_to_fit_quickly_is_skipped_with_the_reason():
+    block = score_baselines(two_class_split(separable=True), ["no", "yes"], EvaluateConfig(baseline_max_cells=100))
+    assert "above evaluate.baseline_max_cells (100)" in block["linear"]["skipped"]
+    assert "accuracy" in block["trivial"]
+    off = score_baselines(two_class_split(separable=True), ["no", "yes"], EvaluateConfig(baselines=False))
+    assert off == {"skipped": "evaluate.baselines is false in params.yaml"}
+
+
+def test_regression_is_scored_in_the_targets_units():
+    rng = np.random.default_rng(0)
+    y = rng.normal(150, 40, (50, 1))
+    offset, scale = 150.0, 1 / 40
+    features = {
+        "x_train": rng.normal(size=(50, 3)).astype(np.float32),
+        "y_train": (y - offset) * scale,
+        "x_test": rng.normal(size=(50, 3)).astype(np.float32),
+        "y_test": (y - offset) * scale,
+    }
+    info = {"target_scaler": {"kind": "standard", "offset": [offset], "scale": [scale]}, "source": "test"}
+    net = {"outputs": ((y + 4 - offset) * scale).astype(np.float32), "loss": np.array(0.01)}
+    scores, arrays = evaluate(net, {"loss": "mse", "epochs": 1, "device": "cpu"}, features, info, EvaluateConfig())
+    assert scores["mae"] == pytest.approx(4, rel=1e-5)  # in the target's units, not the scaled ones
+    np.testing.assert_allclose(arrays["y_true"], y)

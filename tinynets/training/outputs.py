@@ -1,0 +1,35 @@
+"""What the evaluate stage needs from a trained network: its raw outputs, computed where torch is loaded.
+
+The train stage writes these, so that evaluate scores them with scikit-learn alone and never spends
+two seconds importing torch for a few milliseconds of inference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from tinynets.training.loop import LOSSES, Tensors, predict
+
+GRID_STEPS = 200  # decision-region resolution per axis for 2-D inputs
+GRID_MARGIN = 0.1  # fraction of each axis' range added on both sides of the data
+
+
+def decision_grid(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
+    """The network's outputs over a grid spanning 2-D inputs (with a margin), for the decision-region plot."""
+    low, high = x.min(dim=0).values.cpu(), x.max(dim=0).values.cpu()
+    pad = (high - low) * GRID_MARGIN
+    axes = [torch.linspace(float(lo - p), float(hi + p), GRID_STEPS) for lo, hi, p in zip(low, high, pad, strict=True)]
+    grid_x, grid_y = torch.meshgrid(*axes, indexing="xy")
+    points = torch.stack([grid_x.ravel(), grid_y.ravel()], dim=1).to(x.device)
+    return {"grid_x": grid_x.numpy(), "grid_y": grid_y.numpy(), "grid_outputs": predict(model, points).cpu().numpy()}
+
+
+def network_outputs(model: nn.Module, data: Tensors, loss: str, is_classifier: bool) -> dict[str, np.ndarray]:
+    """The test split's raw outputs and mean loss, and for a 2-D classifier its outputs over a grid."""
+    outputs = predict(model, data.x_test)
+    arrays = {"outputs": outputs.cpu().numpy(), "loss": np.array(float(LOSSES[loss](outputs, data.y_test)))}
+    if is_classifier and data.x_test.ndim == 2 and data.x_test.shape[1] == 2:
+        arrays |= decision_grid(model, torch.cat([data.x_train, data.x_test]))
+    return arrays
