@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 STAMP := $(VENV)/.installed
+PLOTS_PAGE := .dvc/plots.html
 
 .PHONY: setup repro test lint bench clean
 
@@ -13,24 +14,29 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-setup: $(STAMP)
+# The page `dvc plots show` fills in, with Vega inside it (from vl-convert-python): plots draw offline.
+$(PLOTS_PAGE): $(STAMP)
+	$(BIN)/python -m tinynets.vega $@
 
-repro: $(STAMP)
+setup: $(STAMP) $(PLOTS_PAGE)
+
+repro: setup
 	dvc repro
 	@echo
 	@cat reports/summary.md
 	@echo
-	@echo "Metrics: metrics/<dataset>.json   Plots: plots/images/<dataset>/   All plots in a browser: dvc plots show"
+	@echo "Report: file://$(CURDIR)/reports/index.html   Metrics: metrics/<dataset>.json   Plots: plots/images/<dataset>/"
+	@echo "All plots, interactive: dvc plots show (then open dvc_plots/index.html)"
 
-test: $(STAMP)
+test: setup
 	python -m pytest
 
 lint: $(STAMP)
 	ruff check .
 	ruff format --check .
 
-bench: $(STAMP)
+bench: setup
 	python bench/run.py
 
 clean:
-	rm -rf data models plots reports runs dvc_plots checkpoints
+	rm -rf checks data models plots reports runs dvc_plots checkpoints

@@ -50,6 +50,8 @@ def make_repo(target: Path, params: dict) -> Path:
     run(target, "git", "config", "user.email", "tests@tinynets")
     run(target, "git", "config", "user.name", "tinynets tests")
     run(target, "dvc", "init", "-q")
+    for name in ("config", ".gitignore", "plots.html"):  # the offline `dvc plots show` page (make setup)
+        shutil.copy(ROOT / ".dvc" / name, target / ".dvc" / name)
     run(target, "git", "add", "-A")
     run(target, "git", "commit", "-qm", "project")
     return target
