@@ -9,7 +9,9 @@ from tinynets.params import load_params
 
 def prepare(name: str) -> None:
     params = load_params()
-    raw = sources.load(params.dataset(name).data, params.seed, name)
+    config = params.dataset(name)
+    raw = sources.load(config.data, params.seed, name, classify=config.is_classifier)
+    text = {} if raw.text_train is None else {"text_train": raw.text_train, "text_test": raw.text_test}
     artifacts.write_arrays(
         artifacts.prepared(name),
         x_train=raw.x_train,
@@ -19,6 +21,8 @@ def prepare(name: str) -> None:
         source=np.array(raw.source),
         feature_names=np.array(raw.feature_names, dtype=str),
         target_names=np.array(raw.target_names, dtype=str),
+        text_names=np.array(raw.text_names, dtype=str),
+        **text,
     )
     print(f"{name}: {len(raw.x_train)} train and {len(raw.x_test)} test rows from {raw.source}")
 

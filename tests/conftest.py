@@ -16,7 +16,16 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ["dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "pyproject.toml", "stages", "tinynets"]
+PROJECT_FILES = [
+    "dvc.yaml",
+    "params.yaml",
+    ".dvcignore",
+    ".gitignore",
+    "pyproject.toml",
+    "stages",
+    "tinynets",
+    "data/own",
+]
 
 
 def tool_env(repo: Path) -> dict[str, str]:
@@ -42,7 +51,7 @@ def make_repo(target: Path, params: dict) -> Path:
     for name in PROJECT_FILES:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.csv*", ".gitignore"))
         else:
             shutil.copy(source, target / name)
     write_params(target, params)

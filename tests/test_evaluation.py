@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
-from tinynets.evaluation import metrics
+from tinynets.evaluation import decisions, metrics
 from tinynets.evaluation.baselines import score_baselines
 from tinynets.evaluation.scoring import evaluate
 from tinynets.params import EvaluateConfig
@@ -24,9 +24,9 @@ def test_a_class_never_predicted_scores_zero_not_an_error():
 
 def test_probabilities_from_logits_sum_to_one_and_bce_uses_the_sign():
     logits = np.array([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]], dtype=np.float32)
-    probabilities = metrics.class_probabilities(logits, "cross_entropy")
+    probabilities = decisions.class_probabilities(logits, "cross_entropy")
     np.testing.assert_allclose(probabilities.sum(axis=1), 1)
-    assert metrics.predicted_labels(np.array([[0.3], [-0.2]]), "bce_with_logits").tolist() == [1, 0]
+    assert decisions.predicted_labels(np.array([[0.3], [-0.2]]), "bce_with_logits").tolist() == [1, 0]
 
 
 def two_class_split(separable: bool) -> dict[str, np.ndarray]:

@@ -9,7 +9,8 @@ from tinynets.errors import TrainingError
 from tinynets.models import build_mlp
 from tinynets.params import ModelConfig, TrainConfig
 from tinynets.training.backprop import ExplicitMlp
-from tinynets.training.loop import Monitor, as_inputs, autograd_step, explicit_step, fit, start_run, to_tensors
+from tinynets.training.loop import as_inputs, autograd_step, explicit_step, fit, start_run, to_tensors
+from tinynets.training.progress import Monitor
 
 
 def iris_tensors():
@@ -29,7 +30,7 @@ def train_iris(epochs=200, lr=0.5, batch_size=None, stream=None, explicit=True):
     if explicit:
         step = explicit_step(mlp, run.optimizer, config.loss)
     else:
-        step = autograd_step(model, mlp, run.optimizer, config.loss)
+        step = autograd_step(model, mlp.forward, run.optimizer, config.loss)
     fit(run, iris_tensors(), config, step, Monitor("iris", epochs, lr, stream=stream or io.StringIO()))
     return model, run.history
 

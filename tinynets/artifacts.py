@@ -38,9 +38,18 @@ def model(name: str) -> Path:
     return Path("models") / f"{name}.safetensors"
 
 
-def checkpoint(name: str) -> Path:
-    """Training state saved during a run, so that a killed run resumes (not a DVC output)."""
-    return Path("checkpoints") / f"{name}.pt"
+def onnx_model(name: str) -> Path:
+    return Path("models") / f"{name}.onnx"
+
+
+def export_metrics(name: str) -> Path:
+    """The ONNX export's parity figures (beside the model metrics, which the evaluate stage owns)."""
+    return Path("metrics") / f"{name}.onnx.json"
+
+
+def checkpoint(name: str, repeat: int = 0) -> Path:
+    """Training state saved during a run, so that a killed run resumes (not a DVC output); one per seed."""
+    return Path("checkpoints") / (f"{name}.pt" if repeat == 0 else f"{name}.{repeat}.pt")
 
 
 def loss_history(name: str) -> Path:

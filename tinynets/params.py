@@ -104,17 +104,99 @@ class TorchvisionData(Data):
         return self
 
 
-DataConfig = Annotated[SklearnData | GeneratedData | TorchvisionData, Field(discriminator="source")]
+OWN_DATA = "data/own"  # the folder the validate stage watches: a user's files live here
+
+
+class CsvData(Data):
+    """A user's own table: one row per sample, a header row naming the columns."""
+
+    source: Literal["csv"]
+    path: Annotated[str, Field(pattern=r"\.csv$")]
+    target: Annotated[str, Field(min_length=1)]
+    features: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = None  # default: all
+    missing: Literal["error", "drop"] = "error"  # a row with an empty cell: stop, or leave the row out
+    scaler: Scaler = "standard"
+
+    @model_validator(mode="after")
+    def _file_in_the_watched_folder(self) -> CsvData:
+        path = Path(self.path)
+        if path.is_absolute() or path.parent.as_posix() != OWN_DATA:
+            raise FieldProblem("path", f"put the file in {OWN_DATA}/ (the folder the pipeline watches for edits)")
+        if self.features is not None and self.target in self.features:
+            raise FieldProblem("features", f"lists the target column {self.target!r}")
+        if self.scaler == "pixels":
+            raise FieldProblem("scaler", "pixels is for images; use standard, minmax or none")
+        return self
+
+
+DataConfig = Annotated[SklearnData | GeneratedData | TorchvisionData | CsvData, Field(discriminator="source")]
+
+Size = Annotated[int, Field(ge=1)] | Literal["auto"]
+
+
+class Linear(Strict):
+    type: Literal["linear"]
+    out: Size  # auto: the number of classes or targets (last block only)
+
+
+class Conv2d(Strict):
+    type: Literal["conv2d"]
+    out_channels: Annotated[int, Field(ge=1)]
+    kernel_size: Annotated[int, Field(ge=1)]
+    stride: Annotated[int, Field(ge=1)] = 1
+    padding: Annotated[int, Field(ge=0)] = 0
+
+
+class Pool2d(Strict):
+    type: Literal["maxpool2d", "avgpool2d"]
+    kernel_size: Annotated[int, Field(ge=1)]
+    stride: Annotated[int, Field(ge=1)] | None = None  # default: kernel_size
+
+
+class Dropout(Strict):
+    type: Literal["dropout"]
+    p: Annotated[float, Field(ge=0, lt=1)] = 0.5
+
+
+class Plain(Strict):
+    """A block with nothing to set: flatten, batch norm (its size follows from its input), an activation."""
+
+    type: Literal["flatten", "batchnorm1d", "batchnorm2d", "relu", "tanh", "sigmoid", "leaky_relu", "gelu", "elu"]
+
+
+Block = Annotated[Linear | Conv2d | Pool2d | Dropout | Plain, Field(discriminator="type")]
 
 
 class ModelConfig(Strict):
-    """A multilayer perceptron declared as layer sizes, activations and weight init."""
+    """A network: an MLP as layer sizes (the explicit fast path), or any stack of declared blocks."""
 
-    layers: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2)]
-    activation: Activation = "relu"
-    output_activation: Activation = "identity"
-    init: Init = "default"
+    layers: Annotated[list[Size], Field(min_length=2)] | None = None
+    blocks: Annotated[list[Block], Field(min_length=1)] | None = None
+    activation: Activation = "relu"  # layers: between hidden layers
+    output_activation: Activation = "identity"  # layers: after the last
+    init: Init = "default"  # weights of every linear (and conv) layer
     init_std: Annotated[float, Field(gt=0)] = 0.01
+
+    @model_validator(mode="after")
+    def _layers_or_blocks(self) -> ModelConfig:
+        if (self.layers is None) == (self.blocks is None):
+            raise FieldProblem("layers", "declare the network either as layers (an MLP) or as blocks, not both")
+        if self.layers is not None and "auto" in self.layers[1:-1]:
+            raise FieldProblem("layers", "auto can stand for the first size (features) or the last (outputs) only")
+        if self.blocks is not None:
+            linears = [index for index, block in enumerate(self.blocks) if isinstance(block, Linear)]
+            for index in linears[:-1]:
+                if self.blocks[index].out == "auto":
+                    raise FieldProblem(f"blocks.{index}.out", "auto stands for the outputs: the last linear only")
+        return self
+
+    @property
+    def outputs(self) -> int | Literal["auto"] | None:
+        """The declared number of outputs (None: blocks that end without a linear layer)."""
+        if self.layers is not None:
+            return self.layers[-1]
+        linears = [block for block in self.blocks or [] if isinstance(block, Linear)]
+        return linears[-1].out if linears else None
 
 
 class Sgd(Strict):
@@ -140,6 +222,42 @@ class Rmsprop(Strict):
 OptimizerConfig = Annotated[Sgd | Adam | Rmsprop, Field(discriminator="name")]
 
 
+class StepSchedule(Strict):
+    """torch's StepLR: the lr times gamma every step_size epochs."""
+
+    name: Literal["step"]
+    step_size: Annotated[int, Field(ge=1)]
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+
+
+class CosineSchedule(Strict):
+    """torch's CosineAnnealingLR: from lr down to eta_min over t_max epochs (default: all of them)."""
+
+    name: Literal["cosine"]
+    t_max: Annotated[int, Field(ge=1)] | None = None
+    eta_min: Annotated[float, Field(ge=0)] = 0.0
+
+
+class PlateauSchedule(Strict):
+    """torch's ReduceLROnPlateau on the validation loss (the train loss without a validation split)."""
+
+    name: Literal["plateau"]
+    factor: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    patience: Annotated[int, Field(ge=0)] = 10
+    threshold: Annotated[float, Field(ge=0)] = 1e-4
+    min_lr: Annotated[float, Field(ge=0)] = 0.0
+
+
+Schedule = Annotated[StepSchedule | CosineSchedule | PlateauSchedule, Field(discriminator="name")]
+
+
+class EarlyStopping(Strict):
+    """Stop when the validation loss has not fallen by min_delta for `patience` epochs; keep the best epoch."""
+
+    patience: Annotated[int, Field(ge=1)]
+    min_delta: Annotated[float, Field(ge=0)] = 0.0
+
+
 class TrainConfig(Strict):
     """How a model is trained; batch_size null means full batch."""
 
@@ -151,11 +269,19 @@ class TrainConfig(Strict):
     loss: Loss
     device: DeviceName | None = None
     processes: Annotated[int, Field(ge=1)] = 1  # above 1: torchrun DDP, each rank a share of every batch
+    schedule: Schedule | None = None  # the lr per epoch; null: constant
+    valid_size: Probability | None = None  # a share of the train split held out to validate on
+    early_stopping: EarlyStopping | None = None  # needs valid_size
+    repeats: Annotated[int, Field(ge=1)] = 1  # models trained with seeds seed, seed+1, ...: the spread
 
     @model_validator(mode="after")
     def _every_process_gets_rows(self) -> TrainConfig:
         if self.batch_size is not None and self.batch_size < self.processes:
             raise FieldProblem("batch_size", f"must be at least processes ({self.processes}): each takes a share")
+        if self.early_stopping is not None and self.valid_size is None:
+            raise FieldProblem("early_stopping", "watches the validation loss: set train.valid_size too")
+        if self.processes > 1 and (self.early_stopping or self.repeats > 1 or self.schedule or self.valid_size):
+            raise FieldProblem("processes", "runs plain training only (no schedule, validation split or repeats)")
         return self
 
 
@@ -168,11 +294,11 @@ class DatasetConfig(Strict):
 
     @model_validator(mode="after")
     def _loss_fits_output(self) -> DatasetConfig:
-        outputs = self.model.layers[-1]
-        if self.train.loss == "cross_entropy" and outputs < 2:
-            raise FieldProblem("train.loss", "cross_entropy needs one output per class (model.layers[-1] >= 2)")
-        if self.train.loss == "bce_with_logits" and outputs != 1:
-            raise FieldProblem("train.loss", "bce_with_logits needs exactly one output (model.layers[-1] == 1)")
+        outputs = self.model.outputs
+        if self.train.loss == "cross_entropy" and isinstance(outputs, int) and outputs < 2:
+            raise FieldProblem("train.loss", "cross_entropy needs one output per class (at least 2)")
+        if self.train.loss == "bce_with_logits" and isinstance(outputs, int) and outputs != 1:
+            raise FieldProblem("train.loss", "bce_with_logits needs exactly one output")
         if self.is_classifier and self.data.target_scaler != "none":
             raise FieldProblem(
                 "data.target_scaler", "scales regression targets; a classifier's labels stay as they are"
@@ -199,14 +325,19 @@ class Params(Strict):
     seed: int = 42
     device: DeviceName = "auto"
     run: Annotated[list[str], Field(min_length=1)]
+    export: list[str] = []  # datasets whose trained model the export stage writes as ONNX
     evaluate: EvaluateConfig = EvaluateConfig()
     datasets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], DatasetConfig]
 
     @model_validator(mode="after")
     def _run_names_are_defined(self) -> Params:
-        missing = [name for name in self.run if name not in self.datasets]
-        if missing:
-            raise FieldProblem("run", f"lists {missing[0]!r}, which has no entry under datasets")
+        for key in ("run", "export"):
+            missing = [name for name in getattr(self, key) if name not in self.datasets]
+            if missing:
+                raise FieldProblem(key, f"lists {missing[0]!r}, which has no entry under datasets")
+        not_run = [name for name in self.export if name not in self.run]
+        if not_run:
+            raise FieldProblem("export", f"lists {not_run[0]!r}, which is not in run (only trained models export)")
         return self
 
     def dataset(self, name: str) -> DatasetConfig:
@@ -226,7 +357,9 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-_UNION_TAGS = {"sklearn", "generated", "torchvision", "sgd", "adam", "rmsprop"}
+_UNION_TAGS = {"sklearn", "generated", "torchvision", "csv", "sgd", "adam", "rmsprop", "step", "cosine", "plateau"}
+_UNION_TAGS |= {"linear", "conv2d", "maxpool2d", "avgpool2d", "dropout", "flatten", "batchnorm1d", "batchnorm2d"}
+_UNION_TAGS |= {"relu", "tanh", "sigmoid", "leaky_relu", "gelu", "elu"}
 
 
 def describe(error: ValidationError) -> str:

@@ -70,7 +70,7 @@ def fit_scaler(kind: str, x_train: np.ndarray) -> FittedScaler:
 
 def class_names(config: DatasetConfig, y_train: np.ndarray, source_names: list[str]) -> list[str]:
     """The names of classes 0..K-1: params' data.classes, else the source's own, else the indices."""
-    count = 2 if config.train.loss == "bce_with_logits" else config.model.layers[-1]
+    count = 2 if config.train.loss == "bce_with_logits" else max(int(y_train.max()) + 1, len(source_names))
     if config.data.classes is not None:
         return list(config.data.classes)
     if len(source_names) == count:
@@ -78,18 +78,53 @@ def class_names(config: DatasetConfig, y_train: np.ndarray, source_names: list[s
     return [str(index) for index in range(count)]
 
 
+def one_hot(text: np.ndarray, categories: list[list[str]]) -> np.ndarray:
+    """Text columns as one 0/1 column per known category (sklearn's OneHotEncoder; unknown ones: all 0)."""
+    from sklearn.preprocessing import OneHotEncoder
+
+    encoder = OneHotEncoder(categories=categories, handle_unknown="ignore", sparse_output=False, dtype=np.float32)
+    return encoder.fit(text[:1]).transform(text)
+
+
+def fit_categories(text_train: np.ndarray) -> list[list[str]]:
+    """The categories of each text column, as seen in the train split (sorted)."""
+    from sklearn.preprocessing import OneHotEncoder
+
+    return [column.tolist() for column in OneHotEncoder().fit(text_train).categories_]
+
+
+def inputs(x: np.ndarray, text: np.ndarray | None, info: dict[str, Any]) -> np.ndarray:
+    """Raw inputs as the net sees them: numeric columns scaled, then text columns one-hot encoded."""
+    scaled = from_stats(info["scaler"]).transform(x)
+    if not info.get("categories"):
+        return scaled
+    return np.concatenate([scaled, one_hot(text, info["categories"])], axis=1)
+
+
 def featurize(raw: dict[str, np.ndarray], config: DatasetConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Scale a prepared split (scalers fitted on train only); return the arrays and what describes them."""
+    """Scale (and one-hot encode) a prepared split, fitted on train only; return the arrays and their description."""
     from tinynets.validation import DataFacts
 
-    scaler = fit_scaler(config.data.scaler, raw["x_train"])
-    arrays = {"x_train": scaler.transform(raw["x_train"]), "x_test": scaler.transform(raw["x_test"])}
+    columns = raw["feature_names"].tolist()
+    if not columns and raw["x_train"].ndim == 2:  # generated data: name the columns x1, x2, ...
+        columns = [f"x{index + 1}" for index in range(raw["x_train"].shape[1])]
     info: dict[str, Any] = {
         "source": str(raw["source"]),
-        "feature_names": raw["feature_names"].tolist(),
+        "columns": columns,  # the raw input columns, as a file to predict on must name them
+        "target_column": getattr(config.data, "target", None),  # a CSV's: allowed (and ignored) in such a file
+        "text_columns": raw["text_names"].tolist() if "text_names" in raw else [],
         "input_shape": list(raw["x_train"].shape[1:]),
-        "scaler": scaler.stats(),
+        "scaler": fit_scaler(config.data.scaler, raw["x_train"]).stats(),
+        "categories": fit_categories(raw["text_train"]) if info_has_text(raw) else [],
     }
+    text_train, text_test = raw.get("text_train"), raw.get("text_test")
+    arrays = {"x_train": inputs(raw["x_train"], text_train, info), "x_test": inputs(raw["x_test"], text_test, info)}
+    encoded = [
+        f"{column}={category}"
+        for column, names in zip(info["text_columns"], info["categories"], strict=True)
+        for category in names
+    ]
+    info["feature_names"] = columns + encoded if arrays["x_train"].ndim == 2 else []
     if config.is_classifier:
         arrays |= {"y_train": raw["y_train"], "y_test": raw["y_test"]}
         info["classes"] = class_names(config, raw["y_train"], raw["target_names"].tolist())
@@ -102,3 +137,7 @@ def featurize(raw: dict[str, np.ndarray], config: DatasetConfig) -> tuple[dict[s
         info["target_scaler"] = targets.stats()
     info["facts"] = DataFacts.of(arrays["x_train"], arrays["y_train"]).as_dict()
     return arrays, info
+
+
+def info_has_text(raw: dict[str, np.ndarray]) -> bool:
+    return "text_train" in raw and raw["text_train"].shape[1] > 0

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from tinynets.errors import ConfigError, DataError
-from tinynets.params import GeneratedData, SklearnData, Split, TorchvisionData
+from tinynets.params import CsvData, DataConfig, GeneratedData, SklearnData, Split, TorchvisionData
 
 RAW_DIR = Path("data/raw")
 TEST_SEED_OFFSET = 1  # a freshly generated test set must not repeat the train set's random draws
@@ -35,15 +35,71 @@ class RawData:
     source: str
     feature_names: tuple[str, ...] = ()  # one per input column; empty for images
     target_names: tuple[str, ...] = ()  # class names (classifiers) or target columns (regressors), if known
+    text_train: np.ndarray | None = None  # text (categorical) input columns, one-hot encoded by featurize
+    text_test: np.ndarray | None = None
+    text_names: tuple[str, ...] = ()
 
 
-def load(data: SklearnData | GeneratedData | TorchvisionData, seed: int, name: str) -> RawData:
-    """Obtain a dataset's raw train/test split as its params declare."""
+def load(data: DataConfig, seed: int, name: str, classify: bool = False) -> RawData:
+    """Obtain a dataset's raw train/test split as its params declare (`classify`: the targets are classes)."""
     if isinstance(data, SklearnData):
         return _sklearn(data, seed, name)
     if isinstance(data, GeneratedData):
         return _generated(data, seed, name)
+    if isinstance(data, CsvData):
+        return _csv(data, classify)
     return _torchvision(data, name)
+
+
+def _csv(data: CsvData, classify: bool) -> RawData:
+    """A user's table: numeric columns as x, text columns apart; class labels are indices into sorted names."""
+    from sklearn.model_selection import train_test_split
+
+    from tinynets.tables import read_table
+
+    path = Path(data.path)
+    table = read_table(path, data.target, data.features, data.missing)
+    target_names: tuple[str, ...] = ()
+    y = table.target
+    if classify or y.dtype.kind == "U":
+        names, y = np.unique(y, return_inverse=True)
+        if len(names) < 2:
+            raise DataError(f"{path}: column {data.target!r} holds a single class ({names[0]}): nothing to tell apart")
+        target_names = tuple(_label(name) for name in names)
+    elif not classify:
+        y = y.astype(np.float64)
+    rows = len(y)
+    x = np.column_stack(list(table.numeric.values())) if table.numeric else np.zeros((rows, 0))
+    text = np.column_stack(list(table.text.values())) if table.text else np.zeros((rows, 0), dtype=str)
+    stratify = y if data.split.stratify else None
+    try:
+        parts = train_test_split(
+            x, text, y, test_size=data.split.test_size, random_state=data.split.random_state, stratify=stratify
+        )
+    except ValueError as error:  # too few rows for the split, or a class with a single row when stratifying
+        raise DataError(
+            f"{path}: cannot split {rows} rows as data.split asks ({' '.join(str(error).split())})"
+        ) from None
+    x_train, x_test, text_train, text_test, y_train, y_test = parts
+    return RawData(
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        f"csv {path}",
+        feature_names=tuple(table.numeric),
+        target_names=target_names,
+        text_train=text_train,
+        text_test=text_test,
+        text_names=tuple(table.text),
+    )
+
+
+def _label(value: object) -> str:
+    # 3.0 read from a numeric column names class "3"
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _split(x: np.ndarray, y: np.ndarray, split: Split, source: str, **names: tuple[str, ...]) -> RawData:

@@ -17,14 +17,15 @@ from typing import Any
 import numpy as np
 
 from tinynets.errors import ConfigError
-from tinynets.params import DatasetConfig, Params
+from tinynets.params import DatasetConfig, ModelConfig, Params
+from tinynets.shapes import trace
 
 
 @dataclass(frozen=True)
 class DataFacts:
-    """What a model must fit: the width of its inputs and the kind and number of its targets."""
+    """What a model must fit: the shape of its inputs and the kind and number of its targets."""
 
-    n_features: int
+    input_shape: tuple[int, ...]  # one sample's: (features,) for a table, (height, width) for images
     n_train: int
     n_targets: int  # target columns (1 for class labels)
     n_classes: int | None  # labels 0..K-1 when every target is a non-negative integer, else None
@@ -37,61 +38,79 @@ class DataFacts:
         integral = y.size > 0 and np.issubdtype(y.dtype, np.number) and bool(np.all(np.mod(y, 1) == 0))
         indices = integral and y.ndim == 1 and y.min() >= 0
         return cls(
-            n_features=int(np.prod(x_train.shape[1:])),
+            input_shape=tuple(int(size) for size in x_train.shape[1:]),
             n_train=len(x_train),
             n_targets=int(np.prod(y.shape[1:])),
             n_classes=int(y.max()) + 1 if indices else None,
             binary=bool(np.isin(y, (0, 1)).all()),
         )
 
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, facts: dict[str, Any]) -> DataFacts:
+        return cls(**{**facts, "input_shape": tuple(facts["input_shape"])})
 
-def data_digest(params: Params, name: str, files: tuple[Path, ...] = ()) -> str:
-    """A digest of everything a dataset's prepared data depends on: the seed, its data params, its files."""
-    config = params.dataset(name).data.model_dump(mode="json")
-    digest = hashlib.sha256(json.dumps([params.seed, config], sort_keys=True).encode())
-    for path in files:
+
+def data_digest(params: Params, name: str) -> str:
+    """A digest of everything a dataset's prepared data depends on: the seed, its data params, its file."""
+    data = params.dataset(name).data
+    digest = hashlib.sha256(json.dumps([params.seed, data.model_dump(mode="json")], sort_keys=True).encode())
+    path = Path(getattr(data, "path", "") or "")
+    if path.is_file():
         with path.open("rb") as file:
             digest.update(hashlib.file_digest(file, "sha256").digest())
     return digest.hexdigest()
 
 
+def outputs_needed(name: str, config: DatasetConfig, facts: DataFacts) -> int:
+    """How many outputs the data asks of the network under its loss (or ConfigError when they do not fit)."""
+    where = f"params.yaml: datasets.{name}.train.loss"
+    if config.train.loss == "cross_entropy":
+        if facts.n_classes is None:
+            raise ConfigError(f"{where}: cross_entropy needs class labels 0..K-1, but the targets are not (use mse)")
+        return facts.n_classes
+    if config.train.loss == "bce_with_logits":
+        if not facts.binary:
+            raise ConfigError(f"{where}: bce_with_logits needs 0/1 targets")
+        return 1
+    return facts.n_targets
+
+
+def resolved_model(name: str, config: DatasetConfig, facts: DataFacts) -> ModelConfig:
+    """The model with every size it leaves out taken from the data; ConfigError where a size does not fit."""
+    outputs = outputs_needed(name, config, facts)
+    model = config.model
+    if model.blocks is not None:
+        trace(name, model, facts.input_shape, outputs)
+        return model
+    layers = model.layers
+    where = f"params.yaml: datasets.{name}.model.layers"
+    if layers[0] != "auto" and layers[0] != facts.n_features:
+        raise ConfigError(f"{where}: the first size is {layers[0]}, but the data has {facts.n_features} features")
+    if layers[-1] != "auto" and layers[-1] != outputs:
+        what = f"{outputs} classes" if config.train.loss == "cross_entropy" else f"{outputs} target(s)"
+        raise ConfigError(f"{where}: the last size is {layers[-1]}, but the data has {what}")
+    return model.model_copy(update={"layers": [facts.n_features, *layers[1:-1], outputs]})
+
+
 def check_model_fits(name: str, config: DatasetConfig, facts: DataFacts) -> None:
-    """Raise ConfigError when the model's first or last size does not fit the data, the loss does not fit
-    the targets, the class names do not fit the classes, or there are more processes than training rows."""
+    """Raise ConfigError when the model does not fit the data, the loss does not fit the targets, the class
+    names do not fit the classes, or there are more processes than training rows."""
     where = f"params.yaml: datasets.{name}"
     if config.train.processes > facts.n_train:
         raise ConfigError(
             f"{where}.train.processes: {config.train.processes} processes, "
             f"but only {facts.n_train} training rows to share"
         )
-    layers = config.model.layers
-    if layers[0] != facts.n_features:
-        raise ConfigError(
-            f"{where}.model.layers: the first size is {layers[0]}, but the data has {facts.n_features} features"
-        )
-    loss = config.train.loss
-    if loss == "cross_entropy":
-        if facts.n_classes is None:
-            raise ConfigError(
-                f"{where}.train.loss: cross_entropy needs class labels 0..K-1, "
-                "but the targets are not (use mse for regression)"
-            )
-        if layers[-1] != facts.n_classes:
-            raise ConfigError(
-                f"{where}.model.layers: the last size is {layers[-1]}, but the data has {facts.n_classes} classes"
-            )
-    elif loss == "mse":
-        if layers[-1] != facts.n_targets:
-            raise ConfigError(
-                f"{where}.model.layers: the last size is {layers[-1]}, but the data has {facts.n_targets} target(s)"
-            )
-    elif not facts.binary:
-        raise ConfigError(f"{where}.train.loss: bce_with_logits needs 0/1 targets")
+    resolved_model(name, config, facts)
     classes = config.data.classes
-    wanted = 2 if loss == "bce_with_logits" else layers[-1]
+    wanted = 2 if config.train.loss == "bce_with_logits" else outputs_needed(name, config, facts)
     if config.is_classifier and classes is not None and len(classes) != wanted:
         raise ConfigError(f"{where}.data.classes: names {len(classes)} classes, but the model has {wanted}")
 
@@ -106,7 +125,10 @@ def known_facts(params: Params, name: str) -> DataFacts | None:
     if info_path.exists():
         info = artifacts.read_json(info_path)
         if info.get("made_from") == data_digest(params, name):
-            return DataFacts(**info["facts"])
+            try:
+                return DataFacts.from_dict(info["facts"])
+            except (KeyError, TypeError):  # written by an older tinynets: learn the facts afresh
+                pass
     if not any(path.exists() for path in artifacts.trained(name)):
         return None
     return dry_run(params, name)
@@ -121,10 +143,11 @@ def dry_run(params: Params, name: str) -> DataFacts:
     from tinynets import sources
     from tinynets.preprocess import featurize
 
-    raw = sources.load(params.dataset(name).data, params.seed, name)
-    arrays = {key: np.asarray(value) for key, value in fields(raw).items()}
+    config = params.dataset(name)
+    raw = sources.load(config.data, params.seed, name, classify=config.is_classifier)
+    arrays = {key: np.asarray(value) for key, value in fields(raw).items() if value is not None}
     _, info = featurize(arrays, params.dataset(name))
-    return DataFacts(**info["facts"])
+    return DataFacts.from_dict(info["facts"])
 
 
 def validate(params: Params) -> dict[str, dict[str, str]]:

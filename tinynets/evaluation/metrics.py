@@ -15,28 +15,6 @@ def rounded(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
-def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
-    """(rows, classes) probabilities from logits: softmax for cross_entropy, sigmoid for bce_with_logits."""
-    logits = outputs.astype(np.float64)
-    if loss == "bce_with_logits":
-        positive = 1 / (1 + np.exp(-logits[:, 0]))
-        return np.stack([1 - positive, positive], axis=1)
-    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
-def predicted_labels(outputs: np.ndarray, loss: str) -> np.ndarray:
-    """Class indices from logits: argmax for cross_entropy, logit > 0 for bce_with_logits."""
-    if loss == "bce_with_logits":
-        return (outputs[:, 0] > 0).astype(np.int64)
-    return outputs.argmax(axis=1)
-
-
-def as_labels(y: np.ndarray) -> np.ndarray:
-    """Class labels as one int column (bce_with_logits keeps them as a float column while training)."""
-    return np.asarray(y).reshape(len(y), -1)[:, 0].astype(np.int64)
-
-
 def classification(
     y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], probabilities: np.ndarray | None = None
 ) -> dict[str, Any]:

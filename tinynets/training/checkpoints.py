@@ -59,14 +59,23 @@ class Checkpoint:
         run.optimizer.load_state_dict(state["optimizer"])
         run.generator.set_state(state["generator"])
         run.history[: state["epoch"]] = state["history"].to(run.history.device)
-        run.epoch = state["epoch"]
+        run.lrs, run.epoch, run.stopped = list(state["lrs"]), state["epoch"], state["stopped"]
+        if run.schedule:
+            run.schedule.load_state_dict(state["schedule"])
+        if run.stopper:
+            run.stopper.load_state_dict(state["stopper"])
         return run.epoch
 
     def __call__(self, run: Run) -> None:
         """Save the state if EVERY_S seconds have passed since the last save (and epochs remain)."""
         now = time.monotonic()
-        if now - self.last_saved < self.EVERY_S or run.epoch == len(run.history):
+        if now - self.last_saved < self.EVERY_S or run.epoch == len(run.history) or run.stopped:
             return
+        self.save(run)
+        self.last_saved = now
+
+    def save(self, run: Run) -> None:
+        """Save the state now (at a run's end too: repeats resume past the seeds already trained)."""
         state = {
             "fingerprint": self.fingerprint,
             "epoch": run.epoch,
@@ -74,10 +83,13 @@ class Checkpoint:
             "optimizer": run.optimizer.state_dict(),
             "generator": run.generator.get_state(),
             "history": run.history[: run.epoch].cpu(),
+            "lrs": run.lrs,
+            "stopped": run.stopped,
+            "schedule": run.schedule.state_dict() if run.schedule else None,
+            "stopper": run.stopper.state_dict() if run.stopper else None,
         }
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
-        self.last_saved = now
 
     def remove(self) -> None:
         """Delete the checkpoint once the run's outputs are written."""

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import math
-import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinynets.errors import TrainingError
 from tinynets.params import ModelConfig, TrainConfig
 from tinynets.preprocess import PIXEL_SCALE
 from tinynets.training.backprop import ExplicitMlp
+from tinynets.training.early_stopping import EarlyStopper
 from tinynets.training.optimizers import Optimizer, make_optimizer
+from tinynets.training.schedules import LrSchedule, make_schedule
 
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "cross_entropy": F.cross_entropy,
@@ -30,12 +29,14 @@ Forward = Callable[[torch.Tensor], torch.Tensor]
 
 @dataclass(frozen=True)
 class Tensors:
-    """A dataset's train and test split as tensors on one device."""
+    """A dataset's train and test split (and a validation split, if held out) as tensors on one device."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    x_valid: torch.Tensor | None = None
+    y_valid: torch.Tensor | None = None
 
 
 def as_inputs(x: torch.Tensor) -> torch.Tensor:
@@ -52,13 +53,25 @@ def as_targets(y: np.ndarray, loss: str) -> torch.Tensor:
 
 
 def to_tensors(arrays: dict[str, np.ndarray], loss: str, device: torch.device) -> Tensors:
-    """Move a features file's arrays to the device once, targets shaped for the loss."""
-    return Tensors(
-        torch.from_numpy(arrays["x_train"]).to(device),
-        as_targets(arrays["y_train"], loss).to(device),
-        torch.from_numpy(arrays["x_test"]).to(device),
-        as_targets(arrays["y_test"], loss).to(device),
+    """Move a features file's arrays (and x_valid, y_valid if present) to the device once, targets shaped for
+    the loss."""
+    splits = ("train", "test", "valid") if "x_valid" in arrays else ("train", "test")
+    tensors = {}
+    for split in splits:
+        tensors[f"x_{split}"] = torch.from_numpy(arrays[f"x_{split}"]).to(device)
+        tensors[f"y_{split}"] = as_targets(arrays[f"y_{split}"], loss).to(device)
+    return Tensors(**tensors)
+
+
+def hold_out(arrays: dict[str, np.ndarray], share: float, seed: int, stratify: bool) -> dict[str, np.ndarray]:
+    """Move a share of the train split into a validation split (stratified for classes; the test split stays)."""
+    from sklearn.model_selection import train_test_split
+
+    y = arrays["y_train"]
+    x_train, x_valid, y_train, y_valid = train_test_split(
+        arrays["x_train"], y, test_size=share, random_state=seed, stratify=y if stratify else None
     )
+    return {**arrays, "x_train": x_train, "y_train": y_train, "x_valid": x_valid, "y_valid": y_valid}
 
 
 def batched_outputs(forward: Forward, x: torch.Tensor) -> torch.Tensor:
@@ -71,9 +84,22 @@ def batched_outputs(forward: Forward, x: torch.Tensor) -> torch.Tensor:
 
 @torch.inference_mode()
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The model's outputs for every row, computed in large batches."""
+    """The model's outputs for every row (in eval mode: no dropout, batch norm's running stats), in large batches."""
     model.eval()
     return batched_outputs(model, x)
+
+
+def evaluating(model: nn.Module) -> Forward:
+    """A forward pass that measures a loss mid-training: eval mode, no autograd history, then train mode again."""
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        model.eval()
+        with torch.no_grad():
+            outputs = model(x)
+        model.train()
+        return outputs
+
+    return forward
 
 
 def mean_loss(forward: Forward, x: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
@@ -91,16 +117,30 @@ class Run:
     model: nn.Module
     optimizer: Optimizer
     generator: torch.Generator
-    history: torch.Tensor  # (epochs, 2): mean train and test loss per epoch, kept on the device
+    history: torch.Tensor  # (epochs, len(columns)): mean losses per epoch, kept on the device
+    columns: tuple[str, ...]  # ("train", "test"), or ("train", "valid", "test") with a validation split
+    lrs: list[float] = field(default_factory=list)  # the lr of each epoch done
+    schedule: LrSchedule | None = None
+    stopper: EarlyStopper | None = None
     epoch: int = 0  # epochs done
+    stopped: bool = False  # early stopping ended the run before its last epoch
+
+    @property
+    def watched(self) -> int:
+        """The history column that schedules and early stopping watch: validation, else train loss."""
+        return self.columns.index("valid") if "valid" in self.columns else 0
 
 
-def start_run(model: nn.Module, config: TrainConfig, seed: int) -> Run:
-    """A run at epoch 0: the model's optimizer, a seeded shuffling generator, an empty history."""
+def start_run(model: nn.Module, config: TrainConfig, seed: int, validating: bool = False) -> Run:
+    """A run at epoch 0: the model's optimizer and schedule, a seeded shuffling generator, an empty history."""
     device = next(model.parameters()).device
     generator = torch.Generator(device).manual_seed(seed)
-    history = torch.full((config.epochs, 2), float("nan"), device=device)
-    return Run(model, make_optimizer(list(model.parameters()), config.optimizer, config.lr), generator, history)
+    columns = ("train", "valid", "test") if validating else ("train", "test")
+    history = torch.full((config.epochs, len(columns)), float("nan"), device=device)
+    optimizer = make_optimizer(list(model.parameters()), config.optimizer, config.lr)
+    schedule = make_schedule(config.schedule, config.lr, config.epochs)
+    stopper = EarlyStopper(config.early_stopping) if config.early_stopping else None
+    return Run(model, optimizer, generator, history, columns, schedule=schedule, stopper=stopper)
 
 
 @dataclass(frozen=True)
@@ -141,8 +181,9 @@ def explicit_step(mlp: ExplicitMlp, optimizer: Optimizer, loss: str) -> Step:
     return Step(update, mlp.forward, uses_autograd=False)
 
 
-def autograd_step(module: nn.Module, mlp: ExplicitMlp, optimizer: Optimizer, loss: str) -> Step:
-    """A step through autograd, for wrappers that hook into it (DistributedDataParallel averages gradients)."""
+def autograd_step(module: nn.Module, forward: Forward, optimizer: Optimizer, loss: str) -> Step:
+    """A step through autograd: for networks the explicit pass does not cover, and for wrappers that hook into
+    it (DistributedDataParallel averages gradients)."""
 
     def update(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         optimizer.zero_grad()
@@ -151,7 +192,7 @@ def autograd_step(module: nn.Module, mlp: ExplicitMlp, optimizer: Optimizer, los
         optimizer.step()
         return value.detach()
 
-    return Step(update, mlp.forward, uses_autograd=True)
+    return Step(update, forward, uses_autograd=True)
 
 
 def epoch_batches(
@@ -170,30 +211,37 @@ def epoch_batches(
 
 
 def make_step(run: Run, model_config: ModelConfig, loss: str, shard: Shard) -> Step:
-    """The step for this process: the explicit backward alone; under torchrun, DistributedDataParallel,
-    which averages the gradients across ranks from inside autograd's backward."""
+    """The step for this process: an MLP's explicit backward alone; declared blocks through autograd; under
+    torchrun, DistributedDataParallel, which averages the gradients across ranks inside autograd's backward."""
+    if model_config.layers is None:
+        run.model.train()
+        return autograd_step(run.model, evaluating(run.model), run.optimizer, loss)
     mlp = ExplicitMlp(run.model, model_config)
     if shard.world == 1:
         return explicit_step(mlp, run.optimizer, loss)
     from torch.nn.parallel import DistributedDataParallel
 
-    return autograd_step(DistributedDataParallel(run.model), mlp, run.optimizer, loss)
+    return autograd_step(DistributedDataParallel(run.model), mlp.forward, run.optimizer, loss)
 
 
 def fit(
     run: Run, data: Tensors, config: TrainConfig, step: Step, on_epoch: Callable[[Run], None], shard: Shard = Shard()
 ) -> None:
-    """Train from run.epoch to config.epochs, filling run.history; call `on_epoch(run)` after each epoch.
+    """Train from run.epoch to config.epochs (or an early stop), filling run.history; call `on_epoch(run)`
+    after each epoch.
 
-    Nothing here waits on the device: `on_epoch` decides when to read the history.
+    Without a schedule or early stopping nothing here waits on the device: `on_epoch` decides when to read
+    the history. With them, the watched loss is read after every epoch, as they need it.
     """
     rows, device = len(data.x_train), data.x_train.device
     batch = min(config.batch_size or rows, rows)
     if batch == rows:  # full batch: the inputs are converted once, not every epoch
         x_all, y_all = as_inputs(data.x_train[shard.rank :: shard.world]), data.y_train[shard.rank :: shard.world]
         rows_here = len(y_all)
+    last = run.epoch if run.stopped else config.epochs  # a run restored after its early stop trains no more
     with torch.inference_mode(not step.uses_autograd):
-        for epoch in range(run.epoch, config.epochs):
+        for epoch in range(run.epoch, last):
+            lr = run.optimizer.lr = run.schedule.lr if run.schedule else config.lr
             if batch == rows:
                 train_loss = shard.mean(step.update(x_all, y_all), rows_here, rows)
             else:
@@ -202,66 +250,21 @@ def fit(
                 for inputs, targets in epoch_batches(data, batch, order, shard):
                     total += step.update(inputs, targets) * len(targets)
                 train_loss = shard.total(total) / rows
-            test_loss = mean_loss(step.forward, data.x_test, data.y_test, config.loss)
-            torch.stack((train_loss, test_loss), out=run.history[epoch])
+            losses = [train_loss]
+            if data.x_valid is not None:
+                losses.append(mean_loss(step.forward, data.x_valid, data.y_valid, config.loss))
+            losses.append(mean_loss(step.forward, data.x_test, data.y_test, config.loss))
+            torch.stack(losses, out=run.history[epoch])
+            run.lrs.append(lr)
             run.epoch = epoch + 1
+            if run.schedule or run.stopper:
+                watched = float(run.history[epoch, run.watched])
+                if run.schedule:
+                    run.schedule.step(watched)
+                if run.stopper and math.isfinite(watched):
+                    run.stopped = run.stopper.update(run.epoch, watched, run.model)
             on_epoch(run)
-
-
-class Monitor:
-    """Shows progress (a tqdm bar on a terminal, about ten plain lines otherwise) and stops on a NaN loss.
-
-    It reads the history from the device only when it shows it, about twice a second, so the
-    training loop itself never waits on the device.
-    """
-
-    INTERVAL_S = 0.5
-
-    def __init__(self, name: str, epochs: int, lr: float, start: int = 0, stream=sys.stdout) -> None:
-        self.name, self.epochs, self.lr, self.stream = name, epochs, lr, stream
-        self.checked = start  # epochs already done (and checked) before a resumed run
-        self.last_read = time.monotonic()
-        self.line_every = max(1, epochs // 10)
-        self.bar = None
-        if stream.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=epochs, initial=start, desc=name, unit="epoch", file=stream, leave=True)
-        elif start:
-            print(f"{name}: resuming at epoch {start + 1}/{epochs} from a checkpoint", file=stream, flush=True)
-
-    def __call__(self, run: Run) -> None:
-        done = run.epoch
-        now = time.monotonic()
-        due_line = self.bar is None and (done % self.line_every == 0 or done == self.epochs)
-        if not (due_line or done == self.epochs or now - self.last_read >= self.INTERVAL_S):
-            return
-        self.last_read = now
-        seen = run.history[self.checked : done].cpu()
-        self._stop_if_diverged(seen)
-        self.checked = done
-        train, test = seen[-1].tolist()
-        if self.bar is not None:
-            self.bar.update(done - self.bar.n)
-            self.bar.set_postfix(train_loss=f"{train:.4f}", test_loss=f"{test:.4f}", refresh=False)
-            if done == self.epochs:
-                self.bar.close()
-        elif due_line:
-            print(
-                f"{self.name}: epoch {done}/{self.epochs} train loss {train:.4f} test loss {test:.4f}",
-                file=self.stream,
-                flush=True,
-            )
-
-    def _stop_if_diverged(self, seen: torch.Tensor) -> None:
-        finite = torch.isfinite(seen[:, 0])
-        if bool(finite.all()):
-            return
-        first = int((~finite).nonzero()[0, 0])
-        value = float(seen[first, 0])
-        if self.bar is not None:
-            self.bar.close()
-        raise TrainingError(
-            f"{self.name}: training diverged at epoch {self.checked + first + 1}: the train loss is "
-            f"{'nan' if math.isnan(value) else value} with lr {self.lr}; try a smaller datasets.{self.name}.train.lr"
-        )
+            if run.stopped:
+                break
+    if run.stopper:
+        run.stopper.restore_best(run.model)

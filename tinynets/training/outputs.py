@@ -33,3 +33,10 @@ def network_outputs(model: nn.Module, data: Tensors, loss: str, is_classifier: b
     if is_classifier and data.x_test.ndim == 2 and data.x_test.shape[1] == 2:
         arrays |= decision_grid(model, torch.cat([data.x_train, data.x_test]))
     return arrays
+
+
+def repeat_outputs(models: list[nn.Module], data: Tensors, loss: str) -> dict[str, np.ndarray]:
+    """Every seed's test outputs and loss (train.repeats), for the spread the evaluate stage reports."""
+    outputs = [predict(model, data.x_test) for model in models]
+    losses = [float(LOSSES[loss](output, data.y_test)) for output in outputs]
+    return {"repeat_outputs": torch.stack(outputs).cpu().numpy(), "repeat_losses": np.array(losses)}

@@ -1,0 +1,40 @@
+"""The `tinynets` command: a thin layer over the package, for what a user does outside the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tinynets.cli import outcome
+
+
+def parser() -> argparse.ArgumentParser:
+    commands = argparse.ArgumentParser(prog="tinynets", description="Use the models the pipeline trained.")
+    verbs = commands.add_subparsers(dest="verb", required=True)
+    predict = verbs.add_parser(
+        "predict",
+        help="label new rows (CSV) or images (PNG/JPEG) with a trained model",
+        description="Writes a CSV: the input's columns (or file names), `predicted`, then `p_<class>` per class.",
+    )
+    predict.add_argument("dataset", help="a dataset trained by `dvc repro` (its name in params.yaml)")
+    predict.add_argument("inputs", nargs="+", type=Path, help="a CSV with the dataset's columns, or image files")
+    predict.add_argument("-o", "--output", type=Path, help="where to write the CSV (default: print it)")
+    return commands
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line, run the verb, exit with 0, or 2 and one line for a user's mistake."""
+    args = parser().parse_args(argv)
+
+    def run() -> None:
+        from tinynets import artifacts
+        from tinynets.predict import predict
+
+        table = predict(args.dataset, args.inputs)
+        if args.output is None:
+            sys.stdout.write(table)
+        else:
+            artifacts.write_text(args.output, table)
+
+    sys.exit(outcome(run))

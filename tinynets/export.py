@@ -1,0 +1,47 @@
+"""ONNX export with a parity check: the exported graph, run by onnxruntime, must give torch's outputs.
+
+Only the export stage imports onnx, onnxscript and onnxruntime (and torch.onnx's exporter, which loads
+torch's compiler stack): a default run does not pay for them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tinynets.errors import TrainingError
+from tinynets.models import build_model
+from tinynets.params import ModelConfig
+from tinynets.training.loop import as_inputs, predict
+
+TOLERANCE = 1e-4  # the largest absolute difference from torch's outputs that still counts as the same model
+OPSET = 18
+
+
+def export_onnx(saved: dict, x_test: np.ndarray, path: Path) -> dict[str, float | int]:
+    """Write the model in `saved` (a model file's contents) as ONNX to `path`; check it on the test inputs.
+
+    The graph takes what the network takes: features as featurize wrote them, images as floats in [0, 1],
+    any number of rows. Raises TrainingError when onnxruntime's outputs differ from torch's by more than
+    TOLERANCE.
+    """
+    import onnxruntime
+
+    shape = tuple(saved["input_shape"])
+    model = build_model(ModelConfig(**saved["model"]), shape, saved["outputs"]).eval()
+    model.load_state_dict(saved["state_dict"])
+    inputs = as_inputs(torch.from_numpy(x_test)).contiguous()
+    rows = torch.export.Dim("rows", min=1)
+    program = torch.onnx.export(
+        model, (inputs[:2],), dynamo=True, opset_version=OPSET, dynamic_shapes=({0: rows},), verbose=False
+    )
+    program.save(str(path))
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    exported = session.run(None, {name: inputs.numpy()})[0]
+    difference = float(np.abs(exported - predict(model, inputs).numpy()).max())
+    if not difference <= TOLERANCE:
+        raise TrainingError(f"{path}: onnxruntime's outputs differ from torch's by {difference:.3g} (> {TOLERANCE})")
+    return {"onnx_max_abs_diff": difference, "onnx_opset": OPSET, "onnx_rows_checked": len(x_test)}

@@ -1,0 +1,138 @@
+"""Predictions from a trained model for new rows (a CSV with the dataset's columns) or images (PNG, JPEG).
+
+The model file holds its declaration and weights; data/features/<dataset>.json holds the fitted scalers,
+the one-hot categories and the class names, so the new inputs are prepared exactly as the training data
+were. Runs on the CPU, whatever device trained the model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tinynets import artifacts
+from tinynets.errors import DataError
+from tinynets.evaluation.decisions import class_probabilities, predicted_labels
+from tinynets.preprocess import from_stats, inputs
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def trained(name: str) -> tuple[dict, dict]:
+    """The model file's contents and the features' description of a trained dataset."""
+    model_path, info_path = artifacts.model(name), artifacts.feature_info(name)
+    if not model_path.exists() or not info_path.exists():
+        raise DataError(f"dataset {name!r} is not trained yet ({model_path} is missing): run `dvc repro` first")
+    from tinynets.modelfile import load_model
+
+    return load_model(model_path), artifacts.read_json(info_path)
+
+
+def read_rows(paths: list[Path], info: dict):
+    """The rows of CSV files, as read (text), checked against the columns the model was trained on."""
+    import pandas as pd
+
+    needed = info["columns"] + info["text_columns"]
+    frames = []
+    for path in paths:
+        if path.suffix.lower() != ".csv":
+            raise DataError(f"{path}: the model reads table rows; give a .csv file with the columns {needed}")
+        try:
+            frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+        except FileNotFoundError:
+            raise DataError(f"{path}: no such file") from None
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+            raise DataError(f"{path}: not a readable CSV file ({' '.join(str(error).split())})") from None
+        missing = [column for column in needed if column not in frame.columns]
+        if missing:
+            raise DataError(f"{path}: no column {missing[0]!r} (the model needs: {', '.join(needed)})")
+        extra = [column for column in frame.columns if column not in (*needed, info["target_column"])]
+        if extra:
+            raise DataError(f"{path}: column {extra[0]!r} is not one the model knows (it needs: {', '.join(needed)})")
+        frame.attrs["path"] = path
+        frames.append(frame)
+    return frames
+
+
+def table_features(frames, info: dict) -> np.ndarray:
+    """The rows' features: numeric columns parsed and scaled, text columns one-hot encoded."""
+    import pandas as pd
+
+    blocks = []
+    for frame in frames:
+        path = frame.attrs["path"]
+        for column in info["columns"] + info["text_columns"]:
+            empty = frame[column].isna().to_numpy()
+            if empty.any():
+                raise DataError(f"{path}: column {column!r}, line {int(np.argmax(empty)) + 2}: missing value")
+        numbers = frame[info["columns"]].apply(pd.to_numeric, errors="coerce")
+        bad = numbers.isna().to_numpy()
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            value = frame[info["columns"][column]].iloc[row]
+            raise DataError(f"{path}: column {info['columns'][column]!r}, line {row + 2}: {value!r} is not a number")
+        text = frame[info["text_columns"]].to_numpy(dtype=str)
+        blocks.append(inputs(numbers.to_numpy(dtype=np.float64), text, info))
+    return np.concatenate(blocks)
+
+
+def image_pixels(paths: list[Path], shape: tuple[int, int]) -> np.ndarray:
+    """Images as grayscale uint8 pixels of the training images' size; square images of another size are resized."""
+    from PIL import Image, UnidentifiedImageError
+
+    height, width = shape
+    pixels = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                gray = image.convert("L")
+        except FileNotFoundError:
+            raise DataError(f"{path}: no such file") from None
+        except (UnidentifiedImageError, OSError):
+            raise DataError(f"{path}: not an image (give PNG or JPEG files)") from None
+        if gray.size != (width, height):
+            if gray.width != gray.height:
+                raise DataError(
+                    f"{path}: {gray.width}x{gray.height} pixels; the model reads {width}x{height} images "
+                    "(square ones of any size are resized)"
+                )
+            gray = gray.resize((width, height), Image.Resampling.LANCZOS)
+        pixels.append(np.asarray(gray, dtype=np.uint8))
+    return np.stack(pixels)
+
+
+def predict(name: str, paths: list[Path]) -> str:
+    """The CSV of predictions for `paths`: the input's columns (or file names), `predicted`, then `p_<class>`."""
+    import pandas as pd
+    import torch
+
+    from tinynets.models import build_model
+    from tinynets.params import ModelConfig
+    from tinynets.training.loop import predict as forward
+
+    saved, info = trained(name)
+    shape = tuple(saved["input_shape"])
+    if len(shape) == 2:
+        features = image_pixels(paths, shape)
+        table = pd.DataFrame({"file": [str(path) for path in paths]})
+    else:
+        frames = read_rows(paths, info)
+        features = table_features(frames, info)
+        table = pd.concat(frames, ignore_index=True)
+    model = build_model(ModelConfig(**saved["model"]), shape, saved["outputs"])
+    model.load_state_dict(saved["state_dict"])
+    outputs = forward(model, torch.from_numpy(features)).numpy()
+    if "classes" in info:
+        classes = info["classes"]
+        table["predicted"] = np.array(classes)[predicted_labels(outputs, saved["loss"])]
+        for index, probability in enumerate(class_probabilities(outputs, saved["loss"]).T):
+            table[f"p_{classes[index]}"] = probability
+    else:
+        values = from_stats(info["target_scaler"]).inverse(outputs)
+        names = info["target_names"] if len(info["target_names"]) == values.shape[1] else []
+        if values.shape[1] == 1:
+            table["predicted"] = values[:, 0]
+        for index in range(values.shape[1] if values.shape[1] > 1 else 0):
+            table[f"predicted_{names[index] if names else index}"] = values[:, index]
+    return table.to_csv(index=False, float_format="%.6g", lineterminator="\n")
