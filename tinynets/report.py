@@ -31,12 +31,24 @@ def plot_rows(predictions: dict[str, np.ndarray]) -> dict[str, list[dict[str, An
 
 
 def headline(scores: dict[str, Any]) -> str:
-    """The figures a reader looks at first."""
+    """The figures a reader looks at first; mean ± std over the seeds when train.repeats trained several."""
     if "skipped" in scores:
         return "skipped"
+    spread = scores.get("spread")
+    if spread:
+        seeds = f"({len(scores['seeds'])} seeds)"
+        if "accuracy" in scores:
+            return (
+                f"accuracy {_spread(spread['accuracy'], '.4f')}, macro F1 {_spread(spread['f1_macro'], '.4f')} {seeds}"
+            )
+        return f"MAE {_spread(spread['mae'], '.4g')}, R² {_spread(spread['r2'], '.4f')} {seeds}"
     if "accuracy" in scores:
         return f"accuracy {scores['accuracy']:.4f}, macro F1 {scores['f1_macro']:.4f}"
     return f"MAE {scores['mae']:.4g}, R² {scores['r2']:.4f}"
+
+
+def _spread(figures: dict[str, float], form: str) -> str:
+    return f"{figures['mean']:{form}} ± {figures['std']:{form}}"
 
 
 def baseline(scores: dict[str, Any], kind: str) -> dict[str, Any]:

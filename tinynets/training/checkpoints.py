@@ -60,6 +60,9 @@ class Checkpoint:
         run.generator.set_state(state["generator"])
         run.history[: state["epoch"]] = state["history"].to(run.history.device)
         run.lrs, run.epoch, run.stopped = list(state["lrs"]), state["epoch"], state["stopped"]
+        torch.set_rng_state(state["torch_rng"])  # what dropout draws from
+        if state["cuda_rng"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state(state["cuda_rng"], run.history.device)
         if run.schedule:
             run.schedule.load_state_dict(state["schedule"])
         if run.stopper:
@@ -87,6 +90,8 @@ class Checkpoint:
             "stopped": run.stopped,
             "schedule": run.schedule.state_dict() if run.schedule else None,
             "stopper": run.stopper.state_dict() if run.stopper else None,
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(run.history.device) if run.history.is_cuda else None,
         }
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)

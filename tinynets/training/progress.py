@@ -33,9 +33,9 @@ class Monitor:
         if stream.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=epochs, initial=start, desc=name, unit="epoch", file=stream, leave=True)
+            self.bar = tqdm(total=epochs, initial=start, desc=self.name, unit="epoch", file=stream, leave=True)
         elif start:
-            print(f"{name}: resuming at epoch {start + 1}/{epochs} from a checkpoint", file=stream, flush=True)
+            print(f"{self.name}: resuming at epoch {start + 1}/{epochs} from a checkpoint", file=stream, flush=True)
 
     def __call__(self, run: Run) -> None:
         done = run.epoch

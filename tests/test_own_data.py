@@ -1,0 +1,55 @@
+"""A user's own CSV through the real dvc CLI: `dvc add`, params only, metrics in its label names."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import RUN, ran_stages, result_hashes, run, tiny_params, write_params
+from own_data import HOUSES_PARAMS, houses, write_csv
+
+pytestmark = pytest.mark.slow
+
+
+def add_houses(repo) -> None:
+    write_csv(repo / "data/own/houses.csv", houses())
+    run(repo, "dvc", "add", "data/own/houses.csv")
+    params = tiny_params(RUN)
+    params["run"] = [*RUN, "houses"]
+    params["datasets"]["houses"] = HOUSES_PARAMS
+    write_params(repo, params)
+    run(repo, "dvc", "repro")
+
+
+def test_a_table_of_our_own_trains_speaks_its_labels_and_reruns_alone_when_edited(workspace):
+    add_houses(workspace)
+    scores = json.loads((workspace / "metrics/houses.json").read_text())
+    assert scores["classes"] == ["cheap", "expensive", "mid"]
+    assert scores["accuracy"] > scores["baseline"]["trivial"]["accuracy"] + 0.2
+    assert scores["n_train"] + scores["n_test"] < 400  # rows with a missing value were left out
+    info = json.loads((workspace / "data/features/houses.json").read_text())
+    assert info["categories"] == [["fields", "harbour", "hills", "old town"]]  # one-hot, fitted on train
+    status = run(workspace, "git", "status", "--porcelain").stdout
+    assert "data/own/houses.csv.dvc" in status and "data/own/houses.csv\n" not in status  # DVC keeps the data
+
+    table = workspace / "data/own/houses.csv"
+    table.write_text("\n".join(table.read_text().splitlines()[:-20]) + "\n")  # the user edits the file
+    ran = ran_stages(run(workspace, "dvc", "repro").stdout)
+    houses_stages = {f"{stage}@houses" for stage in ("prepare", "featurize", "train", "evaluate", "plot")}
+    assert ran == houses_stages | {"validate", "report"}
+
+
+def test_a_broken_edit_to_the_file_loses_nothing(workspace):
+    add_houses(workspace)
+    before = result_hashes(workspace)
+    table = workspace / "data/own/houses.csv"
+    lines = table.read_text().splitlines()
+    lines[5] = "3,big,1990,hills,mid"
+    table.write_text("\n".join(lines) + "\n")
+    result = run(workspace, "dvc", "repro", check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: data/own/houses.csv: column 'area_m2', line 6: 'big' is not a number"]
+    after = result_hashes(workspace)
+    assert after.pop("data/own/houses.csv") != before.pop("data/own/houses.csv")  # the user's edit, and no other
+    assert after == before

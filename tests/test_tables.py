@@ -1,0 +1,53 @@
+"""A user's CSV: every bad file is one line naming the file and what is wrong, and where."""
+
+import pytest
+from own_data import COLUMNS, houses, write_csv
+
+from tinynets import sources
+from tinynets.errors import DataError
+from tinynets.params import CsvData
+
+
+def load(path, **data):
+    config = CsvData(source="csv", path="data/own/houses.csv", target="price_band", **{"missing": "drop", **data})
+    return sources.load(config.model_copy(update={"path": str(path)}), seed=0, name="houses", classify=True)
+
+
+def test_text_labels_become_sorted_class_names_and_text_columns_stay_apart(tmp_path):
+    raw = load(write_csv(tmp_path / "houses.csv", houses()))
+    assert raw.target_names == ("cheap", "expensive", "mid")
+    assert raw.feature_names == ("rooms", "area_m2", "year_built") and raw.text_names == ("district",)
+    assert raw.x_train.shape[1] == 3 and raw.text_train.shape[1] == 1
+    assert len(raw.x_train) + len(raw.x_test) == 400 - len({r for r, row in enumerate(houses()) if "" in row})
+
+
+def rows_with(row: int, column: str, value: str) -> list[list[str]]:
+    table = [[cell or "1" for cell in line] for line in houses()]  # no missing values
+    table[row][COLUMNS.index(column)] = value
+    return table
+
+
+BAD = [
+    ("missing file", None, {}, "no such file"),
+    ("missing target column", COLUMNS[:-1], {}, "no column 'price_band'"),
+    ("missing feature column", None, {"features": ["rooms", "floor"]}, "no column 'floor'"),
+    ("not a number", rows_with(6, "area_m2", "big"), {}, "column 'area_m2', line 8: 'big' is not a number"),
+    ("missing value", rows_with(9, "rooms", ""), {"missing": "error"}, "column 'rooms', line 11: missing value"),
+    ("empty table", [], {}, "no rows to learn from"),
+    ("a single class", [[*row[:4], "mid"] for row in rows_with(0, "rooms", "2")], {}, "holds a single class (mid)"),
+]
+
+
+@pytest.mark.parametrize(("rows", "data", "message"), [case[1:] for case in BAD], ids=[case[0] for case in BAD])
+def test_a_bad_file_is_one_line_naming_the_file_and_the_problem(tmp_path, rows, data, message):
+    path = tmp_path / "houses.csv"
+    if rows is not None and rows and isinstance(rows[0], str):  # a header without a column
+        write_csv(path, [line[: len(rows)] for line in houses()], columns=rows)
+    elif rows is not None:
+        write_csv(path, rows)
+    elif "features" in data:
+        write_csv(path, houses())
+    with pytest.raises(DataError) as error:
+        load(path, **data)
+    assert str(error.value).startswith(str(path)) and message in str(error.value)
+    assert "\n" not in str(error.value)

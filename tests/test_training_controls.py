@@ -1,0 +1,113 @@
+"""The trainer's controls through the real dvc CLI: early stopping, schedules, repeats, conv nets, resume."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import RUN, make_repo, run, tiny_params, tool_env, write_params
+
+from tinynets.modelfile import load_model
+
+pytestmark = pytest.mark.slow
+
+
+def scores(repo, name: str) -> dict:
+    return json.loads((repo / f"metrics/{name}.json").read_text())
+
+
+def test_early_stopping_keeps_the_best_epoch_and_scores_well(workspace):
+    params = tiny_params(RUN)
+    params["datasets"]["iris"]["train"]["epochs"] = 20000
+    write_params(workspace, params)
+    run(workspace, "git", "commit", "-qam", "iris trains 20000 epochs")
+    run(
+        workspace, "dvc", "exp", "run", "-S", "datasets.iris.train.lr=0.1", "-S", "datasets.iris.train.valid_size=0.2",
+        "-S", "datasets.iris.train.early_stopping={patience: 200}",
+    )  # fmt: skip
+    iris = scores(workspace, "iris")
+    assert iris["stopped_epoch"] < 20000 / 2 and iris["best_epoch"] == iris["stopped_epoch"] - 200
+    assert iris["accuracy"] >= 0.93
+    header = (workspace / "plots/loss/iris.tsv").read_text().splitlines()[0]
+    assert header == "epoch\ttrain\tvalid\ttest\tlr"
+
+
+def test_a_schedule_sets_every_epochs_lr_and_repeats_report_the_spread(workspace):
+    run(
+        workspace, "dvc", "exp", "run", "-S", "datasets.iris.train.schedule={name: step, step_size: 100, gamma: 0.5}",
+        "-S", "datasets.iris.train.repeats=3",
+    )  # fmt: skip
+    lrs = [float(line.split("\t")[-1]) for line in (workspace / "plots/loss/iris.tsv").read_text().splitlines()[1:]]
+    assert lrs[0] == lrs[99] == 0.5 and lrs[100] == 0.25 and lrs[-1] == 0.125
+    iris = scores(workspace, "iris")
+    assert iris["seeds"] == [42, 43, 44]
+    spread = iris["spread"]["accuracy"]
+    assert spread["min"] <= spread["mean"] <= spread["max"] and spread["std"] >= 0
+    assert iris["accuracy"] in (spread["min"], spread["max"]) or spread["min"] <= iris["accuracy"] <= spread["max"]
+    summary = (workspace / "reports/summary.md").read_text()
+    assert "±" in next(line for line in summary.splitlines() if line.startswith("| iris |"))
+
+
+def test_a_declared_conv_net_trains_on_images(workspace):
+    params = tiny_params(RUN)
+    params["run"] = [*RUN, "mnist_cnn"]
+    params["datasets"]["mnist_cnn"]["train"]["epochs"] = 3
+    write_params(workspace, params)
+    run(workspace, "dvc", "repro")
+    cnn = scores(workspace, "mnist_cnn")
+    conv, linear = (1 * 25 + 1) * 6 + (6 * 25 + 1) * 16, (400 + 1) * 120 + (120 + 1) * 10
+    assert cnn["accuracy"] > 0.85 and cnn["parameters"] == conv + linear
+    assert (workspace / "plots/images/mnist_cnn/samples.png").exists()
+
+
+def weights(path) -> dict[str, torch.Tensor]:
+    return load_model(path)["state_dict"]
+
+
+def test_a_killed_run_with_every_control_resumes_bit_identically(tmp_path):
+    params = tiny_params(["mnist"])
+    params["datasets"]["mnist"]["model"] = {
+        "blocks": [
+            {"type": "flatten"},
+            {"type": "linear", "out": 64},
+            {"type": "relu"},
+            {"type": "dropout", "p": 0.2},
+            {"type": "linear", "out": "auto"},
+        ]
+    }
+    params["datasets"]["mnist"]["train"] |= {
+        "epochs": 200,  # some seconds a seed: checkpoints are written every second
+        "batch_size": 32,
+        "lr": 0.1,
+        "schedule": {"name": "plateau", "patience": 2},
+        "valid_size": 0.2,
+        "early_stopping": {"patience": 25},
+        "repeats": 2,
+    }
+    repo = make_repo(tmp_path / "repo", params)
+    run(repo, "dvc", "repro", "featurize@mnist")
+    second_seed = repo / "checkpoints/mnist.1.pt"
+    train = [sys.executable, "-m", "stages.train", "mnist"]
+    process = subprocess.Popen(train, cwd=repo, env=tool_env(repo), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not second_seed.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert second_seed.exists(), "the second seed wrote no checkpoint"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    resumed = run(repo, "dvc", "repro", "train@mnist")
+    assert "mnist (seed 43): resuming at epoch" in resumed.stdout
+    kept = weights(repo / "models/mnist.safetensors"), (repo / "data/outputs/mnist.npz").read_bytes()
+    history = (repo / "plots/loss/mnist.tsv").read_bytes()
+
+    run(repo, "dvc", "repro", "--force", "train@mnist")  # uninterrupted
+    for key, tensor in weights(repo / "models/mnist.safetensors").items():
+        assert torch.equal(kept[0][key], tensor), key
+    assert (repo / "data/outputs/mnist.npz").read_bytes() == kept[1]
+    assert (repo / "plots/loss/mnist.tsv").read_bytes() == history
