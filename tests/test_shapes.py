@@ -37,7 +37,7 @@ def test_the_built_network_runs_on_images_and_counts_its_parameters():
     ("blocks", "shape", "message"),
     [
         (
-            LENET[:3] + [{"type": "linear", "out": 10}],
+            [*LENET[:3], {"type": "linear", "out": 10}],
             (28, 28),
             "blocks.3 (linear): its input is 6x14x14; put a flatten",
         ),
