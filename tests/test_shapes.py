@@ -52,6 +52,6 @@ def test_the_built_network_runs_on_images_and_counts_its_parameters():
     ids=["linear without flatten", "kernel too large", "conv on a table", "wrong output count"],
 )
 def test_a_block_that_cannot_take_its_input_is_named(blocks, shape, message):
-    with pytest.raises(ConfigError, match="datasets.x.model.blocks") as error:
+    with pytest.raises(ConfigError, match=r"datasets\.x\.model\.blocks") as error:
         trace("x", ModelConfig(blocks=blocks), shape, outputs=3)
     assert message in str(error.value)
