@@ -23,16 +23,27 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
 MNIST_MODEL = ModelConfig(layers=[784, 512, 256, 10], init="normal", init_std=0.01)
 MNIST_TRAIN = TrainConfig(epochs=1, batch_size=256, optimizer={"name": "sgd"}, lr=0.2, loss="cross_entropy")
 IRIS_STEPS = 2000
+CPU = torch.device("cpu")
 
 
-def interleaved_medians(works: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (a GPU runs asynchronously; the CPU needs nothing)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def interleaved_medians(
+    works: dict[str, Callable[[], None]], repeats: int, device: torch.device = CPU
+) -> dict[str, float]:
     """Median seconds of each work, timed in turn within every repeat so that drift in the machine's
     speed touches them all alike."""
     times: dict[str, list[float]] = {name: [] for name in works}
     for _ in range(repeats):
         for name, work in works.items():
+            synchronize(device)
             started = time.perf_counter()
             work()
+            synchronize(device)
             times[name].append(time.perf_counter() - started)
     return {name: statistics.median(values) for name, values in times.items()}
 
@@ -89,7 +100,7 @@ def train_with_tinynets(
 ) -> tuple[Callable[[], None], Run]:
     """`fit` for config.epochs epochs as the train stage calls it in one process, and the run it updates."""
     torch.manual_seed(0)
-    run = start_run(build_mlp(model_config), config, seed=0)
+    run = start_run(build_mlp(model_config).to(data.x_train.device), config, seed=0)
     step = make_step(run, model_config, config.loss, Shard())
 
     def train() -> None:
@@ -99,22 +110,22 @@ def train_with_tinynets(
     return train, run
 
 
-def tinynets_epoch(root: Path, test_rows: int) -> Callable[[], None]:
+def tinynets_epoch(root: Path, test_rows: int, device: torch.device = CPU) -> Callable[[], None]:
     """tinynets' epoch on resident uint8 tensors; the test loss it measures after each epoch on `test_rows` rows."""
     from torchvision import datasets
 
     train = datasets.FashionMNIST(root=str(root), train=True, download=False)
     test = datasets.FashionMNIST(root=str(root), train=False, download=False)
-    data = Tensors(train.data, train.targets, test.data[:test_rows], test.targets[:test_rows])
-    return train_with_tinynets(MNIST_MODEL, MNIST_TRAIN, data)[0]
+    splits = (train.data, train.targets, test.data[:test_rows], test.targets[:test_rows])
+    return train_with_tinynets(MNIST_MODEL, MNIST_TRAIN, Tensors(*(part.to(device) for part in splits)))[0]
 
 
-def gemm_floor_epoch() -> Callable[[], None]:
+def gemm_floor_epoch(device: torch.device = CPU) -> Callable[[], None]:
     """The forward and backward matrix multiplications of one epoch, and nothing else."""
     sizes = MNIST_MODEL.layers
-    weights = [torch.randn(fan_out, fan_in) for fan_in, fan_out in pairwise(sizes)]
+    weights = [torch.randn(fan_out, fan_in, device=device) for fan_in, fan_out in pairwise(sizes)]
     batches = [256] * (60000 // 256) + [60000 % 256]
-    inputs = {b: torch.randn(b, 784) for b in set(batches)}
+    inputs = {b: torch.randn(b, 784, device=device) for b in set(batches)}
 
     def epoch() -> None:
         for batch in batches:
@@ -156,13 +167,15 @@ def seed_000_steps(steps: int) -> tuple[float, float]:
     return time.perf_counter() - started, losses[-1]
 
 
-def tinynets_iris_steps(steps: int) -> tuple[float, float]:
+def tinynets_iris_steps(steps: int, device: torch.device = CPU) -> tuple[float, float]:
     """tinynets' loop on the same data, initial weights and settings (and a 30-row test loss every epoch)."""
-    x, y = iris_tensors()
+    x, y = (part.to(device) for part in iris_tensors())
     config = TrainConfig(epochs=steps, optimizer={"name": "sgd"}, lr=0.01, loss="cross_entropy")
     train, run = train_with_tinynets(ModelConfig(layers=[4, 10, 3]), config, Tensors(x, y, x[:30], y[:30]))
+    synchronize(device)
     started = time.perf_counter()
     train()
+    synchronize(device)
     return time.perf_counter() - started, float(run.history[-1, 0])
 
 
