@@ -79,6 +79,7 @@ def tiny_params(run_list: list[str]) -> dict:
     params = default_params()
     params["run"] = run_list
     epochs = {"iris": 300, "mnist": 1, "circles": 300, "noise_linear": 20, "noise_sigmoid": 20, "sum30": 2}
+    epochs |= {"fashion_mnist": 1, "fashion_cnn": 1, "mnist_cnn": 2}
     for name, count in epochs.items():
         params["datasets"][name]["train"]["epochs"] = count
     params["datasets"]["iris"]["train"]["lr"] = 0.5

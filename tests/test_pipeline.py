@@ -71,16 +71,14 @@ def test_changing_one_dataset_reruns_only_its_stages(workspace):
     params["datasets"]["iris"]["train"]["lr"] = 0.3
     write_params(workspace, params)
     result = run(workspace, "dvc", "repro")
-    assert ran_stages(result.stdout) == {"validate", "train@iris", "evaluate@iris", "plot@iris", "report"}
+    assert ran_stages(result.stdout) == {"validate", "train@iris", "evaluate@iris", "plot", "report"}
 
 
 def test_an_edit_to_scoring_code_reruns_evaluate_plot_and_report_only(workspace):
     module = workspace / "tinynets/evaluation/metrics.py"
     module.write_text(module.read_text().replace("SIGNIFICANT_DIGITS = 6", "SIGNIFICANT_DIGITS = 5"))
     result = run(workspace, "dvc", "repro")
-    assert ran_stages(result.stdout) == {f"{stage}@{name}" for stage in ("evaluate", "plot") for name in RUN} | {
-        "report"
-    }
+    assert ran_stages(result.stdout) == {f"evaluate@{name}" for name in RUN} | {"plot", "report"}
 
 
 def test_renaming_classes_never_retrains(workspace):

@@ -75,8 +75,11 @@ def model_metrics(name: str) -> Path:
     return Path("metrics") / f"{name}.json"
 
 
+IMAGES = Path("plots/images")
+
+
 def images(name: str) -> Path:
-    return Path("plots/images") / name
+    return IMAGES / name
 
 
 def trained(name: str) -> list[Path]:

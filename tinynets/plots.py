@@ -121,3 +121,28 @@ def sample_images(images: np.ndarray, labels: list[str], predicted: list[str], t
     axes.axis("off")
     axes.set_title(f"{title}: predicted (true)")
     _save(figure, path)
+
+
+def draw_dataset(
+    name: str, curve: dict[str, np.ndarray], predictions: dict[str, np.ndarray], scores: dict, folder: Path
+) -> None:
+    """Every figure of one dataset into `folder`: the loss curve, then what its kind of problem and data allow."""
+    loss_curve(curve, f"{name}: loss", folder / "loss.png")
+    if "classes" in predictions:
+        classes = predictions["classes"].tolist()
+        counts = np.array(scores["confusion_matrix"])
+        confusion_matrix(counts, classes, f"{name}: confusion matrix", folder / "confusion_matrix.png")
+    else:
+        actual, predicted = predictions["y_true"], predictions["y_pred"]
+        predicted_vs_actual(actual, predicted, f"{name}: test set", folder / "predicted_vs_actual.png")
+    if "roc_fpr" in predictions and "roc_auc" in scores:
+        roc_curve(predictions["roc_fpr"], predictions["roc_tpr"], scores["roc_auc"], f"{name}: ROC", folder / "roc.png")
+    if "grid_class" in predictions:
+        grid = (predictions["grid_x"], predictions["grid_y"], predictions["grid_class"])
+        points = (predictions["x_test"], predictions["y_true"])
+        decision_regions(*grid, *points, f"{name}: decision regions", folder / "decision_regions.png")
+    if "images" in predictions:
+        count = len(predictions["images"])
+        names = predictions["classes"]
+        truth, guess = names[predictions["y_true"][:count]].tolist(), names[predictions["y_pred"][:count]].tolist()
+        sample_images(predictions["images"], truth, guess, name, folder / "samples.png")

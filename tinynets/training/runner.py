@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from tinynets.models import build_model
+from tinynets.devices import describe
+from tinynets.models import build_model, parameter_count
 from tinynets.params import DatasetConfig, ModelConfig
 from tinynets.training.checkpoints import Checkpoint, fingerprint
 from tinynets.training.loop import Run, Shard, Tensors, fit, hold_out, make_step, start_run, to_tensors
@@ -70,3 +72,33 @@ def train_once(job: Job, arrays: dict[str, np.ndarray], seed: int, checkpoint_pa
     if config.train.repeats > 1 and shard.rank == 0:
         checkpoint.save(run)  # a stop during a later seed resumes past this one
     return Trained(model, run, data, seconds, resumed_at)
+
+
+def training_facts(job: Job, runs: list[Trained], seeds: list[int]) -> dict[str, Any]:
+    """What the metrics report of how the first seed's model was trained (and which seeds, with repeats)."""
+    first, config = runs[0], job.config.train
+    facts: dict[str, Any] = {
+        "loss": config.loss,
+        "epochs": config.epochs,
+        "device": describe(job.device),
+        "parameters": parameter_count(first.model),
+    }
+    if first.run.stopper:
+        facts |= {"best_epoch": first.run.stopper.best_epoch, "stopped_epoch": first.run.epoch}
+    if len(seeds) > 1:
+        facts["seeds"] = seeds
+    return facts
+
+
+def timings(job: Job, runs: list[Trained]) -> dict[str, Any]:
+    """How long training took here (runs/<dataset>.json: they differ from run to run, so DVC does not track them)."""
+    seconds = sum(trained.seconds for trained in runs)
+    epochs = max(sum(trained.run.epoch - trained.resumed_at for trained in runs), 1)
+    return {
+        "device": describe(job.device),
+        "processes": job.shard.world,
+        "resumed_at_epoch": runs[0].resumed_at,
+        "train_seconds": round(seconds, 3),
+        "seconds_per_epoch": round(seconds / epochs, 6),
+        "samples_per_second": round(epochs * len(runs[0].data.x_train) / max(seconds, 1e-9)),
+    }
