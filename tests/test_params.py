@@ -41,6 +41,13 @@ def deleter(path: str):
     return mutate
 
 
+def blocks(declared: list) -> callable:
+    def mutate(params):
+        params["datasets"]["mnist"]["model"] = {"blocks": declared}
+
+    return mutate
+
+
 def sum30_as_classifier(params):
     params["datasets"]["sum30"]["train"]["loss"] = "cross_entropy"
     params["datasets"]["sum30"]["model"]["layers"] = [30, 60, 60, 2]
@@ -165,6 +172,67 @@ BROKEN = [
     ),
     ("unknown target scaler", setter("datasets.sum30.data.target_scaler", "log"), "datasets.sum30.data.target_scaler"),
     ("negative baseline limit", setter("evaluate.baseline_max_cells", -1), "evaluate.baseline_max_cells"),
+    (
+        "layers and blocks both",
+        setter("datasets.iris.model.blocks", [{"type": "relu"}]),
+        "datasets.iris.model.layers: declare the network either as layers (an MLP) or as blocks, not both",
+    ),
+    (
+        "auto in the middle of layers",
+        setter("datasets.iris.model.layers", [4, "auto", 3]),
+        "datasets.iris.model.layers: auto can stand for the first size (features) or the last (outputs) only",
+    ),
+    ("unknown block", blocks([{"type": "lstm"}]), "datasets.mnist.model.blocks.0"),
+    ("block option typo", blocks([{"type": "dropout", "rate": 0.5}]), "datasets.mnist.model.blocks.0.rate: unknown"),
+    ("dropout of one", blocks([{"type": "dropout", "p": 1}]), "datasets.mnist.model.blocks.0.p"),
+    (
+        "a linear block before flatten",
+        blocks([{"type": "conv2d", "out_channels": 4, "kernel_size": 3}, {"type": "linear", "out": "auto"}]),
+        "datasets.mnist.model.blocks.1 (linear): its input is 4x26x26; put a flatten block before it",
+    ),
+    (
+        "a kernel larger than its input",
+        blocks([{"type": "conv2d", "out_channels": 4, "kernel_size": 30}, {"type": "flatten"}]),
+        "datasets.mnist.model.blocks.0 (conv2d): its 28x28 input is smaller than kernel_size 30",
+    ),
+    (
+        "auto on a hidden linear block",
+        blocks([{"type": "flatten"}, {"type": "linear", "out": "auto"}, {"type": "linear", "out": 10}]),
+        "datasets.mnist.model.blocks.1.out: auto stands for the outputs: the last linear only",
+    ),
+    (
+        "blocks that end with the wrong size",
+        blocks([{"type": "flatten"}, {"type": "linear", "out": 7}]),
+        "datasets.mnist.model.blocks: the network gives 7 outputs per sample, but the data needs 10",
+    ),
+    ("unknown schedule", setter("datasets.iris.train.schedule", {"name": "cyclic"}), "datasets.iris.train.schedule"),
+    ("step size zero", setter("datasets.iris.train.schedule", {"name": "step", "step_size": 0}), "step_size"),
+    ("gamma above one", setter("datasets.iris.train.schedule", {"name": "step", "step_size": 5, "gamma": 2}), "gamma"),
+    ("plateau factor one", setter("datasets.iris.train.schedule", {"name": "plateau", "factor": 1}), "factor"),
+    ("valid_size above one", setter("datasets.iris.train.valid_size", 1.5), "datasets.iris.train.valid_size"),
+    (
+        "early stopping without a validation split",
+        setter("datasets.iris.train.early_stopping", {"patience": 5}),
+        "datasets.iris.train.early_stopping: watches the validation loss: set train.valid_size too",
+    ),
+    ("patience zero", setter("datasets.iris.train.early_stopping", {"patience": 0}), "early_stopping.patience"),
+    ("repeats zero", setter("datasets.iris.train.repeats", 0), "datasets.iris.train.repeats"),
+    (
+        "processes with repeats",
+        setter("datasets.iris.train", {**tiny_params(RUN)["datasets"]["iris"]["train"], "processes": 2, "repeats": 2}),
+        "datasets.iris.train.processes: runs plain training only",
+    ),
+    (
+        "a csv outside data/own",
+        setter("datasets.iris.data", {"source": "csv", "path": "tables/iris.csv", "target": "species"}),
+        "datasets.iris.data.path: put the file in data/own/",
+    ),
+    ("export of an unknown dataset", setter("export", ["nope"]), "params.yaml: export: lists 'nope'"),
+    (
+        "export of a dataset not run",
+        setter("export", ["fashion_mnist"]),
+        "export: lists 'fashion_mnist', which is not in run",
+    ),
     (
         "explicit cuda without a GPU",
         setter("datasets.iris.train.device", "cuda"),
