@@ -14,7 +14,7 @@ from tinynets.cli import run_stage
 from tinynets.modelfile import save_model
 from tinynets.params import load_params
 from tinynets.training import distributed
-from tinynets.training.outputs import network_outputs, repeat_outputs
+from tinynets.training.outputs import network_outputs
 from tinynets.training.runner import Job, timings, train_once, training_facts
 from tinynets.validation import DataFacts, outputs_needed, resolved_model
 
@@ -48,9 +48,7 @@ def train(name: str) -> None:
     history = first.run.history[: first.run.epoch].cpu().numpy()
     columns = {column: history[:, index] for index, column in enumerate(first.run.columns)}
     artifacts.write_loss_tsv(artifacts.loss_history(name), {**columns, "lr": np.array(first.run.lrs)})
-    results = network_outputs(first.model, first.data, config.train.loss, config.is_classifier)
-    if len(runs) > 1:
-        results |= repeat_outputs([run.model for run in runs], first.data, config.train.loss)
+    results = network_outputs([run.model for run in runs], first.data, config.train.loss, config.is_classifier)
     artifacts.write_arrays(artifacts.outputs(name), **results, training=np.array(json.dumps(trained, sort_keys=True)))
     took = timings(job, runs)
     artifacts.write_json(artifacts.run_figures(name), took)

@@ -13,12 +13,7 @@ from typing import Any
 
 import numpy as np
 
-CHECKS = Path("checks")
-
-
-def checked(name: str) -> Path:
-    """The validate stage's word that a dataset's params and files passed; it changes when its data do."""
-    return CHECKS / f"{name}.json"
+CHECKS = Path("checks")  # the validate stage's word per dataset, changing only when the dataset's data do
 
 
 def prepared(name: str) -> Path:

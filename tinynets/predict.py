@@ -15,6 +15,7 @@ from tinynets import artifacts
 from tinynets.errors import DataError
 from tinynets.evaluation.decisions import class_probabilities, predicted_labels
 from tinynets.preprocess import from_stats, inputs
+from tinynets.tables import FIRST_ROW_LINE, check_filled, numbers, read_csv
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -31,19 +32,12 @@ def trained(name: str) -> tuple[dict, dict]:
 
 def read_rows(paths: list[Path], info: dict):
     """The rows of CSV files, as read (text), checked against the columns the model was trained on."""
-    import pandas as pd
-
     needed = info["columns"] + info["text_columns"]
     frames = []
     for path in paths:
         if path.suffix.lower() != ".csv":
             raise DataError(f"{path}: the model reads table rows; give a .csv file with the columns {needed}")
-        try:
-            frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
-        except FileNotFoundError:
-            raise DataError(f"{path}: no such file") from None
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
-            raise DataError(f"{path}: not a readable CSV file ({' '.join(str(error).split())})") from None
+        frame = read_csv(path)
         missing = [column for column in needed if column not in frame.columns]
         if missing:
             raise DataError(f"{path}: no column {missing[0]!r} (the model needs: {', '.join(needed)})")
@@ -57,23 +51,13 @@ def read_rows(paths: list[Path], info: dict):
 
 def table_features(frames, info: dict) -> np.ndarray:
     """The rows' features: numeric columns parsed and scaled, text columns one-hot encoded."""
-    import pandas as pd
-
     blocks = []
     for frame in frames:
-        path = frame.attrs["path"]
-        for column in info["columns"] + info["text_columns"]:
-            empty = frame[column].isna().to_numpy()
-            if empty.any():
-                raise DataError(f"{path}: column {column!r}, line {int(np.argmax(empty)) + 2}: missing value")
-        numbers = frame[info["columns"]].apply(pd.to_numeric, errors="coerce")
-        bad = numbers.isna().to_numpy()
-        if bad.any():
-            row, column = np.argwhere(bad)[0]
-            value = frame[info["columns"][column]].iloc[row]
-            raise DataError(f"{path}: column {info['columns'][column]!r}, line {row + 2}: {value!r} is not a number")
-        text = frame[info["text_columns"]].to_numpy(dtype=str)
-        blocks.append(inputs(numbers.to_numpy(dtype=np.float64), text, info))
+        path, lines = frame.attrs["path"], np.arange(len(frame)) + FIRST_ROW_LINE
+        check_filled(path, frame[info["columns"] + info["text_columns"]], lines)
+        columns = [numbers(path, frame[column], column, lines) for column in info["columns"]]
+        x = np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+        blocks.append(inputs(x, frame[info["text_columns"]].to_numpy(dtype=str), info))
     return np.concatenate(blocks)
 
 

@@ -115,7 +115,7 @@ def featurize(raw: dict[str, np.ndarray], config: DatasetConfig) -> tuple[dict[s
         "text_columns": raw["text_names"].tolist() if "text_names" in raw else [],
         "input_shape": list(raw["x_train"].shape[1:]),
         "scaler": fit_scaler(config.data.scaler, raw["x_train"]).stats(),
-        "categories": fit_categories(raw["text_train"]) if info_has_text(raw) else [],
+        "categories": fit_categories(raw["text_train"]) if _has_text(raw) else [],
     }
     text_train, text_test = raw.get("text_train"), raw.get("text_test")
     arrays = {"x_train": inputs(raw["x_train"], text_train, info), "x_test": inputs(raw["x_test"], text_test, info)}
@@ -139,5 +139,5 @@ def featurize(raw: dict[str, np.ndarray], config: DatasetConfig) -> tuple[dict[s
     return arrays, info
 
 
-def info_has_text(raw: dict[str, np.ndarray]) -> bool:
+def _has_text(raw: dict[str, np.ndarray]) -> bool:
     return "text_train" in raw and raw["text_train"].shape[1] > 0

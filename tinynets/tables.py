@@ -32,12 +32,12 @@ def _is_number(values) -> np.ndarray:
     return pd.to_numeric(values, errors="coerce").notna().to_numpy()
 
 
-def read_table(path: Path, target: str, features: list[str] | None, missing: str) -> Table:
-    """Read `path`; DataError naming the file and the column and line of the first problem."""
+def read_csv(path: Path):
+    """A CSV file as a pandas frame of text cells (NaN where empty), its column names stripped."""
     import pandas as pd
 
     if not path.is_file():
-        raise DataError(f"{path}: no such file (see README, Bring your own data)")
+        raise DataError(f"{path}: no such file")
     try:
         frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
     except pd.errors.EmptyDataError:
@@ -45,38 +45,50 @@ def read_table(path: Path, target: str, features: list[str] | None, missing: str
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV file ({' '.join(str(error).split())})") from None
     frame.columns = [str(column).strip() for column in frame.columns]
+    return frame
+
+
+def check_filled(path: Path, frame, lines: np.ndarray, hint: str = "") -> None:
+    """DataError at the first empty cell of `frame`, naming its column and line."""
+    empty = frame.isna().to_numpy()
+    if empty.any():
+        row, column = np.argwhere(empty)[0]
+        raise DataError(f"{path}: column {frame.columns[column]!r}, line {lines[row]}: missing value{hint}")
+
+
+def numbers(path: Path, values, column: str, lines: np.ndarray) -> np.ndarray:
+    """A column as float64; DataError at its first value that is not a number."""
+    is_number = _is_number(values)
+    if not is_number.all():
+        row = int(np.argmin(is_number))
+        raise DataError(f"{path}: column {column!r}, line {lines[row]}: {values.iloc[row]!r} is not a number")
+    return values.astype(np.float64).to_numpy()
+
+
+def read_table(path: Path, target: str, features: list[str] | None, missing: str) -> Table:
+    """Read `path`; DataError naming the file and the column and line of the first problem."""
+    frame = read_csv(path)
     columns = [column for column in frame.columns if column != target] if features is None else features
     for column in [target, *columns]:
         if column not in frame.columns:
             raise DataError(f"{path}: no column {column!r} (the columns are: {', '.join(frame.columns)})")
     frame = frame[[*columns, target]]
     lines = np.arange(len(frame)) + FIRST_ROW_LINE
-    empty = frame.isna().to_numpy()
-    if empty.any():
-        if missing == "error":
-            row, column = np.argwhere(empty)[0]
-            raise DataError(
-                f"{path}: column {frame.columns[column]!r}, line {lines[row]}: missing value "
-                "(set data.missing: drop to leave such rows out)"
-            )
-        keep = ~empty.any(axis=1)
-        frame, lines = frame[keep], lines[keep]
+    empty = frame.isna().to_numpy().any(axis=1)
+    if missing == "error":
+        check_filled(path, frame, lines, " (set data.missing: drop to leave such rows out)")
+    frame, lines = frame[~empty], lines[~empty]
     if frame.empty:
-        raise DataError(
-            f"{path}: no rows to learn from" + (" once rows with a missing value are left out" if empty.any() else "")
-        )
+        left_out = " once rows with a missing value are left out" if empty.any() else ""
+        raise DataError(f"{path}: no rows to learn from{left_out}")
     numeric, text = {}, {}
     for column in columns:
         values = frame[column]
-        is_number = _is_number(values)
-        if is_number.mean() > 0.5:
-            if not is_number.all():
-                row = int(np.argmin(is_number))
-                raise DataError(f"{path}: column {column!r}, line {lines[row]}: {values.iloc[row]!r} is not a number")
-            numeric[column] = values.astype(np.float64).to_numpy()
+        if _is_number(values).mean() > 0.5:
+            numeric[column] = numbers(path, values, column, lines)
         else:
             text[column] = values.to_numpy(dtype=str)
     target_values = frame[target]
-    is_number = _is_number(target_values)
-    target_array = target_values.astype(np.float64).to_numpy() if is_number.all() else target_values.to_numpy(dtype=str)
+    is_number = _is_number(target_values).all()
+    target_array = target_values.astype(np.float64).to_numpy() if is_number else target_values.to_numpy(dtype=str)
     return Table(numeric, text, target_array, lines)

@@ -136,17 +136,13 @@ def known_facts(params: Params, name: str) -> DataFacts | None:
 
 def dry_run(params: Params, name: str) -> DataFacts:
     """Load and featurize a dataset in memory, writing nothing, to learn the facts of its data."""
-    from dataclasses import asdict as fields
-
-    import numpy as np
-
     from tinynets import sources
     from tinynets.preprocess import featurize
 
     config = params.dataset(name)
     raw = sources.load(config.data, params.seed, name, classify=config.is_classifier)
-    arrays = {key: np.asarray(value) for key, value in fields(raw).items() if value is not None}
-    _, info = featurize(arrays, params.dataset(name))
+    arrays = {key: np.asarray(value) for key, value in asdict(raw).items() if value is not None}
+    _, info = featurize(arrays, config)
     return DataFacts.from_dict(info["facts"])
 
 

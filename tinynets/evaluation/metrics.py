@@ -1,4 +1,4 @@
-"""Metrics from scikit-learn: predictions from a net's raw outputs, and the figures that score them."""
+"""Metrics from scikit-learn: the figures that score predictions (decisions.py turns outputs into those)."""
 
 from __future__ import annotations
 

@@ -26,17 +26,14 @@ def decision_grid(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
     return {"grid_x": grid_x.numpy(), "grid_y": grid_y.numpy(), "grid_outputs": predict(model, points).cpu().numpy()}
 
 
-def network_outputs(model: nn.Module, data: Tensors, loss: str, is_classifier: bool) -> dict[str, np.ndarray]:
-    """The test split's raw outputs and mean loss, and for a 2-D classifier its outputs over a grid."""
-    outputs = predict(model, data.x_test)
-    arrays = {"outputs": outputs.cpu().numpy(), "loss": np.array(float(LOSSES[loss](outputs, data.y_test)))}
-    if is_classifier and data.x_test.ndim == 2 and data.x_test.shape[1] == 2:
-        arrays |= decision_grid(model, torch.cat([data.x_train, data.x_test]))
-    return arrays
-
-
-def repeat_outputs(models: list[nn.Module], data: Tensors, loss: str) -> dict[str, np.ndarray]:
-    """Every seed's test outputs and loss (train.repeats), for the spread the evaluate stage reports."""
+def network_outputs(models: list[nn.Module], data: Tensors, loss: str, is_classifier: bool) -> dict[str, np.ndarray]:
+    """The first model's test outputs and mean loss (and for a 2-D classifier its outputs over a grid); with
+    several models (train.repeats), every one's, for the spread the evaluate stage reports."""
     outputs = [predict(model, data.x_test) for model in models]
     losses = [float(LOSSES[loss](output, data.y_test)) for output in outputs]
-    return {"repeat_outputs": torch.stack(outputs).cpu().numpy(), "repeat_losses": np.array(losses)}
+    arrays = {"outputs": outputs[0].cpu().numpy(), "loss": np.array(losses[0])}
+    if is_classifier and data.x_test.ndim == 2 and data.x_test.shape[1] == 2:
+        arrays |= decision_grid(models[0], torch.cat([data.x_train, data.x_test]))
+    if len(models) > 1:
+        arrays |= {"repeat_outputs": torch.stack(outputs).cpu().numpy(), "repeat_losses": np.array(losses)}
+    return arrays

@@ -38,16 +38,19 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 @contextmanager
 def explained_stops(name: str, checkpoint: Path) -> Iterator[None]:
     """Turn SIGTERM and Ctrl-C into one error line that names what to run next; add the same to divergence."""
-    restore = previous_results_command(f"train@{name}")
-    back = f"; `{restore}` brings back the previous results" if restore else ""
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
         yield
     except (Stopped, KeyboardInterrupt) as stop:
         how = str(stop) if isinstance(stop, Stopped) else "SIGINT"
         resume = "`dvc repro` resumes from its checkpoint" if checkpoint.exists() else "`dvc repro` starts it again"
-        raise TrainingError(f"{name}: training stopped by {how}; {resume}{back}") from None
+        raise TrainingError(f"{name}: training stopped by {how}; {resume}{_restore_hint(name)}") from None
     except TrainingError as error:
-        raise TrainingError(f"{error}{back}") from None
+        raise TrainingError(f"{error}{_restore_hint(name)}") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _restore_hint(name: str) -> str:
+    restore = previous_results_command(f"train@{name}")
+    return f"; `{restore}` brings back the previous results" if restore else ""
