@@ -6,7 +6,7 @@ export PATH := $(BIN):$(PATH)
 STAMP := $(VENV)/.installed
 PLOTS_PAGE := .dvc/plots.html
 
-.PHONY: setup repro test lint bench clean
+.PHONY: setup system repro test lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -20,6 +20,10 @@ $(PLOTS_PAGE): $(STAMP)
 
 setup: $(STAMP) $(PLOTS_PAGE)
 
+# What pip cannot install: Chromium for the page tests, Debian's Fashion-MNIST for the tests and the bench.
+system:
+	tools/system-packages chromium chromium-driver dataset-fashion-mnist
+
 repro: setup
 	dvc repro
 	@echo
@@ -28,14 +32,14 @@ repro: setup
 	@echo "Report: file://$(CURDIR)/reports/index.html   Metrics: metrics/<dataset>.json   Plots: plots/images/<dataset>/"
 	@echo "All plots, interactive: dvc plots show (then open dvc_plots/index.html)"
 
-test: setup
+test: setup system
 	python -m pytest
 
 lint: $(STAMP)
 	ruff check .
 	ruff format --check .
 
-bench: setup
+bench: setup system
 	python bench/run.py
 
 clean:  # the pipeline's outputs; data/own/ (your own files) stays

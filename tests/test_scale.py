@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
@@ -16,11 +17,20 @@ def scores(repo: Path, name: str) -> dict:
     return json.loads((repo / "metrics" / f"{name}.json").read_text())
 
 
+def with_blocks_iris(params: dict) -> dict:
+    """The params plus `iris_blocks`: iris's net declared as blocks, which trains through autograd."""
+    iris = copy.deepcopy(params["datasets"]["iris"])
+    blocks = [{"type": "linear", "out": 10}, {"type": "relu"}, {"type": "linear", "out": "auto"}]
+    iris["model"] = {"blocks": blocks}
+    params["datasets"]["iris_blocks"] = iris
+    return params
+
+
 def test_torchrun_with_two_processes_matches_one_process(tmp_path):
-    names = ["iris", "circles"]
-    single = make_repo(tmp_path / "single", tiny_params(names))
+    names = ["iris", "circles", "iris_blocks"]
+    single = make_repo(tmp_path / "single", with_blocks_iris(tiny_params(names)))
     run(single, "dvc", "repro")
-    params = tiny_params(names)
+    params = with_blocks_iris(tiny_params(names))
     for name in names:
         params["datasets"][name]["train"]["processes"] = 2
     ddp = make_repo(tmp_path / "ddp", params)
@@ -33,7 +43,8 @@ def test_torchrun_with_two_processes_matches_one_process(tmp_path):
         # Same global batch, same initial weights: only the order of float additions differs.
         assert two["loss"] == pytest.approx(one["loss"], rel=1e-3)
         assert abs(two["accuracy"] - one["accuracy"]) <= 1 / one["n_test"]
-    assert sorted(path.name for path in (ddp / "models").iterdir()) == ["circles.safetensors", "iris.safetensors"]
+    models = ["circles.safetensors", "iris.safetensors", "iris_blocks.safetensors"]
+    assert sorted(path.name for path in (ddp / "models").iterdir()) == models
 
 
 def test_a_failing_rank_fails_the_stage_and_is_named(tmp_path):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run, tool_env
+from conftest import ROOT, run, tool_env
 from PIL import Image
 
 pytestmark = pytest.mark.slow
@@ -48,6 +50,53 @@ def test_iris_rows_come_back_with_their_species(pipeline, tmp_path):
     assert list(predicted[0]) == [*IRIS_COLUMNS, "predicted", "p_setosa", "p_versicolor", "p_virginica"]
     assert all(abs(sum(float(row[f"p_{name}"]) for name in species) - 1) < 1e-4 for row in predicted)
     assert rows(tinynets(pipeline, "predict", "iris", str(path)).stdout) == predicted  # without -o: printed
+
+
+def iris_rows_file(repo: Path, path: Path) -> Path:
+    """A CSV of a few iris test rows, as a user would write them."""
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(IRIS_COLUMNS)
+        writer.writerows(np.load(repo / "data/prepared/iris.npz")["x_test"][:4].tolist())
+    return path
+
+
+def test_predict_finds_the_project_from_a_folder_inside_it(pipeline, tmp_path):
+    path = iris_rows_file(pipeline, tmp_path / "rows.csv")
+    from_root = tinynets(pipeline, "predict", "iris", str(path))
+    from_data = tinynets(pipeline / "data", "predict", "iris", str(path))
+    assert from_data.returncode == 0, from_data.stderr
+    assert from_data.stdout == from_root.stdout and len(rows(from_data.stdout)) == 4
+    outside = tinynets(tmp_path, "predict", "iris", str(path))
+    assert outside.returncode == 2 and "is not inside a tinynets project" in outside.stderr
+
+
+def test_a_built_wheel_gives_a_working_tinynets(pipeline, tmp_path):
+    source = tmp_path / "source"
+    for name in ("tinynets", "pyproject.toml"):
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+        copy(ROOT / name, source / name if copy is shutil.copytree else source)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path, source], check=True)
+    (wheel,) = tmp_path.glob("tinynets-*.whl")
+    site = tmp_path / "site"
+    subprocess.run([*pip, "install", "--no-deps", "--target", site, wheel], check=True)
+    env = {**tool_env(pipeline), "PYTHONPATH": str(site)}  # the wheel's package, not the project's folder
+    path = iris_rows_file(pipeline, tmp_path / "rows.csv")
+    result = subprocess.run(
+        [site / "bin/tinynets", "predict", "iris", path], cwd=pipeline, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert rows(result.stdout) == rows(tinynets(pipeline, "predict", "iris", str(path)).stdout)
+    where = subprocess.run(
+        [sys.executable, "-c", "import tinynets.training.loop as m; print(m.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert where.stdout.startswith(str(site))
 
 
 def test_mnist_images_saved_as_png_come_back_with_their_digits(pipeline, tmp_path):

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tinynets.cli import outcome
+from tinynets.errors import DataError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -23,6 +24,14 @@ def parser() -> argparse.ArgumentParser:
     return commands
 
 
+def project_root(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds dvc.yaml (as git and dvc find theirs)."""
+    for folder in (start, *start.parents):
+        if (folder / "dvc.yaml").is_file():
+            return folder
+    raise DataError(f"{start} is not inside a tinynets project (no dvc.yaml here or above)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line, run the verb, exit with 0, or 2 and one line for a user's mistake."""
     args = parser().parse_args(argv)
@@ -31,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         from tinynets import artifacts
         from tinynets.predict import predict
 
-        table = predict(args.dataset, args.inputs)
+        table = predict(args.dataset, args.inputs, project_root(Path.cwd()))
         if args.output is None:
             sys.stdout.write(table)
         else:

@@ -20,14 +20,14 @@ from tinynets.tables import FIRST_ROW_LINE, check_filled, numbers, read_csv
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
-def trained(name: str) -> tuple[dict, dict]:
-    """The model file's contents and the features' description of a trained dataset."""
+def trained(name: str, root: Path) -> tuple[dict, dict]:
+    """The model file's contents and the features' description of a dataset trained in the project at `root`."""
     model_path, info_path = artifacts.model(name), artifacts.feature_info(name)
-    if not model_path.exists() or not info_path.exists():
+    if not (root / model_path).exists() or not (root / info_path).exists():
         raise DataError(f"dataset {name!r} is not trained yet ({model_path} is missing): run `dvc repro` first")
     from tinynets.modelfile import load_model
 
-    return load_model(model_path), artifacts.read_json(info_path)
+    return load_model(root / model_path), artifacts.read_json(root / info_path)
 
 
 def read_rows(paths: list[Path], info: dict):
@@ -86,8 +86,9 @@ def image_pixels(paths: list[Path], shape: tuple[int, int]) -> np.ndarray:
     return np.stack(pixels)
 
 
-def predict(name: str, paths: list[Path]) -> str:
-    """The CSV of predictions for `paths`: the input's columns (or file names), `predicted`, then `p_<class>`."""
+def predict(name: str, paths: list[Path], root: Path = Path()) -> str:
+    """The CSV of predictions for `paths` by a model of the project at `root`: the input's columns (or file
+    names), `predicted`, then `p_<class>`."""
     import pandas as pd
     import torch
 
@@ -95,7 +96,7 @@ def predict(name: str, paths: list[Path]) -> str:
     from tinynets.params import ModelConfig
     from tinynets.training.loop import predict as forward
 
-    saved, info = trained(name)
+    saved, info = trained(name, root)
     shape = tuple(saved["input_shape"])
     if len(shape) == 2:
         features = image_pixels(paths, shape)

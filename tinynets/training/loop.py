@@ -211,17 +211,20 @@ def epoch_batches(
 
 
 def make_step(run: Run, model_config: ModelConfig, loss: str, shard: Shard) -> Step:
-    """The step for this process: an MLP's explicit backward alone; declared blocks through autograd; under
-    torchrun, DistributedDataParallel, which averages the gradients across ranks inside autograd's backward."""
-    if model_config.layers is None:
-        run.model.train()
-        return autograd_step(run.model, evaluating(run.model), run.optimizer, loss)
-    mlp = ExplicitMlp(run.model, model_config)
-    if shard.world == 1:
-        return explicit_step(mlp, run.optimizer, loss)
-    from torch.nn.parallel import DistributedDataParallel
+    """The step for this process. On several processes, DistributedDataParallel around whatever the model is
+    (it averages the gradients across ranks inside autograd's backward); on one, an MLP's explicit backward,
+    and autograd for any other network."""
+    mlp = ExplicitMlp(run.model, model_config) if model_config.layers is not None else None
+    if shard.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
 
-    return autograd_step(DistributedDataParallel(run.model), mlp.forward, run.optimizer, loss)
+        run.model.train()
+        forward = mlp.forward if mlp else evaluating(run.model)
+        return autograd_step(DistributedDataParallel(run.model), forward, run.optimizer, loss)
+    if mlp:
+        return explicit_step(mlp, run.optimizer, loss)
+    run.model.train()
+    return autograd_step(run.model, evaluating(run.model), run.optimizer, loss)
 
 
 def fit(
