@@ -2,10 +2,9 @@
 
 import json
 
-from tinynets import artifacts
+from tinynets import artifacts, settings
 from tinynets.cli import run_stage
 from tinynets.evaluation.scoring import evaluate as score
-from tinynets.params import load_params
 
 
 def evaluate(name: str) -> None:
@@ -13,7 +12,7 @@ def evaluate(name: str) -> None:
     training = json.loads(str(net.pop("training")))
     features = artifacts.read_arrays(artifacts.features(name))
     info = artifacts.read_json(artifacts.feature_info(name))
-    scores, predictions = score(net, training, features, info, load_params().evaluate)
+    scores, predictions = score(net, training, features, info, settings.read(artifacts.EVALUATE_SETTINGS))
     artifacts.write_arrays(artifacts.predictions(name), **predictions)
     artifacts.write_json(artifacts.model_metrics(name), scores)
     headline = {key: scores[key] for key in ("accuracy", "mae", "r2") if key in scores}

@@ -1,16 +1,15 @@
-"""Stage featurize: fit the scalers on the train split, apply them to both splits, describe the result."""
+"""Stage featurize: fit the scalers on the train split, apply them to every split, describe the result."""
 
-from tinynets import artifacts
+from tinynets import artifacts, settings
 from tinynets.cli import run_stage
-from tinynets.params import load_params
 from tinynets.preprocess import featurize as make_features
-from tinynets.validation import data_digest
 
 
 def featurize(name: str) -> None:
-    params = load_params()
-    features, info = make_features(artifacts.read_arrays(artifacts.prepared(name)), params.dataset(name))
-    info["made_from"] = data_digest(params, name)
+    path = artifacts.data_settings(name)
+    data = settings.read(path)
+    features, info = make_features(artifacts.read_arrays(artifacts.prepared(name)), data)
+    info["made_from"] = settings.digest(settings.plain(data))  # validate compares it to tell stale facts
     artifacts.write_arrays(artifacts.features(name), **features)
     artifacts.write_json(artifacts.feature_info(name), info)
 

@@ -4,15 +4,14 @@ One process for all datasets: matplotlib's import and DVC's bookkeeping cost mor
 dataset's figures take to draw.
 """
 
-from tinynets import artifacts
+from tinynets import artifacts, settings
 from tinynets.cli import run
-from tinynets.params import load_params
 from tinynets.plots import draw_dataset
 
 
 def plot() -> None:
     with artifacts.atomic_dir(artifacts.IMAGES) as folder:
-        for name in load_params().run:
+        for name in settings.read(artifacts.RUN_SETTINGS).run:
             curve = artifacts.read_loss_tsv(artifacts.loss_history(name))
             predictions = artifacts.read_arrays(artifacts.predictions(name))
             scores = artifacts.read_json(artifacts.model_metrics(name))

@@ -1,30 +1,28 @@
-"""Stage prepare: obtain a dataset's raw data and split it into train and test."""
+"""Stage prepare: obtain a dataset's raw data and split it into train, test and (with valid_size) validation."""
+
+from dataclasses import asdict
 
 import numpy as np
 
-from tinynets import artifacts, sources
+from tinynets import artifacts, settings, sources
 from tinynets.cli import run_stage
-from tinynets.params import load_params
+
+SPLITS = ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test", "text_train", "text_valid", "text_test")
 
 
 def prepare(name: str) -> None:
-    params = load_params()
-    config = params.dataset(name)
-    raw = sources.load(config.data, params.seed, name, classify=config.is_classifier)
-    text = {} if raw.text_train is None else {"text_train": raw.text_train, "text_test": raw.text_test}
+    raw = sources.prepare(settings.read(artifacts.data_settings(name)), name)
+    arrays = {key: value for key, value in asdict(raw).items() if key in SPLITS and value is not None}
     artifacts.write_arrays(
         artifacts.prepared(name),
-        x_train=raw.x_train,
-        y_train=raw.y_train,
-        x_test=raw.x_test,
-        y_test=raw.y_test,
+        **arrays,
         source=np.array(raw.source),
         feature_names=np.array(raw.feature_names, dtype=str),
         target_names=np.array(raw.target_names, dtype=str),
         text_names=np.array(raw.text_names, dtype=str),
-        **text,
     )
-    print(f"{name}: {len(raw.x_train)} train and {len(raw.x_test)} test rows from {raw.source}")
+    held_out = f", {len(raw.x_valid)} validation" if raw.x_valid is not None else ""
+    print(f"{name}: {len(raw.x_train)} train{held_out} and {len(raw.x_test)} test rows from {raw.source}")
 
 
 if __name__ == "__main__":

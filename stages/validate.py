@@ -1,7 +1,9 @@
-"""Stage validate: check params.yaml against the data before any stage deletes its outputs.
+"""Stage validate: check params.yaml against the data before any stage deletes its outputs, then write each
+stage's settings.
 
 DVC removes a stage's outputs before running it; this stage runs first and fails alone, so a mistake
-in params.yaml costs nothing. It writes one small file per dataset that changes only with its data.
+in params.yaml costs nothing. The settings it writes (checks/, every default filled in) are what the other
+stages depend on and read: a setting changes a stage's deps only when it changes what that stage does.
 """
 
 from tinynets import artifacts
@@ -11,10 +13,10 @@ from tinynets.validation import validate as check
 
 
 def validate() -> None:
-    verdicts = check(load_params())
+    files = check(load_params())
     with artifacts.atomic_dir(artifacts.CHECKS) as folder:
-        for name, verdict in verdicts.items():
-            artifacts.write_json(folder / f"{name}.json", verdict)
+        for path, settings in files.items():
+            artifacts.write_json(folder / path.relative_to(artifacts.CHECKS), settings)
 
 
 if __name__ == "__main__":

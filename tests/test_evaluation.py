@@ -65,3 +65,27 @@ def test_regression_is_scored_in_the_targets_units():
     scores, arrays = evaluate(net, {"loss": "mse", "epochs": 1, "device": "cpu"}, features, info, EvaluateConfig())
     assert scores["mae"] == pytest.approx(4, rel=1e-5)  # in the target's units, not the scaled ones
     np.testing.assert_allclose(arrays["y_true"], y)
+
+
+def test_macro_figures_weigh_every_class_alike():
+    # 4 of 5 right, but the minority class is never found: micro F1 (= accuracy) 0.8, macro F1 (0.889 + 0) / 2
+    scores = metrics.classification(np.array([0, 0, 0, 0, 1]), np.array([0, 0, 0, 0, 0]), ["major", "minor"])
+    assert scores["accuracy"] == 0.8
+    assert scores["f1_macro"] == pytest.approx(0.444444) and scores["recall_macro"] == 0.5
+    assert scores["precision_macro"] == pytest.approx(0.4)
+
+
+def test_validation_rows_get_their_own_figures_for_the_net_and_each_baseline():
+    split = two_class_split(separable=True)
+    features = {"x_train": split["x_train"][:200], "y_train": split["y_train"][:200], "x_test": split["x_test"]}
+    features |= {"y_test": split["y_test"], "x_valid": split["x_train"][200:], "y_valid": split["y_train"][200:]}
+    wrong = np.where(features["y_valid"][:, None] == 1, [[1.0]], [[-1.0]]) * -1  # every validation row wrong
+    right = np.where(features["y_test"][:, None] == 1, [[1.0]], [[-1.0]])
+    net = {"outputs": right, "loss": np.array(0.1), "valid_outputs": wrong, "valid_loss": np.array(2.0)}
+    info = {"classes": ["no", "yes"], "source": "test"}
+    scores, _ = evaluate(
+        net, {"loss": "bce_with_logits", "epochs": 1, "device": "cpu"}, features, info, EvaluateConfig()
+    )
+    assert scores["accuracy"] == 1.0 and scores["valid"]["accuracy"] == 0.0 and scores["valid"]["loss"] == 2.0
+    assert scores["n_train"] == 200
+    assert scores["baseline"]["linear"]["valid"]["accuracy"] > 0.95

@@ -35,6 +35,30 @@ def error_line(stderr: str) -> str:
     return errors[0]
 
 
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:  # it ended
+        return ""
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started, directly or not, by `pid` (read from /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
 def wait_for(path: Path, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while not path.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -69,6 +93,39 @@ def test_a_killed_train_stage_resumes_to_the_same_model(tmp_path, signum):
     for key, tensor in weights(repo / "models/mnist.safetensors").items():
         assert torch.equal(resumed_weights[key], tensor), key
     assert (repo / "plots/loss/mnist.tsv").read_bytes() == resumed_history
+
+
+def killed_mid_training(tmp_path, params: dict) -> Path:
+    """A repo whose mnist train stage was killed after its first checkpoint."""
+    repo = make_repo(tmp_path / "repo", params)
+    run(repo, "dvc", "repro", "featurize@mnist")
+    train = [sys.executable, "-m", "stages.train", "mnist"]
+    process = subprocess.Popen(train, cwd=repo, env=tool_env(repo), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_for(repo / "checkpoints/mnist.pt", process)
+    process.kill()
+    process.wait()
+    return repo
+
+
+def other_data(repo: Path, params: dict) -> None:
+    params["datasets"]["mnist"]["data"]["split"] = {"test_size": 0.2, "random_state": 7}  # other rows to train on
+    write_params(repo, params)
+
+
+def other_code(repo: Path, params: dict) -> None:
+    loop = repo / "tinynets/training/loop.py"
+    loop.write_text(loop.read_text() + "\n# an edit to the training loop\n")
+
+
+@pytest.mark.parametrize("change", [other_data, other_code], ids=["other data", "other code"])
+def test_a_checkpoint_of_other_data_or_code_is_not_resumed(tmp_path, change):
+    params = tiny_params(["mnist"])
+    params["datasets"]["mnist"]["train"]["epochs"] = 40
+    repo = killed_mid_training(tmp_path, params)
+    change(repo, params)
+    result = run(repo, "dvc", "repro")
+    assert "resuming" not in result.stdout
+    assert '"resumed_at_epoch": 0' in (repo / "runs/mnist.json").read_text()
 
 
 def test_a_checkpoint_of_other_params_is_not_resumed(tmp_path):
@@ -111,8 +168,9 @@ def test_a_stopped_run_says_how_to_resume_and_how_to_restore(workspace):
         ["dvc", "repro"], cwd=workspace, env=tool_env(workspace), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     wait_for(workspace / "checkpoints/mnist.pt", repro)
-    train = subprocess.run(["pgrep", "-f", "stages.train mnist"], capture_output=True, text=True).stdout.split()
-    subprocess.run(["kill", *train], check=True)  # SIGTERM, as `kill` and job schedulers send
+    train = [pid for pid in descendants(repro.pid) if "stages.train\0mnist" in command_line(pid)]
+    assert train, "no train stage among the processes this test started"
+    subprocess.run(["kill", *map(str, train)], check=True)  # SIGTERM, as `kill` and job schedulers send
     _, stderr = repro.communicate()
     assert repro.returncode != 0
     line = error_line(stderr.decode())

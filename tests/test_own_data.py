@@ -53,3 +53,19 @@ def test_a_broken_edit_to_the_file_loses_nothing(workspace):
     after = result_hashes(workspace)
     assert after.pop("data/own/houses.csv") != before.pop("data/own/houses.csv")  # the user's edit, and no other
     assert after == before
+
+
+def test_a_text_target_under_a_regression_loss_is_one_line_and_loses_nothing(workspace):
+    add_houses(workspace)
+    before = result_hashes(workspace)
+    params = tiny_params(RUN)
+    params["run"] = [*RUN, "houses"]
+    params["datasets"]["houses"] = HOUSES_PARAMS | {"train": {**HOUSES_PARAMS["train"], "loss": "mse"}}
+    params["datasets"]["houses"]["data"] = {**HOUSES_PARAMS["data"], "split": {"test_size": 0.25}}
+    write_params(workspace, params)
+    result = run(workspace, "dvc", "repro", check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "column 'price_band' holds text ('" in errors[0], result.stderr
+    assert "a regression loss needs numbers" in errors[0]
+    assert result_hashes(workspace) == before

@@ -234,6 +234,36 @@ BROKEN = [
         "export: lists 'fashion_mnist', which is not in run",
     ),
     (
+        "a fresh test set that is another task",
+        setter("datasets.circles.data", {"source": "sklearn", "name": "make_classification", "test_kwargs": {}}),
+        "datasets.circles.data.test_kwargs: make_classification draws another task for another random_state",
+    ),
+    (
+        "a split that leaves a class without train rows",
+        setter("datasets.iris.data.split.test_size", 0.98),
+        "datasets.iris.data.split: class",
+    ),
+    (
+        "a sigmoid before cross_entropy",
+        setter("datasets.circles.model.output_activation", "sigmoid"),
+        "datasets.circles.model.output_activation: cross_entropy applies its own softmax to the raw outputs",
+    ),
+    (
+        "blocks that end with an activation before cross_entropy",
+        blocks([{"type": "flatten"}, {"type": "linear", "out": "auto"}, {"type": "tanh"}]),
+        "datasets.mnist.model.blocks.2: cross_entropy applies its own softmax",
+    ),
+    (
+        "a stratified split of a regression",
+        setter("datasets.sum30.data.split", {"stratify": True}),
+        "datasets.sum30.data.split.stratify: splits by class, but loss mse has no classes",
+    ),
+    (
+        "a validation share that leaves too few rows to stratify",
+        setter("datasets.iris.train.valid_size", 0.99),
+        "datasets.iris.train.valid_size: cannot hold out 0.99 of 120 train rows",
+    ),
+    (
         "explicit cuda without a GPU",
         setter("datasets.iris.train.device", "cuda"),
         "device 'cuda' requested, but CUDA is not available",

@@ -81,6 +81,22 @@ def test_an_edit_to_scoring_code_reruns_evaluate_plot_and_report_only(workspace)
     assert ran_stages(result.stdout) == {f"evaluate@{name}" for name in RUN} | {"plot", "report"}
 
 
+def test_a_changed_default_reruns_only_the_datasets_that_use_it(workspace):
+    schema = workspace / "tinynets/params.py"
+    default = "betas: tuple[Probability, Probability] = (0.9, 0.999)"
+    assert default in schema.read_text()
+    schema.write_text(schema.read_text().replace(default, default.replace("0.999", "0.99")))
+    result = run(workspace, "dvc", "repro")  # only sum30 trains with Adam, its betas left to the default
+    assert ran_stages(result.stdout) == {"validate", "train@sum30", "evaluate@sum30", "plot", "report"}
+
+
+def test_an_edit_to_the_shapes_shows_every_train_stage_changed(workspace):
+    shapes = workspace / "tinynets/shapes.py"
+    shapes.write_text(shapes.read_text() + "# a comment\n")
+    status = json.loads(run(workspace, "dvc", "status", "--json").stdout)
+    assert {f"train@{name}" for name in RUN} <= set(status)
+
+
 def test_renaming_classes_never_retrains(workspace):
     params = tiny_params(RUN)
     params["datasets"]["circles"]["data"]["classes"] = ["outer ring", "inner ring"]

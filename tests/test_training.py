@@ -6,10 +6,11 @@ import torch
 from sklearn.datasets import load_iris
 
 from tinynets.errors import TrainingError
+from tinynets.inference import as_inputs
 from tinynets.models import build_mlp
 from tinynets.params import ModelConfig, TrainConfig
 from tinynets.training.backprop import ExplicitMlp
-from tinynets.training.loop import as_inputs, autograd_step, explicit_step, fit, start_run, to_tensors
+from tinynets.training.loop import autograd_step, explicit_step, fit, start_run, to_tensors
 from tinynets.training.progress import Monitor
 
 

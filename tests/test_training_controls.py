@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 from conftest import RUN, make_repo, run, tiny_params, tool_env, write_params
@@ -33,8 +34,35 @@ def test_early_stopping_keeps_the_best_epoch_and_scores_well(workspace):
     iris = scores(workspace, "iris")
     assert iris["stopped_epoch"] < 20000 / 2 and iris["best_epoch"] == iris["stopped_epoch"] - 200
     assert iris["accuracy"] >= 0.93
-    header = (workspace / "plots/loss/iris.tsv").read_text().splitlines()[0]
-    assert header == "epoch\ttrain\tvalid\ttest\tlr"
+    lines = (workspace / "plots/loss/iris.tsv").read_text().splitlines()
+    assert lines[0] == "epoch\ttrain\tvalid\ttest\tlr"
+    # The saved model is the best epoch's: its validation loss is that epoch's, not the last one's (higher).
+    valid_losses = [float(line.split("\t")[2]) for line in lines[1:]]
+    assert iris["valid"]["loss"] == pytest.approx(valid_losses[iris["best_epoch"] - 1], rel=1e-5)
+    assert valid_losses[-1] > valid_losses[iris["best_epoch"] - 1]
+
+
+def test_a_validation_split_is_held_out_of_everything_fitted(workspace):
+    run(workspace, "dvc", "exp", "run", "-S", "datasets.iris.train.valid_size=0.2")
+    iris = scores(workspace, "iris")
+    assert iris["n_train"] == 96 and iris["n_test"] == 30  # 150 rows: 120 train, of which 24 validate
+    assert {"accuracy", "f1_macro", "loss"} <= iris["valid"].keys()
+    for kind in ("trivial", "linear"):
+        assert {"accuracy", "f1_macro"} <= iris["baseline"][kind]["valid"].keys()
+    features = np.load(workspace / "data/features/iris.npz")
+    assert len(features["x_train"]) == 96 and len(features["x_valid"]) == 24
+    # minmax fitted on the 96 training rows alone: they span [0, 1] exactly, the held-out rows need not
+    assert features["x_train"].min() == 0 and features["x_train"].max() == pytest.approx(1)
+    prepared = np.load(workspace / "data/prepared/iris.npz")
+    low, high = prepared["x_train"].min(axis=0), prepared["x_train"].max(axis=0)
+    assert np.allclose(features["x_valid"], (prepared["x_valid"] - low) / (high - low), atol=1e-6)
+    # the linear baseline is fitted on the net's 96 rows: refitted on them, it scores the same on both splits
+    from sklearn.linear_model import LogisticRegression
+
+    refit = LogisticRegression(max_iter=1000).fit(features["x_train"], features["y_train"])
+    linear = iris["baseline"]["linear"]
+    assert linear["accuracy"] == pytest.approx(refit.score(features["x_test"], features["y_test"]), rel=1e-5)
+    assert linear["valid"]["accuracy"] == pytest.approx(refit.score(features["x_valid"], features["y_valid"]), rel=1e-5)
 
 
 def test_a_schedule_sets_every_epochs_lr_and_repeats_report_the_spread(workspace):
@@ -46,9 +74,19 @@ def test_a_schedule_sets_every_epochs_lr_and_repeats_report_the_spread(workspace
     assert lrs[0] == lrs[99] == 0.5 and lrs[100] == 0.25 and lrs[-1] == 0.125
     iris = scores(workspace, "iris")
     assert iris["seeds"] == [42, 43, 44]
-    spread = iris["spread"]["accuracy"]
-    assert spread["min"] <= spread["mean"] <= spread["max"] and spread["std"] >= 0
-    assert iris["accuracy"] in (spread["min"], spread["max"]) or spread["min"] <= iris["accuracy"] <= spread["max"]
+    outputs = np.load(workspace / "data/outputs/iris.npz")
+    losses = outputs["repeat_losses"]
+    assert len(set(losses.tolist())) == 3  # three different models
+    assert iris["loss"] == pytest.approx(losses[0], rel=1e-5)  # the headline figures are the first seed's
+    y_test = np.load(workspace / "data/features/iris.npz")["y_test"]
+    accuracies = np.array(
+        [(seed_outputs.argmax(axis=1) == y_test).mean() for seed_outputs in outputs["repeat_outputs"]]
+    )
+    for key, values in (("loss", losses), ("accuracy", accuracies)):
+        figures = iris["spread"][key]
+        assert figures["mean"] == pytest.approx(values.mean(), rel=1e-5)
+        assert figures["std"] == pytest.approx(values.std(ddof=1), rel=1e-5, abs=1e-9)
+        assert (figures["min"], figures["max"]) == pytest.approx((values.min(), values.max()), rel=1e-5)
     summary = (workspace / "reports/summary.md").read_text()
     assert "±" in next(line for line in summary.splitlines() if line.startswith("| iris |"))
 

@@ -13,7 +13,19 @@ from typing import Any
 
 import numpy as np
 
-CHECKS = Path("checks")  # the validate stage's word per dataset, changing only when the dataset's data do
+CHECKS = Path("checks")  # the validate stage's output: each stage's settings, every default filled in
+RUN_SETTINGS = CHECKS / "run.json"  # the datasets of the run, in order (plot, report)
+EVALUATE_SETTINGS = CHECKS / "evaluate.json"  # how every net is scored (evaluate)
+
+
+def data_settings(name: str) -> Path:
+    """A dataset's data settings (prepare, featurize): source, split, scalers, task, seed, input files' digests."""
+    return CHECKS / name / "data.json"
+
+
+def train_settings(name: str) -> Path:
+    """A dataset's training settings (train): model, training, seed, device."""
+    return CHECKS / name / "train.json"
 
 
 def prepared(name: str) -> Path:

@@ -8,6 +8,7 @@ dvc.lock). The facts (dataset, model declaration, loss, device, ...) can be read
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ def read_info(path: Path) -> dict[str, Any]:
 def _read(path: Path, tensors: bool) -> dict[str, Any]:
     from safetensors import SafetensorError, safe_open
 
+    sys.audit("open", str(path), "rb", 0)  # the event Python's own open raises: safetensors reads it in Rust
     try:
         with safe_open(path, framework="pt" if tensors else "numpy") as file:
             info = json.loads(file.metadata()[INFO_KEY])

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from tinynets.params import ModelConfig
 from tinynets.shapes import trace
+
+if TYPE_CHECKING:
+    from tinynets.params import ModelConfig
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,

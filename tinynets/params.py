@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tinynets.errors import ConfigError
+from tinynets.facts import is_classifier
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -20,8 +21,14 @@ TargetScaler = Literal["none", "standard", "minmax"]
 ClassNames = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=2)]
 DeviceName = Annotated[str, Field(pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")]
 Probability = Annotated[float, Field(gt=0, lt=1)]
-
-CLASSIFICATION_LOSSES = ("cross_entropy", "bce_with_logits")
+# Generators whose task does not depend on random_state: a fresh draw is more rows of the same problem. The
+# others (make_classification, make_blobs, make_regression, ...) draw their centres, informative features or
+# coefficients from it, so another random_state is another task.
+SAME_TASK_GENERATORS = {
+    "make_circles", "make_moons", "make_friedman1", "make_friedman2", "make_friedman3", "make_hastie_10_2",
+    "make_gaussian_quantiles", "make_sparse_uncorrelated", "make_swiss_roll", "make_s_curve",
+}  # fmt: skip
+SQUASHING = ("sigmoid", "tanh")  # output activations that take logits out of the range a loss expects
 
 
 class FieldProblem(ValueError):
@@ -73,6 +80,12 @@ class SklearnData(Data):
     def _fresh_test_set_needs_generator(self) -> SklearnData:
         if self.test_kwargs is not None and not self.name.startswith("make_"):
             raise FieldProblem("test_kwargs", "a freshly generated test set needs a make_* generator")
+        if self.test_kwargs is not None and self.name not in SAME_TASK_GENERATORS:
+            raise FieldProblem(
+                "test_kwargs",
+                f"{self.name} draws another task for another random_state, so a fresh test set would not be "
+                "the same problem: leave test_kwargs out (data.split holds out test rows)",
+            )
         return self
 
 
@@ -305,11 +318,30 @@ class DatasetConfig(Strict):
             )
         if not self.is_classifier and self.data.classes is not None:
             raise FieldProblem("data.classes", f"names classes, but loss {self.train.loss} makes this a regression")
+        if not self.is_classifier and self.data.split.stratify:
+            raise FieldProblem("data.split.stratify", f"splits by class, but loss {self.train.loss} has no classes")
+        squashed = self._output_activation()
+        if self.is_classifier and squashed is not None:
+            own = "sigmoid" if self.train.loss == "bce_with_logits" else "softmax"
+            raise FieldProblem(
+                squashed[0],
+                f"{self.train.loss} applies its own {own} to the raw outputs (logits); a {squashed[1]} on them "
+                "distorts what it scores: end with the last linear layer",
+            )
         return self
+
+    def _output_activation(self) -> tuple[str, str] | None:
+        """The key and name of an activation applied to the net's last outputs, if any."""
+        if self.model.layers is not None:
+            name = self.model.output_activation
+            return ("model.output_activation", name) if name != "identity" else None
+        last = len(self.model.blocks) - 1
+        kind = self.model.blocks[last].type
+        return (f"model.blocks.{last}", kind) if kind in (*SQUASHING, "relu", "leaky_relu", "gelu", "elu") else None
 
     @property
     def is_classifier(self) -> bool:
-        return self.train.loss in CLASSIFICATION_LOSSES
+        return is_classifier(self.train.loss)
 
 
 class EvaluateConfig(Strict):

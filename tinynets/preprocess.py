@@ -1,4 +1,4 @@
-"""Scalers fitted on the train split only, then applied to both splits.
+"""Scalers fitted on the rows the net trains on only, then applied to every split (train, validation, test).
 
 Every scaler is affine per feature, x' = (x - offset) * scale, so its fitted stats are two vectors.
 `pixels` keeps uint8 images compact on disk and in memory; they become x / 255 batch by batch.
@@ -7,12 +7,15 @@ Every scaler is affine per feature, x' = (x - offset) * scale, so its fitted sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tinynets.errors import DataError
-from tinynets.params import DatasetConfig
+from tinynets.facts import DataFacts, is_classifier
+
+if TYPE_CHECKING:
+    from tinynets.settings import Settings
 
 PIXEL_SCALE = 1 / 255
 
@@ -68,11 +71,11 @@ def fit_scaler(kind: str, x_train: np.ndarray) -> FittedScaler:
     raise ValueError(f"unknown scaler {kind!r}")
 
 
-def class_names(config: DatasetConfig, y_train: np.ndarray, source_names: list[str]) -> list[str]:
+def class_names(settings: Settings, y_train: np.ndarray, source_names: list[str]) -> list[str]:
     """The names of classes 0..K-1: params' data.classes, else the source's own, else the indices."""
-    count = 2 if config.train.loss == "bce_with_logits" else max(int(y_train.max()) + 1, len(source_names))
-    if config.data.classes is not None:
-        return list(config.data.classes)
+    count = 2 if settings.loss == "bce_with_logits" else max(int(y_train.max()) + 1, len(source_names))
+    if settings.data.classes is not None:
+        return list(settings.data.classes)
     if len(source_names) == count:
         return list(source_names)
     return [str(index) for index in range(count)]
@@ -101,37 +104,37 @@ def inputs(x: np.ndarray, text: np.ndarray | None, info: dict[str, Any]) -> np.n
     return np.concatenate([scaled, one_hot(text, info["categories"])], axis=1)
 
 
-def featurize(raw: dict[str, np.ndarray], config: DatasetConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Scale (and one-hot encode) a prepared split, fitted on train only; return the arrays and their description."""
-    from tinynets.validation import DataFacts
-
+def featurize(raw: dict[str, np.ndarray], settings: Settings) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Scale (and one-hot encode) prepared splits, fitted on train only (no validation row is seen); return the
+    arrays and their description."""
+    data = settings.data
+    splits = ("train", "valid", "test") if "x_valid" in raw else ("train", "test")
     columns = raw["feature_names"].tolist()
     if not columns and raw["x_train"].ndim == 2:  # generated data: name the columns x1, x2, ...
         columns = [f"x{index + 1}" for index in range(raw["x_train"].shape[1])]
     info: dict[str, Any] = {
         "source": str(raw["source"]),
         "columns": columns,  # the raw input columns, as a file to predict on must name them
-        "target_column": getattr(config.data, "target", None),  # a CSV's: allowed (and ignored) in such a file
+        "target_column": getattr(data, "target", None),  # a CSV's: allowed (and ignored) in such a file
         "text_columns": raw["text_names"].tolist() if "text_names" in raw else [],
         "input_shape": list(raw["x_train"].shape[1:]),
-        "scaler": fit_scaler(config.data.scaler, raw["x_train"]).stats(),
+        "scaler": fit_scaler(data.scaler, raw["x_train"]).stats(),
         "categories": fit_categories(raw["text_train"]) if _has_text(raw) else [],
     }
-    text_train, text_test = raw.get("text_train"), raw.get("text_test")
-    arrays = {"x_train": inputs(raw["x_train"], text_train, info), "x_test": inputs(raw["x_test"], text_test, info)}
+    arrays = {f"x_{split}": inputs(raw[f"x_{split}"], raw.get(f"text_{split}"), info) for split in splits}
     encoded = [
         f"{column}={category}"
         for column, names in zip(info["text_columns"], info["categories"], strict=True)
         for category in names
     ]
     info["feature_names"] = columns + encoded if arrays["x_train"].ndim == 2 else []
-    if config.is_classifier:
-        arrays |= {"y_train": raw["y_train"], "y_test": raw["y_test"]}
-        info["classes"] = class_names(config, raw["y_train"], raw["target_names"].tolist())
+    if is_classifier(settings.loss):
+        arrays |= {f"y_{split}": raw[f"y_{split}"] for split in splits}
+        info["classes"] = class_names(settings, raw["y_train"], raw["target_names"].tolist())
     else:
-        targets = fit_scaler(config.data.target_scaler, raw["y_train"])
+        targets = fit_scaler(data.target_scaler, raw["y_train"])
         # float64, so that evaluate's inverse gives the targets back to the last digit
-        for key in ("y_train", "y_test"):
+        for key in (f"y_{split}" for split in splits):
             arrays[key] = raw[key] if targets.kind == "none" else targets.transform(raw[key], np.float64)
         info["target_names"] = raw["target_names"].tolist()
         info["target_scaler"] = targets.stats()

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from tinynets import artifacts
-from tinynets.params import Params
 
 BASELINES = ("linear", "trivial")
 
@@ -57,24 +56,24 @@ def baseline(scores: dict[str, Any], kind: str) -> dict[str, Any]:
     return block.get(kind, {"skipped": block.get("skipped", "not computed")})
 
 
-def summary_table(params: Params, all_scores: dict[str, dict[str, Any]]) -> str:
+def summary_table(run: list[str], all_scores: dict[str, dict[str, Any]]) -> str:
     """A Markdown table: each dataset's headline metrics beside its baselines', device and data source."""
     lines = [
         "| dataset | net (test split) | linear baseline | trivial baseline | device | data |",
         "|---|---|---|---|---|---|",
     ]
-    for name in params.run:
+    for name in run:
         scores = all_scores[name]
         baselines = " | ".join(headline(baseline(scores, kind)) for kind in BASELINES)
         lines.append(f"| {name} | {headline(scores)} | {baselines} | {scores['device']} | {scores['source']} |")
     return "\n".join(lines) + "\n"
 
 
-def write_report(params: Params, all_scores: dict[str, dict[str, Any]], folder: Path) -> str:
+def write_report(run: list[str], all_scores: dict[str, dict[str, Any]], folder: Path) -> str:
     """Write the DVC plot data and summary.md into `folder`; return the summary table."""
-    for name in params.run:
+    for name in run:
         for kind, rows in plot_rows(artifacts.read_arrays(artifacts.predictions(name))).items():
             artifacts.write_json(folder / kind / f"{name}.json", rows)
-    table = summary_table(params, all_scores)
+    table = summary_table(run, all_scores)
     (folder / "summary.md").write_text(table)
     return table

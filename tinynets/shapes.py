@@ -7,9 +7,14 @@ and each block's input size. A block that cannot take its input is named with th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tinynets.errors import ConfigError
-from tinynets.params import Conv2d, Dropout, Linear, ModelConfig, Plain, Pool2d
+from tinynets.facts import DataFacts, outputs_needed
+from tinynets.settings import Settings, plain
+
+if TYPE_CHECKING:
+    from tinynets.params import Conv2d, Dropout, Linear, ModelConfig, Plain, Pool2d
 
 SPATIAL = ("conv2d", "maxpool2d", "avgpool2d", "batchnorm2d")
 
@@ -79,3 +84,19 @@ def trace(name: str, model: ModelConfig, input_shape: tuple[int, ...], outputs: 
             f"but the data needs {outputs}"
         )
     return layers
+
+
+def resolved_model(name: str, model: ModelConfig | Settings, loss: str, facts: DataFacts) -> Settings:
+    """The model with every size it leaves out taken from the data; ConfigError where a size does not fit."""
+    outputs = outputs_needed(name, loss, facts)
+    if model.blocks is not None:
+        trace(name, model, facts.input_shape, outputs)
+        return Settings(plain(model))
+    layers = model.layers
+    where = f"params.yaml: datasets.{name}.model.layers"
+    if layers[0] != "auto" and layers[0] != facts.n_features:
+        raise ConfigError(f"{where}: the first size is {layers[0]}, but the data has {facts.n_features} features")
+    if layers[-1] != "auto" and layers[-1] != outputs:
+        what = f"{outputs} classes" if loss == "cross_entropy" else f"{outputs} target(s)"
+        raise ConfigError(f"{where}: the last size is {layers[-1]}, but the data has {what}")
+    return Settings({**plain(model), "layers": [facts.n_features, *layers[1:-1], outputs]})

@@ -12,13 +12,17 @@ import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from tinynets.errors import ConfigError, DataError
-from tinynets.params import CsvData, DataConfig, GeneratedData, SklearnData, Split, TorchvisionData
+from tinynets.facts import is_classifier
+
+if TYPE_CHECKING:
+    from tinynets.params import CsvData, DataConfig, GeneratedData, SklearnData, Split, TorchvisionData
+    from tinynets.settings import Settings
 
 RAW_DIR = Path("data/raw")
 TEST_SEED_OFFSET = 1  # a freshly generated test set must not repeat the train set's random draws
@@ -38,17 +42,80 @@ class RawData:
     text_train: np.ndarray | None = None  # text (categorical) input columns, one-hot encoded by featurize
     text_test: np.ndarray | None = None
     text_names: tuple[str, ...] = ()
+    x_valid: np.ndarray | None = None  # rows held out of the train split to choose models on (train.valid_size)
+    y_valid: np.ndarray | None = None
+    text_valid: np.ndarray | None = None
 
 
 def load(data: DataConfig, seed: int, name: str, classify: bool = False) -> RawData:
     """Obtain a dataset's raw train/test split as its params declare (`classify`: the targets are classes)."""
-    if isinstance(data, SklearnData):
+    if data.source == "sklearn":
         return _sklearn(data, seed, name)
-    if isinstance(data, GeneratedData):
+    if data.source == "generated":
         return _generated(data, seed, name)
-    if isinstance(data, CsvData):
+    if data.source == "csv":
         return _csv(data, classify)
     return _torchvision(data, name)
+
+
+def prepare(settings: Settings, name: str) -> RawData:
+    """A dataset's raw splits as its data settings declare: train and test, and a validation share held out of
+    train; a classifier's every class must have train rows."""
+    classify = is_classifier(settings.loss)
+    raw = load(settings.data, settings.seed, name, classify)
+    if settings.valid_size:
+        raw = hold_out(raw, settings.valid_size, settings.seed, classify, name)
+    if classify:
+        _check_every_class_trains(raw, name)
+    return raw
+
+
+def hold_out(raw: RawData, share: float, seed: int, stratify: bool, name: str) -> RawData:
+    """Move a share of the train split into a validation split (stratified for classes; the test split stays)."""
+    from dataclasses import replace
+
+    from sklearn.model_selection import train_test_split
+
+    text = raw.text_train if raw.text_train is not None else np.zeros((len(raw.x_train), 0), dtype=str)
+    try:
+        parts = train_test_split(
+            raw.x_train,
+            text,
+            raw.y_train,
+            test_size=share,
+            random_state=seed,
+            stratify=raw.y_train if stratify else None,
+        )
+    except ValueError as error:  # too few rows, or a class with a single train row to stratify
+        raise DataError(
+            f"datasets.{name}.train.valid_size: cannot hold out {share} of {len(raw.x_train)} train rows "
+            f"({' '.join(str(error).split())})"
+        ) from None
+    x_train, x_valid, text_train, text_valid, y_train, y_valid = parts
+    has_text = raw.text_train is not None
+    return replace(
+        raw,
+        x_train=x_train,
+        y_train=y_train,
+        x_valid=x_valid,
+        y_valid=y_valid,
+        text_train=text_train if has_text else None,
+        text_valid=text_valid if has_text else None,
+    )
+
+
+def _check_every_class_trains(raw: RawData, name: str) -> None:
+    """A class with rows to score but none to learn from is a split's accident the net cannot undo."""
+    labels = [y for y in (raw.y_test, raw.y_valid) if y is not None]
+    seen = np.unique(np.concatenate([np.asarray(y).ravel() for y in labels]))
+    missing = np.setdiff1d(seen, np.asarray(raw.y_train).ravel())
+    if missing.size:
+        label = missing[0]
+        known = raw.target_names[int(label)] if str(label).isdigit() and int(label) < len(raw.target_names) else label
+        raise DataError(
+            f"datasets.{name}.data.split: class {known!s} has no train rows (it is only in the test or validation "
+            "split): stratify the split (split.stratify: true) or give that class more rows"
+        )
 
 
 def _csv(data: CsvData, classify: bool) -> RawData:
@@ -61,7 +128,12 @@ def _csv(data: CsvData, classify: bool) -> RawData:
     table = read_table(path, data.target, data.features, data.missing)
     target_names: tuple[str, ...] = ()
     y = table.target
-    if classify or y.dtype.kind == "U":
+    if not classify and y.dtype.kind == "U":
+        raise DataError(
+            f"{path}: column {data.target!r} holds text ({str(y[0])!r}), but a regression loss needs numbers: "
+            "classify it with train.loss cross_entropy"
+        )
+    if classify:
         names, y = np.unique(y, return_inverse=True)
         if len(names) < 2:
             raise DataError(f"{path}: column {data.target!r} holds a single class ({names[0]}): nothing to tell apart")

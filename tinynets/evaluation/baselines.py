@@ -6,14 +6,16 @@ metrics, so a user sees at once whether the net learned anything a straight line
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from tinynets.evaluation.metrics import classification, regression
-from tinynets.params import EvaluateConfig
 from tinynets.preprocess import PIXEL_SCALE
+
+if TYPE_CHECKING:
+    from tinynets.params import EvaluateConfig
 
 
 def as_rows(x: np.ndarray) -> np.ndarray:
@@ -41,10 +43,11 @@ def describe(model: Any) -> str:
 
 
 def score_baselines(split: dict[str, np.ndarray], classes: list[str] | None, config: EvaluateConfig) -> dict[str, Any]:
-    """Each baseline's model and test metrics, or the reason it was skipped.
+    """Each baseline's model and test metrics (and validation metrics, under `valid`), or why it was skipped.
 
-    `split` holds x_train, y_train, x_test, y_test: features as the net saw them, targets in their units
-    (class indices for a classifier, given `classes`).
+    `split` holds x_train, y_train, x_test, y_test (and x_valid, y_valid): features as the net saw them,
+    targets in their units (class indices for a classifier, given `classes`). The baselines fit on exactly
+    the rows the net trained on.
     """
     if not config.baselines:
         return {"skipped": "evaluate.baselines is false in params.yaml"}
@@ -62,14 +65,17 @@ def score_baselines(split: dict[str, np.ndarray], classes: list[str] | None, con
         # One BLAS thread: the same bits on any machine, and twice as fast here as two for these small fits.
         with threadpool_limits(1):
             model.fit(x_train, y_train)
-            predicted = model.predict(x_test)
-            probabilities = None if classes is None else _full_probabilities(model, x_test, len(classes))
-        if classes is None:
-            scores = regression(split["y_test"], predicted)
-        else:
-            scores = classification(split["y_test"], predicted, classes, probabilities)
-        block[kind] = {"model": describe(model), **scores}
+            block[kind] = {"model": describe(model), **_scores(model, x_test, split["y_test"], classes)}
+            if "x_valid" in split:
+                block[kind]["valid"] = _scores(model, as_rows(split["x_valid"]), split["y_valid"], classes)
     return block
+
+
+def _scores(model: Any, x: np.ndarray, y: np.ndarray, classes: list[str] | None) -> dict[str, Any]:
+    predicted = model.predict(x)
+    if classes is None:
+        return regression(y, predicted)
+    return classification(y, predicted, classes, _full_probabilities(model, x, len(classes)))
 
 
 def _full_probabilities(model: Any, x: np.ndarray, n_classes: int) -> np.ndarray:

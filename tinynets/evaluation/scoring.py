@@ -6,14 +6,16 @@ scikit-learn, and an edit to how models are scored never retrains one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tinynets.evaluation import decisions, metrics
 from tinynets.evaluation.baselines import score_baselines
-from tinynets.params import EvaluateConfig
 from tinynets.preprocess import from_stats
+
+if TYPE_CHECKING:
+    from tinynets.params import EvaluateConfig
 
 SAMPLE_IMAGES = 32
 TRAINING_FACTS = ("epochs", "device", "parameters", "best_epoch", "stopped_epoch", "seeds")
@@ -47,6 +49,23 @@ def spread(
     return result
 
 
+def _targets(y: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+    """Targets in their own terms: class indices, or values in the target's units."""
+    if "classes" in info:
+        return decisions.as_labels(y)
+    return from_stats(info["target_scaler"]).inverse(y)
+
+
+def headline(
+    y_true: np.ndarray, outputs: np.ndarray, loss: str, classes: list[str] | None, info: dict[str, Any]
+) -> dict[str, float]:
+    """The headline metrics of a net's raw outputs: accuracy, macro figures (and ROC AUC), or MSE, MAE, R²."""
+    if classes is None:
+        return metrics.regression(y_true, from_stats(info["target_scaler"]).inverse(outputs))
+    labels, probabilities = decisions.predicted_labels(outputs, loss), decisions.class_probabilities(outputs, loss)
+    return metrics.classification(y_true, labels, classes, probabilities)
+
+
 def evaluate(
     net: dict[str, np.ndarray],
     training: dict[str, Any],
@@ -60,10 +79,15 @@ def evaluate(
     stage's arrays and description.
     """
     loss, outputs = training["loss"], net["outputs"]
+    classes = info.get("classes")
     scores: dict[str, Any] = {"loss": metrics.rounded(float(net["loss"]))}
-    if "classes" in info:
-        classes = info["classes"]
-        y_true, y_train = decisions.as_labels(features["y_test"]), decisions.as_labels(features["y_train"])
+    targets = {
+        split: _targets(features[f"y_{split}"], info)
+        for split in ("train", "valid", "test")
+        if f"y_{split}" in features
+    }
+    y_true = targets["test"]
+    if classes is not None:
         y_pred = decisions.predicted_labels(outputs, loss)
         probabilities = decisions.class_probabilities(outputs, loss)
         scores |= metrics.classification(y_true, y_pred, classes, probabilities)
@@ -73,13 +97,14 @@ def evaluate(
         if len(classes) == 2:
             arrays |= metrics.curves(y_true, probabilities)
     else:
-        classes = None
-        targets = from_stats(info["target_scaler"])
-        y_true, y_train = targets.inverse(features["y_test"]), targets.inverse(features["y_train"])
-        y_pred = targets.inverse(outputs)
+        y_pred = from_stats(info["target_scaler"]).inverse(outputs)
         scores |= metrics.regression(y_true, y_pred)
         arrays = {"y_true": y_true, "y_pred": y_pred}
-    split = {"x_train": features["x_train"], "y_train": y_train, "x_test": features["x_test"], "y_test": y_true}
+    if "valid_outputs" in net:  # what a user compares variants on: the test split only reports
+        valid = headline(targets["valid"], net["valid_outputs"], loss, classes, info)
+        scores["valid"] = {"loss": metrics.rounded(float(net["valid_loss"])), **valid}
+    rows = {f"x_{split}": features[f"x_{split}"] for split in targets}
+    split = rows | {f"y_{split}": y for split, y in targets.items()}
     scores["baseline"] = score_baselines(split, classes, config)
     scores |= {"n_train": len(features["x_train"]), "n_test": len(features["x_test"]), "source": info["source"]}
     scores |= {key: training[key] for key in TRAINING_FACTS if key in training}

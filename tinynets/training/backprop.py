@@ -10,12 +10,15 @@ uses `loss.backward()`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinynets.params import ModelConfig
+if TYPE_CHECKING:
+    from tinynets.params import ModelConfig
+
 
 aten = torch.ops.aten
 MEAN = 1  # aten's enum value for reduction="mean"

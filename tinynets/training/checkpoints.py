@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,16 @@ def load_state(path: Path) -> dict[str, Any]:
     except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
         reason = str(error).splitlines()[0][:200]
         raise DataError(f"{path}: refused to load, not a plain tensor checkpoint ({reason})") from None
+
+
+def code_version() -> str:
+    """A digest of the code this run executes: the torch release, the script, every tinynets module loaded."""
+    ours = [sys.modules["__main__"]] + [module for name, module in sys.modules.items() if name.startswith("tinynets")]
+    files = sorted({Path(module.__file__) for module in ours if getattr(module, "__file__", None)})
+    digest = hashlib.sha256(torch.__version__.encode())
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def fingerprint(*facts: Any, files: tuple[Path, ...] = ()) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from tinynets.params import EarlyStopping
+if TYPE_CHECKING:
+    from tinynets.params import EarlyStopping
 
 
 class EarlyStopper:

@@ -5,26 +5,27 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinynets.params import ModelConfig, TrainConfig
-from tinynets.preprocess import PIXEL_SCALE
+from tinynets.inference import Forward, as_inputs, batched_outputs
 from tinynets.training.backprop import ExplicitMlp
 from tinynets.training.early_stopping import EarlyStopper
 from tinynets.training.optimizers import Optimizer, make_optimizer
 from tinynets.training.schedules import LrSchedule, make_schedule
+
+if TYPE_CHECKING:
+    from tinynets.params import ModelConfig, TrainConfig
 
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "cross_entropy": F.cross_entropy,
     "bce_with_logits": F.binary_cross_entropy_with_logits,
     "mse": F.mse_loss,
 }
-EVAL_BATCH = 16384  # rows per forward pass when only evaluating: large, but bounded in memory
-Forward = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,6 @@ class Tensors:
     y_test: torch.Tensor
     x_valid: torch.Tensor | None = None
     y_valid: torch.Tensor | None = None
-
-
-def as_inputs(x: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels become floats in [0, 1]; other inputs pass through untouched."""
-    return x.float().mul_(PIXEL_SCALE) if x.dtype == torch.uint8 else x
 
 
 def as_targets(y: np.ndarray, loss: str) -> torch.Tensor:
@@ -61,32 +57,6 @@ def to_tensors(arrays: dict[str, np.ndarray], loss: str, device: torch.device) -
         tensors[f"x_{split}"] = torch.from_numpy(arrays[f"x_{split}"]).to(device)
         tensors[f"y_{split}"] = as_targets(arrays[f"y_{split}"], loss).to(device)
     return Tensors(**tensors)
-
-
-def hold_out(arrays: dict[str, np.ndarray], share: float, seed: int, stratify: bool) -> dict[str, np.ndarray]:
-    """Move a share of the train split into a validation split (stratified for classes; the test split stays)."""
-    from sklearn.model_selection import train_test_split
-
-    y = arrays["y_train"]
-    x_train, x_valid, y_train, y_valid = train_test_split(
-        arrays["x_train"], y, test_size=share, random_state=seed, stratify=y if stratify else None
-    )
-    return {**arrays, "x_train": x_train, "y_train": y_train, "x_valid": x_valid, "y_valid": y_valid}
-
-
-def batched_outputs(forward: Forward, x: torch.Tensor) -> torch.Tensor:
-    """`forward` over every row: in one pass when the rows fit, else in EVAL_BATCH chunks."""
-    rows = x.shape[0]
-    if rows <= EVAL_BATCH:
-        return forward(as_inputs(x))
-    return torch.cat([forward(as_inputs(x[start : start + EVAL_BATCH])) for start in range(0, rows, EVAL_BATCH)])
-
-
-@torch.inference_mode()
-def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The model's outputs for every row (in eval mode: no dropout, batch norm's running stats), in large batches."""
-    model.eval()
-    return batched_outputs(model, x)
 
 
 def evaluating(model: nn.Module) -> Forward:

@@ -9,12 +9,16 @@ are identical (tests/test_optimizers.py compares every option with torch.optim i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from tinynets.params import OptimizerConfig
+from tinynets.settings import plain
+
+if TYPE_CHECKING:
+    from tinynets.params import OptimizerConfig
+
 
 EPS = 1e-8  # torch.optim's default for Adam and RMSprop
 
@@ -129,4 +133,5 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": Sgd, "adam": Adam, "rmsprop": R
 
 def make_optimizer(parameters: list[nn.Parameter], config: OptimizerConfig, lr: float) -> Optimizer:
     """The declared optimizer with its options and learning rate."""
-    return OPTIMIZERS[config.name](parameters, lr=lr, **config.model_dump(exclude={"name"}))
+    options = {key: value for key, value in plain(config).items() if key != "name"}
+    return OPTIMIZERS[config.name](parameters, lr=lr, **options)

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinynets.training.loop import LOSSES, Tensors, predict
+from tinynets.inference import predict
+from tinynets.training.loop import LOSSES, Tensors
 
 GRID_STEPS = 200  # decision-region resolution per axis for 2-D inputs
 GRID_MARGIN = 0.1  # fraction of each axis' range added on both sides of the data
@@ -27,11 +28,18 @@ def decision_grid(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
 
 
 def network_outputs(models: list[nn.Module], data: Tensors, loss: str, is_classifier: bool) -> dict[str, np.ndarray]:
-    """The first model's test outputs and mean loss (and for a 2-D classifier its outputs over a grid); with
-    several models (train.repeats), every one's, for the spread the evaluate stage reports."""
+    """The first model's test outputs and mean loss (and its validation ones, with a validation split; for a 2-D
+    classifier its outputs over a grid); with several models (train.repeats), every one's test outputs, for the
+    spread the evaluate stage reports."""
     outputs = [predict(model, data.x_test) for model in models]
     losses = [float(LOSSES[loss](output, data.y_test)) for output in outputs]
     arrays = {"outputs": outputs[0].cpu().numpy(), "loss": np.array(losses[0])}
+    if data.x_valid is not None:
+        valid = predict(models[0], data.x_valid)
+        arrays |= {
+            "valid_outputs": valid.cpu().numpy(),
+            "valid_loss": np.array(float(LOSSES[loss](valid, data.y_valid))),
+        }
     if is_classifier and data.x_test.ndim == 2 and data.x_test.shape[1] == 2:
         arrays |= decision_grid(models[0], torch.cat([data.x_train, data.x_test]))
     if len(models) > 1:

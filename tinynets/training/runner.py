@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -14,11 +14,14 @@ from torch import nn
 
 from tinynets.devices import describe
 from tinynets.models import build_model, parameter_count
-from tinynets.params import DatasetConfig, ModelConfig
-from tinynets.training.checkpoints import Checkpoint, fingerprint
-from tinynets.training.loop import Run, Shard, Tensors, fit, hold_out, make_step, start_run, to_tensors
+from tinynets.settings import plain
+from tinynets.training.checkpoints import Checkpoint, code_version, fingerprint
+from tinynets.training.loop import Run, Shard, Tensors, fit, make_step, start_run, to_tensors
 from tinynets.training.progress import Monitor
 from tinynets.training.recovery import explained_stops
+
+if TYPE_CHECKING:
+    from tinynets.params import ModelConfig, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class Job:
     """What every seed of one dataset's training shares."""
 
     name: str
-    config: DatasetConfig
+    train: TrainConfig
     model: ModelConfig  # with every size resolved from the data
     input_shape: tuple[int, ...]  # one sample's
     outputs: int
@@ -47,18 +50,16 @@ class Trained:
 
 
 def train_once(job: Job, arrays: dict[str, np.ndarray], seed: int, checkpoint_path: Path, label: str) -> Trained:
-    """Train one model with `seed` (weights, validation split, shuffling); rank 0 shows progress and checkpoints."""
-    config, shard = job.config, job.shard
+    """Train one model with `seed` (weights, shuffling); rank 0 shows progress and checkpoints."""
+    config, shard = job.train, job.shard
     torch.manual_seed(seed)
     model = build_model(job.model, job.input_shape, job.outputs).to(job.device)
-    if config.train.valid_size:
-        arrays = hold_out(arrays, config.train.valid_size, seed, stratify=config.is_classifier)
-    data = to_tensors(arrays, config.train.loss, job.device)
-    run = start_run(model, config.train, seed, validating=data.x_valid is not None)
-    facts = (seed, config.model_dump(), str(job.device), shard.world)
+    data = to_tensors(arrays, config.loss, job.device)
+    run = start_run(model, config, seed, validating=data.x_valid is not None)
+    facts = (seed, plain(job.model), plain(config), str(job.device), shard.world, code_version())
     checkpoint = Checkpoint(checkpoint_path, fingerprint(*facts, files=(job.features_file,)))
     resumed_at = checkpoint.restore(run)
-    monitor = Monitor(job.name, config.train.epochs, config.train.lr, start=resumed_at, label=label)
+    monitor = Monitor(job.name, config.epochs, config.lr, start=resumed_at, label=label)
 
     def on_epoch(run: Run) -> None:
         if shard.rank == 0:
@@ -67,16 +68,16 @@ def train_once(job: Job, arrays: dict[str, np.ndarray], seed: int, checkpoint_pa
 
     started = time.perf_counter()
     with explained_stops(job.name, checkpoint.path):
-        fit(run, data, config.train, make_step(run, job.model, config.train.loss, shard), on_epoch, shard)
+        fit(run, data, config, make_step(run, job.model, config.loss, shard), on_epoch, shard)
     seconds = time.perf_counter() - started
-    if config.train.repeats > 1 and shard.rank == 0:
+    if config.repeats > 1 and shard.rank == 0:
         checkpoint.save(run)  # a stop during a later seed resumes past this one
     return Trained(model, run, data, seconds, resumed_at)
 
 
 def training_facts(job: Job, runs: list[Trained], seeds: list[int]) -> dict[str, Any]:
     """What the metrics report of how the first seed's model was trained (and which seeds, with repeats)."""
-    first, config = runs[0], job.config.train
+    first, config = runs[0], job.train
     facts: dict[str, Any] = {
         "loss": config.loss,
         "epochs": config.epochs,

@@ -9,9 +9,11 @@ are identical (tests/test_schedules.py runs both side by side).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tinynets.params import CosineSchedule, PlateauSchedule, Schedule, StepSchedule
+if TYPE_CHECKING:
+    from tinynets.params import CosineSchedule, PlateauSchedule, Schedule, StepSchedule
+
 
 EPS = 1e-8  # ReduceLROnPlateau's default: smaller changes of the lr are ignored
 
@@ -91,8 +93,8 @@ def make_schedule(config: Schedule | None, lr: float, epochs: int) -> LrSchedule
     """The declared schedule at epoch 0, or None for a constant lr."""
     if config is None:
         return None
-    if isinstance(config, StepSchedule):
+    if config.name == "step":
         return Step(lr, config)
-    if isinstance(config, CosineSchedule):
+    if config.name == "cosine":
         return Cosine(lr, config, epochs)
     return Plateau(lr, config)

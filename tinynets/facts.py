@@ -1,0 +1,71 @@
+"""What a model must fit: the data's facts, and the outputs and sizes they ask of a declared network.
+
+One place decides what a loss makes of a dataset (a classifier or a regressor) and how many outputs the net
+needs; validate, featurize, the shapes and train all ask here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from tinynets.errors import ConfigError
+
+CLASSIFICATION_LOSSES = ("cross_entropy", "bce_with_logits")
+
+
+def is_classifier(loss: str) -> bool:
+    """Whether a loss trains a classifier (its targets are classes) rather than a regressor."""
+    return loss in CLASSIFICATION_LOSSES
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What a model must fit: the shape of its inputs and the kind and number of its targets."""
+
+    input_shape: tuple[int, ...]  # one sample's: (features,) for a table, (height, width) for images
+    n_train: int
+    n_targets: int  # target columns (1 for class labels)
+    n_classes: int | None  # labels 0..K-1 when every target is a non-negative integer, else None
+    binary: bool  # every target is 0 or 1
+
+    @classmethod
+    def of(cls, x_train: np.ndarray, y_train: np.ndarray) -> DataFacts:
+        """The facts of a train split, from its arrays."""
+        y = np.asarray(y_train)
+        integral = y.size > 0 and np.issubdtype(y.dtype, np.number) and bool(np.all(np.mod(y, 1) == 0))
+        indices = integral and y.ndim == 1 and y.min() >= 0
+        return cls(
+            input_shape=tuple(int(size) for size in x_train.shape[1:]),
+            n_train=len(x_train),
+            n_targets=int(np.prod(y.shape[1:])),
+            n_classes=int(y.max()) + 1 if indices else None,
+            binary=bool(np.isin(y, (0, 1)).all()),
+        )
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, facts: dict[str, Any]) -> DataFacts:
+        return cls(**{**facts, "input_shape": tuple(facts["input_shape"])})
+
+
+def outputs_needed(name: str, loss: str, facts: DataFacts) -> int:
+    """How many outputs the data asks of the network under its loss (or ConfigError when they do not fit)."""
+    where = f"params.yaml: datasets.{name}.train.loss"
+    if loss == "cross_entropy":
+        if facts.n_classes is None:
+            raise ConfigError(f"{where}: cross_entropy needs class labels 0..K-1, but the targets are not (use mse)")
+        return facts.n_classes
+    if loss == "bce_with_logits":
+        if not facts.binary:
+            raise ConfigError(f"{where}: bce_with_logits needs 0/1 targets")
+        return 1
+    return facts.n_targets
