@@ -17,7 +17,7 @@ CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium (Debian's chromium and chromium-driver) that resolves no host at all."""
-    assert CHROMIUM and CHROMEDRIVER, "install Debian's chromium and chromium-driver (.ci/run does)"
+    assert CHROMIUM and CHROMEDRIVER, "install Debian's chromium and chromium-driver (make test installs them)"
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
