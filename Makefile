@@ -39,7 +39,8 @@ lint: $(STAMP)
 	ruff check .
 	ruff format --check .
 
-bench: setup system
+bench: setup
+	tools/system-packages dataset-fashion-mnist
 	python bench/run.py
 
 clean:  # the pipeline's outputs; data/own/ (your own files) stays

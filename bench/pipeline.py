@@ -26,7 +26,7 @@ SEEDS = sorted((ROOT / "bench" / "seeds").glob("seed_*.py"))
 OUTPUTS = ["models", "plots", "reports", "runs", "metrics", "checkpoints", "checks", ".dvc/cache"]
 # What each stage cannot do without; its overhead is compared with the time to import just these.
 NEEDS = {
-    "validate": ["numpy"],
+    "validate": ["tinynets.params"],
     "featurize": ["numpy"],
     "train": ["torch"],
     "evaluate": ["sklearn.metrics", "sklearn.linear_model", "sklearn.dummy"],
@@ -113,7 +113,7 @@ def seed_scripts(clone: Path, scratch: Path) -> dict[str, float]:
 
 
 def import_seconds(modules: list[str], cwd: Path, repeats: int) -> float:
-    statement = "; ".join(f"import {module}" for module in ["tinynets.params", *modules])
+    statement = "; ".join(f"import {module}" for module in ["tinynets.artifacts", *modules])
     return median(lambda: timed([sys.executable, "-c", statement], cwd), repeats)
 
 

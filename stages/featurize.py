@@ -1,4 +1,4 @@
-"""Stage featurize: fit the scalers on the train split, apply them to every split, describe the result."""
+"""Stage featurize: fit the scalers on the training rows, apply them to every split, describe the result."""
 
 from tinynets import artifacts, settings
 from tinynets.cli import run_stage
@@ -6,10 +6,9 @@ from tinynets.preprocess import featurize as make_features
 
 
 def featurize(name: str) -> None:
-    path = artifacts.data_settings(name)
-    data = settings.read(path)
-    features, info = make_features(artifacts.read_arrays(artifacts.prepared(name)), data)
-    info["made_from"] = settings.digest(settings.plain(data))  # validate compares it to tell stale facts
+    raw = artifacts.read_arrays(artifacts.prepared(name))
+    features, info = make_features(raw, settings.read(artifacts.featurize_settings(name)))
+    info["made_from"] = str(raw["made_from"])  # the prepare settings' digest: validate tells stale facts by it
     artifacts.write_arrays(artifacts.features(name), **features)
     artifacts.write_json(artifacts.feature_info(name), info)
 

@@ -1,7 +1,5 @@
 """Stage prepare: obtain a dataset's raw data and split it into train, test and (with valid_size) validation."""
 
-from dataclasses import asdict
-
 import numpy as np
 
 from tinynets import artifacts, settings, sources
@@ -11,8 +9,9 @@ SPLITS = ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test", "text_
 
 
 def prepare(name: str) -> None:
-    raw = sources.prepare(settings.read(artifacts.data_settings(name)), name)
-    arrays = {key: value for key, value in asdict(raw).items() if key in SPLITS and value is not None}
+    config = settings.read(artifacts.prepare_settings(name))
+    raw = sources.prepare(config, name)
+    arrays = {key: value for key, value in raw.fields().items() if key in SPLITS and value is not None}
     artifacts.write_arrays(
         artifacts.prepared(name),
         **arrays,
@@ -20,6 +19,7 @@ def prepare(name: str) -> None:
         feature_names=np.array(raw.feature_names, dtype=str),
         target_names=np.array(raw.target_names, dtype=str),
         text_names=np.array(raw.text_names, dtype=str),
+        made_from=np.array(settings.digest(settings.plain(config))),  # validate compares it to tell stale facts
     )
     held_out = f", {len(raw.x_valid)} validation" if raw.x_valid is not None else ""
     print(f"{name}: {len(raw.x_train)} train{held_out} and {len(raw.x_test)} test rows from {raw.source}")

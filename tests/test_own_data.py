@@ -68,4 +68,5 @@ def test_a_text_target_under_a_regression_loss_is_one_line_and_loses_nothing(wor
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "column 'price_band' holds text ('" in errors[0], result.stderr
     assert "a regression loss needs numbers" in errors[0]
+    assert "failed to reproduce 'validate'" in result.stderr  # before any stage removed an output
     assert result_hashes(workspace) == before

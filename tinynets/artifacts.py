@@ -18,9 +18,14 @@ RUN_SETTINGS = CHECKS / "run.json"  # the datasets of the run, in order (plot, r
 EVALUATE_SETTINGS = CHECKS / "evaluate.json"  # how every net is scored (evaluate)
 
 
-def data_settings(name: str) -> Path:
-    """A dataset's data settings (prepare, featurize): source, split, scalers, task, seed, input files' digests."""
-    return CHECKS / name / "data.json"
+def prepare_settings(name: str) -> Path:
+    """A dataset's prepare settings: source, split, task, hold-out, seed, the digests of the files it reads."""
+    return CHECKS / name / "prepare.json"
+
+
+def featurize_settings(name: str) -> Path:
+    """A dataset's featurize settings: the scalers, the class names, the task."""
+    return CHECKS / name / "featurize.json"
 
 
 def train_settings(name: str) -> Path:

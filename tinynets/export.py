@@ -13,8 +13,7 @@ import torch
 
 from tinynets.errors import TrainingError
 from tinynets.inference import as_inputs, predict
-from tinynets.models import build_model
-from tinynets.settings import Settings
+from tinynets.models import trained_model
 
 TOLERANCE = 1e-4  # the largest absolute difference from torch's outputs that still counts as the same model
 OPSET = 18
@@ -29,9 +28,7 @@ def export_onnx(saved: dict, x_test: np.ndarray, path: Path) -> dict[str, float 
     """
     import onnxruntime
 
-    shape = tuple(saved["input_shape"])
-    model = build_model(Settings(saved["model"]), shape, saved["outputs"]).eval()
-    model.load_state_dict(saved["state_dict"])
+    model = trained_model(saved)
     inputs = as_inputs(torch.from_numpy(x_test)).contiguous()
     rows = torch.export.Dim("rows", min=1)
     program = torch.onnx.export(

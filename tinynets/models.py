@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
+from tinynets.errors import DataError
+from tinynets.settings import Settings
 from tinynets.shapes import trace
 
 if TYPE_CHECKING:
@@ -107,6 +109,19 @@ def build_model(config: ModelConfig, input_shape: tuple[int, ...], outputs: int)
     if config.layers is not None:
         return build_mlp(config)
     return build_blocks(config, input_shape, outputs)
+
+
+def trained_model(saved: dict[str, Any]) -> nn.Sequential:
+    """The network a model file describes (modelfile.load_model's result), with its weights, in eval mode."""
+    try:
+        model = build_model(Settings(saved["model"]), tuple(saved["input_shape"]), saved["outputs"])
+        model.load_state_dict(saved["state_dict"])
+    except (AttributeError, KeyError, RuntimeError) as error:  # a file another tinynets wrote
+        reason = " ".join(str(error).split())[:200]
+        raise DataError(
+            f"dataset {saved.get('dataset')!r}: its model file does not fit this tinynets ({reason}); train it again"
+        ) from None
+    return model.eval()
 
 
 def parameter_count(model: nn.Module) -> int:

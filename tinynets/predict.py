@@ -15,7 +15,6 @@ from tinynets import artifacts
 from tinynets.errors import DataError
 from tinynets.evaluation.decisions import class_probabilities, predicted_labels
 from tinynets.preprocess import from_stats, inputs
-from tinynets.settings import Settings
 from tinynets.tables import FIRST_ROW_LINE, check_filled, numbers, read_csv
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -94,7 +93,7 @@ def predict(name: str, paths: list[Path], root: Path = Path()) -> str:
     import torch
 
     from tinynets.inference import predict as forward
-    from tinynets.models import build_model
+    from tinynets.models import trained_model
 
     saved, info = trained(name, root)
     shape = tuple(saved["input_shape"])
@@ -105,8 +104,7 @@ def predict(name: str, paths: list[Path], root: Path = Path()) -> str:
         frames = read_rows(paths, info)
         features = table_features(frames, info)
         table = pd.concat(frames, ignore_index=True)
-    model = build_model(Settings(saved["model"]), shape, saved["outputs"])
-    model.load_state_dict(saved["state_dict"])
+    model = trained_model(saved)
     outputs = forward(model, torch.from_numpy(features)).numpy()
     if "classes" in info:
         classes = info["classes"]

@@ -13,11 +13,10 @@ import numpy as np
 
 from tinynets.errors import DataError
 from tinynets.facts import DataFacts, is_classifier
+from tinynets.pixels import PIXEL_SCALE
 
 if TYPE_CHECKING:
     from tinynets.settings import Settings
-
-PIXEL_SCALE = 1 / 255
 
 
 @dataclass(frozen=True)

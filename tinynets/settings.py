@@ -24,10 +24,15 @@ class Settings(Mapping):
         object.__setattr__(self, "_data", data)
 
     def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):  # not a field: what copy and pickle look for on an object not yet filled
+            raise AttributeError(key)
         try:
             return _view(self._data[key])
         except KeyError:
             raise AttributeError(key) from None
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
+        return Settings, (self._data,)
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"settings are read-only (tried to set {key!r})")

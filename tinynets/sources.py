@@ -6,6 +6,7 @@ Heavy libraries (sklearn, torchvision) are imported only by the source that need
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import shutil
 import socket
@@ -46,6 +47,10 @@ class RawData:
     y_valid: np.ndarray | None = None
     text_valid: np.ndarray | None = None
 
+    def fields(self) -> dict[str, Any]:
+        """Every field by name, the arrays themselves (dataclasses.asdict would copy each)."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+
 
 def load(data: DataConfig, seed: int, name: str, classify: bool = False) -> RawData:
     """Obtain a dataset's raw train/test split as its params declare (`classify`: the targets are classes)."""
@@ -72,8 +77,6 @@ def prepare(settings: Settings, name: str) -> RawData:
 
 def hold_out(raw: RawData, share: float, seed: int, stratify: bool, name: str) -> RawData:
     """Move a share of the train split into a validation split (stratified for classes; the test split stays)."""
-    from dataclasses import replace
-
     from sklearn.model_selection import train_test_split
 
     text = raw.text_train if raw.text_train is not None else np.zeros((len(raw.x_train), 0), dtype=str)
@@ -93,7 +96,7 @@ def hold_out(raw: RawData, share: float, seed: int, stratify: bool, name: str) -
         ) from None
     x_train, x_valid, text_train, text_valid, y_train, y_valid = parts
     has_text = raw.text_train is not None
-    return replace(
+    return dataclasses.replace(
         raw,
         x_train=x_train,
         y_train=y_train,
@@ -138,7 +141,7 @@ def _csv(data: CsvData, classify: bool) -> RawData:
         if len(names) < 2:
             raise DataError(f"{path}: column {data.target!r} holds a single class ({names[0]}): nothing to tell apart")
         target_names = tuple(_label(name) for name in names)
-    elif not classify:
+    else:
         y = y.astype(np.float64)
     rows = len(y)
     x = np.column_stack(list(table.numeric.values())) if table.numeric else np.zeros((rows, 0))

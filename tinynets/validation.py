@@ -11,7 +11,6 @@ settings, every default filled in (tinynets.settings), which the stages depend o
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +44,27 @@ def file_digests(paths: list[Path]) -> dict[str, str]:
     return digests
 
 
-def data_settings(params: Params, name: str) -> dict[str, Any]:
-    """What a dataset's prepare and featurize stages read: its data section, the task, the seed, the hold-out."""
+FEATURIZE_KEYS = ("scaler", "target_scaler", "classes")  # the data section's keys that featurize alone reads
+
+
+def prepare_settings(params: Params, name: str) -> dict[str, Any]:
+    """What a dataset's prepare stage reads: where its rows come from and how they split, the task, the seed."""
     config = params.dataset(name)
+    data = {key: value for key, value in plain(config.data).items() if key not in FEATURIZE_KEYS}
     return {
         "seed": params.seed,
-        "data": plain(config.data),
+        "data": data,
         "loss": config.train.loss,
         "valid_size": config.train.valid_size,
         "files": file_digests(input_files(config)),
     }
+
+
+def featurize_settings(params: Params, name: str) -> dict[str, Any]:
+    """What a dataset's featurize stage reads: the scalers and class names (and a CSV's target column), the task."""
+    config = params.dataset(name)
+    data = plain(config.data)
+    return {"data": {key: data[key] for key in (*FEATURIZE_KEYS, "target") if key in data}, "loss": config.train.loss}
 
 
 def train_settings(params: Params, name: str) -> dict[str, Any]:
@@ -71,11 +81,12 @@ def train_settings(params: Params, name: str) -> dict[str, Any]:
 def settings_files(params: Params) -> dict[Path, dict[str, Any]]:
     """Every stage's settings, by the path the validate stage writes them to."""
     files: dict[Path, dict[str, Any]] = {
-        artifacts.RUN_SETTINGS: {"run": params.run, "export": params.export},
+        artifacts.RUN_SETTINGS: {"run": params.run},
         artifacts.EVALUATE_SETTINGS: plain(params.evaluate),
     }
     for name in params.run:
-        files[artifacts.data_settings(name)] = data_settings(params, name)
+        files[artifacts.prepare_settings(name)] = prepare_settings(params, name)
+        files[artifacts.featurize_settings(name)] = featurize_settings(params, name)
         files[artifacts.train_settings(name)] = train_settings(params, name)
     return files
 
@@ -98,11 +109,11 @@ def check_model_fits(name: str, config: DatasetConfig, facts: DataFacts) -> None
 
 
 def known_facts(params: Params, name: str) -> DataFacts | None:
-    """The facts of a dataset's current data: from the last featurize if its data settings are unchanged,
-    else by loading and featurizing the data in memory. None when the dataset was never trained here
-    (nothing can be lost: train checks the model against the data before it writes anything)."""
+    """The facts of a dataset's current data: from the last featurize if its prepare settings are unchanged,
+    else by preparing and featurizing the data in memory. None when the dataset was never trained here
+    (nothing can be lost: a mistake stops its prepare or train stage before it writes anything)."""
     info_path = artifacts.feature_info(name)
-    settings = data_settings(params, name)
+    settings = prepare_settings(params, name)
     if info_path.exists():
         info = artifacts.read_json(info_path)
         if info.get("made_from") == digest(settings):
@@ -112,17 +123,17 @@ def known_facts(params: Params, name: str) -> DataFacts | None:
                 pass
     if not any(path.exists() for path in artifacts.trained(name)):
         return None
-    return dry_run(Settings(settings), name)
+    return dry_run(Settings(settings), Settings(featurize_settings(params, name)), name)
 
 
-def dry_run(settings: Settings, name: str) -> DataFacts:
-    """Prepare and featurize a dataset in memory, writing nothing, to learn the facts of its data."""
-    from tinynets import sources
-    from tinynets.preprocess import featurize
+def dry_run(prepare: Settings, featurize: Settings, name: str) -> DataFacts:
+    """Prepare and featurize a dataset in memory, writing no result (a download is kept under data/raw/), to
+    learn the facts of its data."""
+    from tinynets import preprocess, sources
 
-    raw = sources.prepare(settings, name)
-    arrays = {key: np.asarray(value) for key, value in asdict(raw).items() if value is not None}
-    _, info = featurize(arrays, settings)
+    raw = sources.prepare(prepare, name)
+    arrays = {key: np.asarray(value) for key, value in raw.fields().items() if value is not None}
+    _, info = preprocess.featurize(arrays, featurize)
     return DataFacts.from_dict(info["facts"])
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from tinynets.evaluation.metrics import classification, regression
-from tinynets.preprocess import PIXEL_SCALE
+from tinynets.pixels import PIXEL_SCALE
 
 if TYPE_CHECKING:
     from tinynets.params import EvaluateConfig

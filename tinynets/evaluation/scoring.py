@@ -22,21 +22,36 @@ TRAINING_FACTS = ("epochs", "device", "parameters", "best_epoch", "stopped_epoch
 SPREAD_METRICS = {True: ("accuracy", "f1_macro", "loss"), False: ("mae", "r2", "loss")}  # by is-classifier
 
 
+def _targets(y: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+    """Targets in their own terms: class indices, or values in the target's units."""
+    if "classes" in info:
+        return decisions.as_labels(y)
+    return from_stats(info["target_scaler"]).inverse(y)
+
+
+def headline_metrics(
+    y_true: np.ndarray, outputs: np.ndarray, loss: str, classes: list[str] | None, info: dict[str, Any]
+) -> dict[str, float]:
+    """The headline metrics of a net's raw outputs: accuracy, macro figures (and ROC AUC), or MSE, MAE, R²."""
+    if classes is None:
+        return metrics.regression(y_true, from_stats(info["target_scaler"]).inverse(outputs))
+    labels, probabilities = decisions.predicted_labels(outputs, loss), decisions.class_probabilities(outputs, loss)
+    return metrics.classification(y_true, labels, classes, probabilities)
+
+
 def spread(
-    net: dict[str, np.ndarray],
-    training: dict[str, Any],
+    outputs: np.ndarray,
+    losses: np.ndarray,
     y_true: np.ndarray,
+    loss: str,
     classes: list[str] | None,
     info: dict[str, Any],
 ) -> dict[str, dict[str, float]]:
     """Mean, standard deviation, min and max over the seeds of train.repeats, for the headline metrics."""
-    per_seed = []
-    for outputs, loss in zip(net["repeat_outputs"], net["repeat_losses"], strict=True):
-        if classes is None:
-            scores = metrics.regression(y_true, from_stats(info["target_scaler"]).inverse(outputs))
-        else:
-            scores = metrics.classification(y_true, decisions.predicted_labels(outputs, training["loss"]), classes)
-        per_seed.append({**scores, "loss": float(loss)})
+    per_seed = [
+        {**headline_metrics(y_true, seed_outputs, loss, classes, info), "loss": float(seed_loss)}
+        for seed_outputs, seed_loss in zip(outputs, losses, strict=True)
+    ]
     result = {}
     for key in SPREAD_METRICS[classes is not None]:
         values = np.array([scores[key] for scores in per_seed])
@@ -47,23 +62,6 @@ def spread(
             "max": metrics.rounded(values.max()),
         }
     return result
-
-
-def _targets(y: np.ndarray, info: dict[str, Any]) -> np.ndarray:
-    """Targets in their own terms: class indices, or values in the target's units."""
-    if "classes" in info:
-        return decisions.as_labels(y)
-    return from_stats(info["target_scaler"]).inverse(y)
-
-
-def headline(
-    y_true: np.ndarray, outputs: np.ndarray, loss: str, classes: list[str] | None, info: dict[str, Any]
-) -> dict[str, float]:
-    """The headline metrics of a net's raw outputs: accuracy, macro figures (and ROC AUC), or MSE, MAE, R²."""
-    if classes is None:
-        return metrics.regression(y_true, from_stats(info["target_scaler"]).inverse(outputs))
-    labels, probabilities = decisions.predicted_labels(outputs, loss), decisions.class_probabilities(outputs, loss)
-    return metrics.classification(y_true, labels, classes, probabilities)
 
 
 def evaluate(
@@ -87,29 +85,29 @@ def evaluate(
         if f"y_{split}" in features
     }
     y_true = targets["test"]
+    scores |= headline_metrics(y_true, outputs, loss, classes, info)
     if classes is not None:
         y_pred = decisions.predicted_labels(outputs, loss)
-        probabilities = decisions.class_probabilities(outputs, loss)
-        scores |= metrics.classification(y_true, y_pred, classes, probabilities)
         scores |= metrics.per_class(y_true, y_pred, classes)
         scores["classes"] = classes
         arrays = {"y_true": y_true, "y_pred": y_pred, "classes": np.array(classes, dtype=str)}
         if len(classes) == 2:
-            arrays |= metrics.curves(y_true, probabilities)
+            arrays |= metrics.curves(y_true, decisions.class_probabilities(outputs, loss))
     else:
-        y_pred = from_stats(info["target_scaler"]).inverse(outputs)
-        scores |= metrics.regression(y_true, y_pred)
-        arrays = {"y_true": y_true, "y_pred": y_pred}
+        arrays = {"y_true": y_true, "y_pred": from_stats(info["target_scaler"]).inverse(outputs)}
     if "valid_outputs" in net:  # what a user compares variants on: the test split only reports
-        valid = headline(targets["valid"], net["valid_outputs"], loss, classes, info)
+        valid = headline_metrics(targets["valid"], net["valid_outputs"], loss, classes, info)
         scores["valid"] = {"loss": metrics.rounded(float(net["valid_loss"])), **valid}
+        if "repeat_valid_outputs" in net:
+            repeats = net["repeat_valid_outputs"], net["repeat_valid_losses"]
+            scores["valid"]["spread"] = spread(*repeats, targets["valid"], loss, classes, info)
     rows = {f"x_{split}": features[f"x_{split}"] for split in targets}
     split = rows | {f"y_{split}": y for split, y in targets.items()}
     scores["baseline"] = score_baselines(split, classes, config)
     scores |= {"n_train": len(features["x_train"]), "n_test": len(features["x_test"]), "source": info["source"]}
     scores |= {key: training[key] for key in TRAINING_FACTS if key in training}
     if "repeat_outputs" in net:
-        scores["spread"] = spread(net, training, y_true, classes, info)
+        scores["spread"] = spread(net["repeat_outputs"], net["repeat_losses"], y_true, loss, classes, info)
     if "grid_outputs" in net:
         grid_class = decisions.predicted_labels(net["grid_outputs"], loss).reshape(net["grid_x"].shape)
         arrays |= {"grid_x": net["grid_x"], "grid_y": net["grid_y"], "grid_class": grid_class}

@@ -29,11 +29,11 @@ def load_state(path: Path) -> dict[str, Any]:
 
 def code_version() -> str:
     """A digest of the code this run executes: the torch release, the script, every tinynets module loaded."""
-    ours = [sys.modules["__main__"]] + [module for name, module in sys.modules.items() if name.startswith("tinynets")]
-    files = sorted({Path(module.__file__) for module in ours if getattr(module, "__file__", None)})
+    ours = {name: module for name, module in sys.modules.items() if name == "__main__" or name.startswith("tinynets")}
     digest = hashlib.sha256(torch.__version__.encode())
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name, module in sorted(ours.items()):
+        if getattr(module, "__file__", None):  # keyed by module name: the same code anywhere on disk
+            digest.update(name.encode() + b"\0" + Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
 
@@ -49,8 +49,8 @@ def fingerprint(*facts: Any, files: tuple[Path, ...] = ()) -> str:
 class Checkpoint:
     """A run's state saved after an epoch (at most every EVERY_S seconds), restored by a rerun of the same run.
 
-    The fingerprint ties the file to the params, seed, device and data it was made with; a checkpoint of
-    any other run is ignored and later overwritten.
+    The fingerprint ties the file to the settings, seed, device, data, code and torch release it was made
+    with; a checkpoint of any other run is ignored and later overwritten.
     """
 
     EVERY_S = 1.0

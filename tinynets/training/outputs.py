@@ -28,20 +28,20 @@ def decision_grid(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
 
 
 def network_outputs(models: list[nn.Module], data: Tensors, loss: str, is_classifier: bool) -> dict[str, np.ndarray]:
-    """The first model's test outputs and mean loss (and its validation ones, with a validation split; for a 2-D
-    classifier its outputs over a grid); with several models (train.repeats), every one's test outputs, for the
-    spread the evaluate stage reports."""
-    outputs = [predict(model, data.x_test) for model in models]
-    losses = [float(LOSSES[loss](output, data.y_test)) for output in outputs]
-    arrays = {"outputs": outputs[0].cpu().numpy(), "loss": np.array(losses[0])}
+    """The first model's test outputs and mean loss (the same for the validation split, if held out; for a 2-D
+    classifier its outputs over a grid); with several models (train.repeats), every one's, for the spread the
+    evaluate stage reports."""
+    splits = {"": (data.x_test, data.y_test)}
     if data.x_valid is not None:
-        valid = predict(models[0], data.x_valid)
-        arrays |= {
-            "valid_outputs": valid.cpu().numpy(),
-            "valid_loss": np.array(float(LOSSES[loss](valid, data.y_valid))),
-        }
+        splits["valid_"] = (data.x_valid, data.y_valid)
+    arrays = {}
+    for prefix, (x, y) in splits.items():
+        outputs = [predict(model, x) for model in models]
+        losses = [float(LOSSES[loss](output, y)) for output in outputs]
+        arrays |= {f"{prefix}outputs": outputs[0].cpu().numpy(), f"{prefix}loss": np.array(losses[0])}
+        if len(models) > 1:
+            arrays[f"repeat_{prefix}outputs"] = torch.stack(outputs).cpu().numpy()
+            arrays[f"repeat_{prefix}losses"] = np.array(losses)
     if is_classifier and data.x_test.ndim == 2 and data.x_test.shape[1] == 2:
         arrays |= decision_grid(models[0], torch.cat([data.x_train, data.x_test]))
-    if len(models) > 1:
-        arrays |= {"repeat_outputs": torch.stack(outputs).cpu().numpy(), "repeat_losses": np.array(losses)}
     return arrays
