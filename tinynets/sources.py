@@ -109,6 +109,8 @@ def hold_out(raw: RawData, share: float, seed: int, stratify: bool, name: str) -
 
 def _check_every_class_trains(raw: RawData, name: str) -> None:
     """A class with rows to score but none to learn from is a split's accident the net cannot undo."""
+    if not np.all(np.mod(np.asarray(raw.y_train, dtype=np.float64), 1) == 0):
+        return  # not class labels: the loss check names that mistake (facts.outputs_needed)
     labels = [y for y in (raw.y_test, raw.y_valid) if y is not None]
     seen = np.unique(np.concatenate([np.asarray(y).ravel() for y in labels]))
     missing = np.setdiff1d(seen, np.asarray(raw.y_train).ravel())
