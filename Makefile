@@ -6,7 +6,7 @@ export PATH := $(BIN):$(PATH)
 STAMP := $(VENV)/.installed
 PLOTS_PAGE := .dvc/plots.html
 
-.PHONY: setup system repro test lint bench clean
+.PHONY: setup system repro test lint bench mutate clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -42,6 +42,11 @@ lint: $(STAMP)
 bench: setup
 	tools/system-packages dataset-fashion-mnist
 	python bench/run.py
+
+mutate: setup  # mutants of the core modules against the fast tests; `mutmut results` lists the survivors
+	rm -rf mutants
+	mutmut run --max-children 2 || true
+	mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json
 
 clean:  # the pipeline's outputs; data/own/ (your own files) stays
 	rm -rf checks models plots reports runs dvc_plots checkpoints
