@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -28,7 +28,6 @@ SAME_TASK_GENERATORS = {
     "make_circles", "make_moons", "make_friedman1", "make_friedman2", "make_friedman3", "make_hastie_10_2",
     "make_gaussian_quantiles", "make_sparse_uncorrelated", "make_swiss_roll", "make_s_curve",
 }  # fmt: skip
-SQUASHING = ("sigmoid", "tanh")  # output activations that take logits out of the range a loss expects
 
 
 class FieldProblem(ValueError):
@@ -337,7 +336,7 @@ class DatasetConfig(Strict):
             return ("model.output_activation", name) if name != "identity" else None
         last = len(self.model.blocks) - 1
         kind = self.model.blocks[last].type
-        return (f"model.blocks.{last}", kind) if kind in (*SQUASHING, "relu", "leaky_relu", "gelu", "elu") else None
+        return (f"model.blocks.{last}", kind) if kind in get_args(Activation) else None
 
     @property
     def is_classifier(self) -> bool:

@@ -46,12 +46,6 @@ class Settings(Mapping):
     def __len__(self) -> int:
         return len(self._data)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Settings) and self._data == other._data
-
-    def __hash__(self) -> int:
-        return hash(digest(self._data))
-
     def __repr__(self) -> str:
         return f"Settings({self._data!r})"
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from tinynets.errors import ConfigError, DataError
-from tinynets.facts import is_classifier
+from tinynets.facts import DataFacts, is_classifier
 
 if TYPE_CHECKING:
     from tinynets.params import CsvData, DataConfig, GeneratedData, SklearnData, Split, TorchvisionData
@@ -109,7 +109,7 @@ def hold_out(raw: RawData, share: float, seed: int, stratify: bool, name: str) -
 
 def _check_every_class_trains(raw: RawData, name: str) -> None:
     """A class with rows to score but none to learn from is a split's accident the net cannot undo."""
-    if not np.all(np.mod(np.asarray(raw.y_train, dtype=np.float64), 1) == 0):
+    if DataFacts.of(raw.x_train, np.ravel(raw.y_train)).n_classes is None:
         return  # not class labels: the loss check names that mistake (facts.outputs_needed)
     labels = [y for y in (raw.y_test, raw.y_valid) if y is not None]
     seen = np.unique(np.concatenate([np.asarray(y).ravel() for y in labels]))
