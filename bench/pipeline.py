@@ -113,7 +113,7 @@ def seed_scripts(clone: Path, scratch: Path) -> dict[str, float]:
 
 
 def import_seconds(modules: list[str], cwd: Path, repeats: int) -> float:
-    statement = "; ".join(f"import {module}" for module in ["tinynets.artifacts", *modules])
+    statement = "; ".join(f"import {module}" for module in ["tinynets.common.artifacts", *modules])
     return median(lambda: timed([sys.executable, "-c", statement], cwd), repeats)
 
 

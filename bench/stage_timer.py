@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.getcwd())  # as `python -m` does: the project's own stages/ and tinynets/ come first
-import tinynets.cli
+import tinynets.common.stage
 
 result_file, module, *args = sys.argv[1:]
-run_work = tinynets.cli.outcome
+run_work = tinynets.common.stage.outcome
 
 
 def peak_rss_mb() -> float:
@@ -35,6 +35,6 @@ def timed_outcome(main) -> int:
         Path(result_file).write_text(json.dumps({"work_s": work_s, "peak_rss_mb": peak_rss_mb()}))
 
 
-tinynets.cli.outcome = timed_outcome
+tinynets.common.stage.outcome = timed_outcome
 sys.argv = [module, *args]
 runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -2,8 +2,8 @@
 
 import json
 
-from tinynets import artifacts, settings
-from tinynets.cli import run_stage
+from tinynets.common import artifacts, settings
+from tinynets.common.stage import run_stage
 from tinynets.evaluation.scoring import evaluate as score
 
 

@@ -1,7 +1,7 @@
 """Stage export: write a trained model as ONNX (models/<dataset>.onnx) and check it against torch."""
 
-from tinynets import artifacts
-from tinynets.cli import run_stage
+from tinynets.common import artifacts
+from tinynets.common.stage import run_stage
 from tinynets.export import export_onnx
 from tinynets.modelfile import load_model
 

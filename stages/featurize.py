@@ -1,7 +1,7 @@
 """Stage featurize: fit the scalers on the training rows, apply them to every split, describe the result."""
 
-from tinynets import artifacts, settings
-from tinynets.cli import run_stage
+from tinynets.common import artifacts, settings
+from tinynets.common.stage import run_stage
 from tinynets.preprocess import featurize as make_features
 
 

@@ -4,8 +4,8 @@ One process for all datasets: matplotlib's import and DVC's bookkeeping cost mor
 dataset's figures take to draw.
 """
 
-from tinynets import artifacts, settings
-from tinynets.cli import run
+from tinynets.common import artifacts, settings
+from tinynets.common.stage import run
 from tinynets.plots import draw_dataset
 
 

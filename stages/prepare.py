@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from tinynets import artifacts, settings, sources
-from tinynets.cli import run_stage
+from tinynets import sources
+from tinynets.common import artifacts, settings
+from tinynets.common.stage import run_stage
 
 SPLITS = ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test", "text_train", "text_valid", "text_test")
 

@@ -1,7 +1,7 @@
 """Stage report: gather every dataset's results into DVC plot data, one summary table and one HTML page."""
 
-from tinynets import artifacts, settings
-from tinynets.cli import run
+from tinynets.common import artifacts, settings
+from tinynets.common.stage import run
 from tinynets.html_report import write_page
 from tinynets.modelfile import read_info
 from tinynets.report import write_report

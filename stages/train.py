@@ -9,9 +9,9 @@ import json
 
 import numpy as np
 
-from tinynets import artifacts, settings
-from tinynets.cli import run_stage
-from tinynets.facts import DataFacts, is_classifier, outputs_needed
+from tinynets.common import artifacts, settings
+from tinynets.common.facts import DataFacts, is_classifier, outputs_needed
+from tinynets.common.stage import run_stage
 from tinynets.modelfile import save_model
 from tinynets.shapes import resolved_model
 from tinynets.training import distributed

@@ -6,8 +6,8 @@ in params.yaml costs nothing. The settings it writes (checks/, every default fil
 stages depend on and read: a setting changes a stage's deps only when it changes what that stage does.
 """
 
-from tinynets import artifacts
-from tinynets.cli import run
+from tinynets.common import artifacts
+from tinynets.common.stage import run
 from tinynets.params import load_params
 from tinynets.validation import validate as check
 

@@ -4,7 +4,7 @@ import pickle
 import pytest
 import torch
 
-from tinynets.errors import DataError
+from tinynets.common.errors import DataError
 from tinynets.modelfile import load_model, read_info, save_model
 from tinynets.models import build_mlp
 from tinynets.params import ModelConfig

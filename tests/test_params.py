@@ -8,7 +8,7 @@ from conftest import RUN, default_params, result_hashes, run, tiny_params, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tinynets.errors import ConfigError
+from tinynets.common.errors import ConfigError
 from tinynets.params import parse_params
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from tinynets.errors import DataError
+from tinynets.common.errors import DataError
 from tinynets.preprocess import fit_scaler
 
 

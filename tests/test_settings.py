@@ -7,10 +7,10 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from tinynets import artifacts
+from tinynets.common import artifacts
+from tinynets.common.settings import Settings, digest, plain
 from tinynets.models import build_model
 from tinynets.params import parse_params
-from tinynets.settings import Settings, digest, plain
 from tinynets.training.optimizers import make_optimizer
 from tinynets.validation import settings_files
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tinynets.errors import ConfigError
+from tinynets.common.errors import ConfigError
 from tinynets.models import build_model, parameter_count
 from tinynets.params import ModelConfig
 from tinynets.shapes import trace

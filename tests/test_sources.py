@@ -8,7 +8,7 @@ import pytest
 from conftest import make_idx_set
 
 from tinynets import sources
-from tinynets.errors import ConfigError, DataError
+from tinynets.common.errors import ConfigError, DataError
 from tinynets.params import GeneratedData, SklearnData, TorchvisionData
 
 

@@ -4,7 +4,7 @@ import pytest
 from own_data import COLUMNS, houses, write_csv
 
 from tinynets import sources
-from tinynets.errors import DataError
+from tinynets.common.errors import DataError
 from tinynets.params import CsvData
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.datasets import load_iris
 
-from tinynets.errors import TrainingError
+from tinynets.common.errors import TrainingError
 from tinynets.inference import as_inputs
 from tinynets.models import build_mlp
 from tinynets.params import ModelConfig, TrainConfig

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tinynets.cli import outcome
-from tinynets.errors import DataError
+from tinynets.common.errors import DataError
+from tinynets.common.stage import outcome
 
 
 def parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
 
     def run() -> None:
-        from tinynets import artifacts
+        from tinynets.common import artifacts
         from tinynets.predict import predict
 
         table = predict(args.dataset, args.inputs, project_root(Path.cwd()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tinynets.errors import ConfigError
+from tinynets.common.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch

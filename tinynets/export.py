@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tinynets.errors import TrainingError
+from tinynets.common.errors import TrainingError
 from tinynets.inference import as_inputs, predict
 from tinynets.models import trained_model
 

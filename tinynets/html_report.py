@@ -7,7 +7,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from tinynets import artifacts
+from tinynets.common import artifacts
 from tinynets.report import BASELINES, baseline, headline
 
 FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order

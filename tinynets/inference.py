@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from tinynets.pixels import PIXEL_SCALE
+from tinynets.common.pixels import PIXEL_SCALE
 
 EVAL_BATCH = 16384  # rows per forward pass when only evaluating: large, but bounded in memory
 Forward = Callable[[torch.Tensor], torch.Tensor]

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from tinynets.errors import DataError
-from tinynets.settings import Settings
+from tinynets.common.errors import DataError
+from tinynets.common.settings import Settings
 from tinynets.shapes import trace
 
 if TYPE_CHECKING:

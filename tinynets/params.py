@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tinynets.errors import ConfigError
-from tinynets.facts import is_classifier
+from tinynets.common.errors import ConfigError
+from tinynets.common.facts import is_classifier
 
 PARAMS_FILE = Path("params.yaml")
 

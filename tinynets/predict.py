@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinynets import artifacts
-from tinynets.errors import DataError
+from tinynets.common import artifacts
+from tinynets.common.errors import DataError
 from tinynets.evaluation.decisions import class_probabilities, predicted_labels
 from tinynets.preprocess import from_stats, inputs
 from tinynets.tables import FIRST_ROW_LINE, check_filled, numbers, read_csv

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinynets.errors import DataError
-from tinynets.facts import DataFacts, is_classifier
-from tinynets.pixels import PIXEL_SCALE
+from tinynets.common.errors import DataError
+from tinynets.common.facts import DataFacts, is_classifier
+from tinynets.common.pixels import PIXEL_SCALE
 
 if TYPE_CHECKING:
-    from tinynets.settings import Settings
+    from tinynets.common.settings import Settings
 
 
 @dataclass(frozen=True)

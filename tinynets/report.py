@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynets import artifacts
+from tinynets.common import artifacts
 
 BASELINES = ("linear", "trivial")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tinynets.errors import ConfigError
-from tinynets.facts import DataFacts, outputs_needed
-from tinynets.settings import Settings, plain
+from tinynets.common.errors import ConfigError
+from tinynets.common.facts import DataFacts, outputs_needed
+from tinynets.common.settings import Settings, plain
 
 if TYPE_CHECKING:
     from tinynets.params import Conv2d, Dropout, Linear, ModelConfig, Plain, Pool2d

@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from tinynets.errors import ConfigError, DataError
-from tinynets.facts import DataFacts, is_classifier
+from tinynets.common.errors import ConfigError, DataError
+from tinynets.common.facts import DataFacts, is_classifier
 
 if TYPE_CHECKING:
+    from tinynets.common.settings import Settings
     from tinynets.params import CsvData, DataConfig, GeneratedData, SklearnData, Split, TorchvisionData
-    from tinynets.settings import Settings
 
 RAW_DIR = Path("data/raw")
 TEST_SEED_OFFSET = 1  # a freshly generated test set must not repeat the train set's random draws

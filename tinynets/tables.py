@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinynets.errors import DataError
+from tinynets.common.errors import DataError
 
 FIRST_ROW_LINE = 2  # line 1 is the header
 

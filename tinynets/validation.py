@@ -5,7 +5,7 @@ DVC removes a stage's outputs before running it, so a mistake found inside a sta
 previous results. The validate stage, at the head of the pipeline, runs these checks first: the schema,
 the device, and whether each model fits its data, with the data's shape read from the last featurize
 (or, when the data settings changed since, from the data loaded in memory). Then it writes each stage's
-settings, every default filled in (tinynets.settings), which the stages depend on and read.
+settings, every default filled in (tinynets.common.settings), which the stages depend on and read.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from tinynets import artifacts
-from tinynets.errors import ConfigError
-from tinynets.facts import DataFacts, is_classifier, outputs_needed
+from tinynets.common import artifacts
+from tinynets.common.errors import ConfigError
+from tinynets.common.facts import DataFacts, is_classifier, outputs_needed
+from tinynets.common.settings import Settings, digest, plain
 from tinynets.params import DatasetConfig, Params
-from tinynets.settings import Settings, digest, plain
 from tinynets.shapes import resolved_model
 
 

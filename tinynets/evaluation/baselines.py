@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from tinynets.common.pixels import PIXEL_SCALE
 from tinynets.evaluation.metrics import classification, regression
-from tinynets.pixels import PIXEL_SCALE
 
 if TYPE_CHECKING:
     from tinynets.params import EvaluateConfig

@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from tinynets.artifacts import atomic_path
-from tinynets.errors import DataError
+from tinynets.common.artifacts import atomic_path
+from tinynets.common.errors import DataError
 from tinynets.training.loop import Run
 
 

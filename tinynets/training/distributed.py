@@ -11,7 +11,7 @@ from typing import NoReturn
 
 import torch
 
-from tinynets.cli import main_module
+from tinynets.common.stage import main_module
 from tinynets.devices import resolve_device
 from tinynets.training.loop import Shard
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from tinynets.settings import plain
+from tinynets.common.settings import plain
 
 if TYPE_CHECKING:
     from tinynets.params import OptimizerConfig

@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from tinynets.errors import TrainingError
+from tinynets.common.errors import TrainingError
 from tinynets.training.loop import Run
 
 

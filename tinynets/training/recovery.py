@@ -14,7 +14,7 @@ from types import FrameType
 
 import yaml
 
-from tinynets.errors import TrainingError
+from tinynets.common.errors import TrainingError
 
 LOCK_FILE = Path("dvc.lock")
 

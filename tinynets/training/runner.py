@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from tinynets.common.settings import plain
 from tinynets.devices import describe
 from tinynets.models import build_model, parameter_count
-from tinynets.settings import plain
 from tinynets.training.checkpoints import Checkpoint, code_version, fingerprint
 from tinynets.training.loop import Run, Shard, Tensors, fit, make_step, start_run, to_tensors
 from tinynets.training.progress import Monitor

@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from tinynets.errors import TinynetsError
+from tinynets.common.errors import TinynetsError
 
 EXIT_USER_ERROR = 2
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynets.errors import ConfigError
+from tinynets.common.errors import ConfigError
 
 CLASSIFICATION_LOSSES = ("cross_entropy", "bce_with_logits")
 
