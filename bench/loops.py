@@ -17,7 +17,9 @@ from torch import nn
 
 from tinynets.models import build_mlp
 from tinynets.params import ModelConfig, TrainConfig
-from tinynets.training.loop import Run, Shard, Tensors, fit, make_step, start_run
+from tinynets.training.loop import Run, fit, start_run
+from tinynets.training.steps import make_step
+from tinynets.training.tensors import Shard, Tensors
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 MNIST_MODEL = ModelConfig(layers=[784, 512, 256, 10], init="normal", init_std=0.01)

@@ -7,7 +7,7 @@ from tinynets.preprocess import featurize as make_features
 
 def featurize(name: str) -> None:
     raw = artifacts.read_arrays(artifacts.prepared(name))
-    features, info = make_features(raw, settings.read(artifacts.featurize_settings(name)))
+    features, info = make_features(raw, settings.read(artifacts.featurize_settings(name)), name)
     info["made_from"] = str(raw["made_from"])  # the prepare settings' digest: validate tells stale facts by it
     artifacts.write_arrays(artifacts.features(name), **features)
     artifacts.write_json(artifacts.feature_info(name), info)

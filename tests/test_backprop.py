@@ -3,8 +3,8 @@ import torch
 
 from tinynets.models import build_mlp
 from tinynets.params import ModelConfig
-from tinynets.training.backprop import ACTIVATIONS, ExplicitMlp
-from tinynets.training.loop import LOSSES
+from tinynets.training.backprop import ACTIVATION_KERNELS, ExplicitMlp
+from tinynets.training.steps import LOSSES
 
 
 def batch(loss: str, rows: int, outputs: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -17,7 +17,7 @@ def batch(loss: str, rows: int, outputs: int) -> tuple[torch.Tensor, torch.Tenso
     return x, torch.randn(rows, outputs, generator=generator)
 
 
-@pytest.mark.parametrize("activation", [*ACTIVATIONS, "identity"])
+@pytest.mark.parametrize("activation", [*ACTIVATION_KERNELS, "identity"])
 @pytest.mark.parametrize("loss", list(LOSSES))
 def test_gradients_are_bit_identical_to_autograd(activation, loss):
     outputs = 3 if loss == "cross_entropy" else 2

@@ -8,7 +8,6 @@ process. Dropping any one dependency from dvc.yaml makes one of these checks fai
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT, make_repo, run, tiny_params, tool_env
+from imports import import_closure, imported_modules
 from own_data import HOUSES_PARAMS, houses, write_csv
 
 CODE = ("stages/", "tinynets/")
@@ -46,57 +46,6 @@ def stages() -> list[Stage]:
         module = body["cmd"].split()[2]
         found.append(Stage(name, module, tuple(body["deps"]), tuple(outs)))
     return found
-
-
-def imported_modules(path: Path) -> set[str]:
-    """The modules a file imports anywhere (in functions too), except under `if TYPE_CHECKING:`."""
-    tree = ast.parse(path.read_text())
-    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
-    names: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
-            return  # never runs
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*parent, base] if base else parent)
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import module`
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(tree)
-    return names
-
-
-def module_file(module: str) -> Path | None:
-    """The project file of a module name, if it is one of ours."""
-    path = ROOT / Path(*module.split("."))
-    for candidate in (path / "__init__.py", path.with_suffix(".py")):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def import_closure(module: str) -> set[str]:
-    """The project files a stage module runs: its own and every project module it imports, transitively."""
-    todo, seen = [module_file(module)], set()
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        for name in imported_modules(path):
-            parts = name.split(".")
-            for end in range(1, len(parts) + 1):  # a module's packages run first: their __init__.py too
-                found = module_file(".".join(parts[:end]))
-                if found is not None:
-                    todo.append(found)
-    return {path.relative_to(ROOT).as_posix() for path in seen}
 
 
 def covers(dep: str, path: str) -> bool:

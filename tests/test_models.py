@@ -1,15 +1,18 @@
-import typing
-
 import pytest
 import torch
 from torch import nn
 
-from tinynets.models import ACTIVATIONS, build_mlp
-from tinynets.params import Activation, ModelConfig
+from tinynets.blocks import ACTIVATIONS, activation_module
+from tinynets.models import build_mlp
+from tinynets.params import ModelConfig
+from tinynets.training.backprop import ACTIVATION_KERNELS
 
 
-def test_every_declared_activation_has_a_module():
-    assert set(typing.get_args(Activation)) == set(ACTIVATIONS)
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_each_activation_module_computes_what_the_explicit_pass_does(name):
+    x = torch.linspace(-3, 3, 13)
+    expected = x if name == "identity" else ACTIVATION_KERNELS[name][0](x)
+    assert torch.equal(activation_module(name)(x), expected)
 
 
 def test_seed_001_network_shape_and_normal_init():

@@ -72,15 +72,17 @@ def test_changing_one_dataset_reruns_only_its_stages(workspace):
     params = tiny_params(RUN)
     params["datasets"]["iris"]["train"]["lr"] = 0.3
     write_params(workspace, params)
+    others = {name: (workspace / f"metrics/{name}.json").read_bytes() for name in RUN if name != "iris"}
     result = run(workspace, "dvc", "repro")
-    assert ran_stages(result.stdout) == {"validate", "train@iris", "evaluate@iris", "plot", "report"}
+    assert ran_stages(result.stdout) == {"validate", "train@iris", "evaluate", "plot", "report"}
+    assert {name: (workspace / f"metrics/{name}.json").read_bytes() for name in others} == others  # scored again
 
 
 def test_an_edit_to_scoring_code_reruns_evaluate_plot_and_report_only(workspace):
     module = workspace / "tinynets/evaluation/metrics.py"
     module.write_text(module.read_text().replace("SIGNIFICANT_DIGITS = 6", "SIGNIFICANT_DIGITS = 5"))
     result = run(workspace, "dvc", "repro")
-    assert ran_stages(result.stdout) == {f"evaluate@{name}" for name in RUN} | {"plot", "report"}
+    assert ran_stages(result.stdout) == {"evaluate", "plot", "report"}
 
 
 def test_a_changed_default_reruns_only_the_datasets_that_use_it(workspace):
@@ -89,7 +91,7 @@ def test_a_changed_default_reruns_only_the_datasets_that_use_it(workspace):
     assert default in schema.read_text()
     schema.write_text(schema.read_text().replace(default, default.replace("0.999", "0.99")))
     result = run(workspace, "dvc", "repro")  # only sum30 trains with Adam, its betas left to the default
-    assert ran_stages(result.stdout) == {"validate", "train@sum30", "evaluate@sum30", "plot", "report"}
+    assert ran_stages(result.stdout) == {"validate", "train@sum30", "evaluate", "plot", "report"}
 
 
 def test_an_edit_to_the_shapes_shows_every_train_stage_changed(workspace):
@@ -104,7 +106,7 @@ def test_renaming_classes_never_retrains(workspace):
     params["datasets"]["circles"]["data"]["classes"] = ["outer ring", "inner ring"]
     write_params(workspace, params)
     ran = ran_stages(run(workspace, "dvc", "repro").stdout)
-    assert "train@circles" not in ran and "evaluate@circles" in ran
+    assert "train@circles" not in ran and "evaluate" in ran
     result = scores(workspace, "circles")
     assert result["classes"] == ["outer ring", "inner ring"] and set(result["per_class"]) == set(result["classes"])
 
@@ -171,7 +173,7 @@ def test_a_regression_loader_reports_in_its_units_beside_its_baselines(workspace
 
 def test_same_params_and_seed_give_byte_identical_results(workspace):
     before = {path: (workspace / path).read_bytes() for path in ("metrics/sum30.json", "models/sum30.safetensors")}
-    run(workspace, "dvc", "repro", "--force", "--single-item", "train@sum30", "evaluate@sum30")
+    run(workspace, "dvc", "repro", "--force", "--single-item", "train@sum30", "evaluate")
     for path, content in before.items():
         assert (workspace / path).read_bytes() == content, path
 

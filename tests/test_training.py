@@ -10,8 +10,10 @@ from tinynets.inference import as_inputs
 from tinynets.models import build_mlp
 from tinynets.params import ModelConfig, TrainConfig
 from tinynets.training.backprop import ExplicitMlp
-from tinynets.training.loop import autograd_step, explicit_step, fit, start_run, to_tensors
+from tinynets.training.loop import fit, start_run
 from tinynets.training.progress import Monitor
+from tinynets.training.steps import autograd_step, explicit_step
+from tinynets.training.tensors import to_tensors
 
 
 def iris_tensors():

@@ -101,6 +101,8 @@ def test_a_declared_conv_net_trains_on_images(workspace):
     conv, linear = (1 * 25 + 1) * 6 + (6 * 25 + 1) * 16, (400 + 1) * 120 + (120 + 1) * 10
     assert cnn["accuracy"] > 0.85 and cnn["parameters"] == conv + linear
     assert (workspace / "plots/images/mnist_cnn/samples.png").exists()
+    page = (workspace / "reports/index.html").read_text()
+    assert "conv2d (out_channels 6, kernel_size 5, stride 1, padding 2) → relu → maxpool2d (kernel_size 2)" in page
 
 
 def weights(path) -> dict[str, torch.Tensor]:

@@ -142,5 +142,5 @@ def test_exp_run_exports_onnx_models_that_match_torch(workspace):
     run(workspace, "dvc", "exp", "run", "-S", "export=[iris,mnist]")
     for name in ("iris", "mnist"):
         assert (workspace / f"models/{name}.onnx").stat().st_size > 0
-        parity = json.loads((workspace / f"metrics/{name}.onnx.json").read_text())
+        parity = json.loads((workspace / f"models/{name}.onnx.json").read_text())
         assert parity["onnx_max_abs_diff"] <= 1e-4 and parity["onnx_rows_checked"] > 0

@@ -40,7 +40,7 @@ def resolve_device(requested: str) -> torch.device:
     return device
 
 
-def describe(device: torch.device) -> str:
+def device_name(device: torch.device) -> str:
     """A device's name as recorded in the metrics, e.g. 'cpu' or 'cuda:0 (NVIDIA H100)'."""
     import torch
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from tinynets.common.errors import TrainingError
-from tinynets.inference import as_inputs, predict
+from tinynets.inference import as_inputs, eval_outputs
 from tinynets.models import trained_model
 
 TOLERANCE = 1e-4  # the largest absolute difference from torch's outputs that still counts as the same model
@@ -38,7 +38,7 @@ def export_onnx(saved: dict, x_test: np.ndarray, path: Path) -> dict[str, float 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     exported = session.run(None, {name: inputs.numpy()})[0]
-    difference = float(np.abs(exported - predict(model, inputs).numpy()).max())
+    difference = float(np.abs(exported - eval_outputs(model, inputs).numpy()).max())
     if not difference <= TOLERANCE:
         raise TrainingError(f"{path}: onnxruntime's outputs differ from torch's by {difference:.3g} (> {TOLERANCE})")
     return {"onnx_max_abs_diff": difference, "onnx_opset": OPSET, "onnx_rows_checked": len(x_test)}

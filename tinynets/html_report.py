@@ -7,6 +7,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from tinynets.blocks import described
 from tinynets.common import artifacts
 from tinynets.report import BASELINES, baseline, headline
 
@@ -20,7 +21,7 @@ FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order
 }
 CLASSIFIER_METRICS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "loss")
 REGRESSOR_METRICS = ("mae", "mse", "r2", "loss")
-MODEL_KEYS = ("layers", "activation", "output_activation", "init")
+MLP_KEYS = ("layers", "activation", "output_activation", "init")  # a blocks model: its blocks, then init
 TRAIN_KEYS = ("epochs", "batch_size", "optimizer", "lr", "loss")
 
 STYLE = """
@@ -59,6 +60,12 @@ def _described(key: str, value: Any) -> str:
         options = ", ".join(f"{option} {item}" for option, item in value.items() if option != "name")
         return f"{value['name']} ({options})" if options else value["name"]
     return str(value)
+
+
+def _model_rows(model: dict[str, Any]) -> list[list[Any]]:
+    if model.get("blocks") is None:
+        return [[key, _described(key, model[key])] for key in MLP_KEYS]
+    return [["blocks", " → ".join(described(block) for block in model["blocks"])], ["init", model["init"]]]
 
 
 def _summary(run: list[str], all_scores: dict[str, dict[str, Any]]) -> str:
@@ -118,7 +125,7 @@ def _section(name: str, scores: dict[str, Any], model: dict[str, Any]) -> str:
     data_rows = [["source", scores["source"]], ["train rows", scores["n_train"]], ["test rows", scores["n_test"]]]
     if "classes" in scores:
         data_rows.append(["classes", ", ".join(scores["classes"])])
-    model_rows = [[key, _described(key, model["model"][key])] for key in MODEL_KEYS]
+    model_rows = _model_rows(model["model"])
     train_rows = [[key, _described(key, model["train"][key])] for key in TRAIN_KEYS]
     train_rows += [["device", scores["device"]], ["seed", model["seed"]], ["processes", model["processes"]]]
     facts = "".join(

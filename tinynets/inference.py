@@ -31,7 +31,7 @@ def batched_outputs(forward: Forward, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def eval_outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The model's outputs for every row (in eval mode: no dropout, batch norm's running stats), in large batches."""
     model.eval()
     return batched_outputs(model, x)

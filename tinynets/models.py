@@ -1,35 +1,25 @@
 """Networks built from their declaration in params.yaml: plain nn.Modules, nothing else.
 
 `layers` builds the seeds' multilayer perceptrons (which the train stage runs through its explicit
-backward); `blocks` builds anything else from a small vocabulary, each block's input size worked out
+backward); `blocks` builds anything else from the kinds in tinynets.blocks, each block's input size worked out
 from the data by tinynets.shapes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
+from tinynets.blocks import activation_module, kind_of
 from tinynets.common.errors import DataError
 from tinynets.common.settings import Settings
 from tinynets.shapes import trace
 
 if TYPE_CHECKING:
     from tinynets.params import ModelConfig
-
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "leaky_relu": nn.LeakyReLU,
-    "gelu": nn.GELU,
-    "elu": nn.ELU,
-    "identity": nn.Identity,
-}
 
 
 class AddChannel(nn.Module):
@@ -62,28 +52,8 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
         activation = config.output_activation if is_last else config.activation
         modules.append(linear)
         if activation != "identity":
-            modules.append(ACTIVATIONS[activation]())
+            modules.append(activation_module(activation))
     return nn.Sequential(*modules)
-
-
-def _module(kind: str, block, shape_in: tuple[int, ...], shape_out: tuple[int, ...]) -> nn.Module:
-    if kind == "linear":
-        return nn.Linear(shape_in[0], shape_out[0])
-    if kind == "conv2d":
-        return nn.Conv2d(shape_in[0], block.out_channels, block.kernel_size, block.stride, block.padding)
-    if kind == "maxpool2d":
-        return nn.MaxPool2d(block.kernel_size, block.stride)
-    if kind == "avgpool2d":
-        return nn.AvgPool2d(block.kernel_size, block.stride)
-    if kind == "flatten":
-        return nn.Flatten()
-    if kind == "dropout":
-        return nn.Dropout(block.p)
-    if kind == "batchnorm1d":
-        return nn.BatchNorm1d(shape_in[0])
-    if kind == "batchnorm2d":
-        return nn.BatchNorm2d(shape_in[0])
-    return ACTIVATIONS[kind]()
 
 
 def build_blocks(config: ModelConfig, input_shape: tuple[int, ...], outputs: int) -> nn.Sequential:
@@ -93,7 +63,7 @@ def build_blocks(config: ModelConfig, input_shape: tuple[int, ...], outputs: int
     if layers and len(layers[0].shape_in) == len(input_shape) + 1:
         modules.append(AddChannel())
     for layer in layers:
-        module = _module(layer.block.type, layer.block, layer.shape_in, layer.shape_out)
+        module = kind_of(layer.block.type).module(layer.block, layer.shape_in, layer.shape_out)
         if isinstance(module, nn.Linear | nn.Conv2d):
             _init_weight(module.weight, config.init, config.init_std)
         modules.append(module)

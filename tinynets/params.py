@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Union, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from tinynets.blocks import ACTIVATIONS, KINDS, BlockKind, Size, block_types
 from tinynets.common.errors import ConfigError
 from tinynets.common.facts import is_classifier
 
 PARAMS_FILE = Path("params.yaml")
 
-Activation = Literal["relu", "tanh", "sigmoid", "leaky_relu", "gelu", "elu", "identity"]
+Activation = Literal[tuple(ACTIVATIONS)]
 Init = Literal["default", "normal", "uniform", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"]
 Loss = Literal["cross_entropy", "bce_with_logits", "mse"]
 Scaler = Literal["minmax", "standard", "none", "pixels"]
@@ -143,40 +144,14 @@ class CsvData(Data):
 
 DataConfig = Annotated[SklearnData | GeneratedData | TorchvisionData | CsvData, Field(discriminator="source")]
 
-Size = Annotated[int, Field(ge=1)] | Literal["auto"]
+
+def _block_schema(kind: BlockKind) -> type[Strict]:
+    """The params of one block kind, with its `type` names as the tag."""
+    name = "".join(part.title() for part in kind.types[0].split("_"))
+    return create_model(name, __base__=Strict, type=(Literal[kind.types], ...), **kind.params)
 
 
-class Linear(Strict):
-    type: Literal["linear"]
-    out: Size  # auto: the number of classes or targets (last block only)
-
-
-class Conv2d(Strict):
-    type: Literal["conv2d"]
-    out_channels: Annotated[int, Field(ge=1)]
-    kernel_size: Annotated[int, Field(ge=1)]
-    stride: Annotated[int, Field(ge=1)] = 1
-    padding: Annotated[int, Field(ge=0)] = 0
-
-
-class Pool2d(Strict):
-    type: Literal["maxpool2d", "avgpool2d"]
-    kernel_size: Annotated[int, Field(ge=1)]
-    stride: Annotated[int, Field(ge=1)] | None = None  # default: kernel_size
-
-
-class Dropout(Strict):
-    type: Literal["dropout"]
-    p: Annotated[float, Field(ge=0, lt=1)] = 0.5
-
-
-class Plain(Strict):
-    """A block with nothing to set: flatten, batch norm (its size follows from its input), an activation."""
-
-    type: Literal["flatten", "batchnorm1d", "batchnorm2d", "relu", "tanh", "sigmoid", "leaky_relu", "gelu", "elu"]
-
-
-Block = Annotated[Linear | Conv2d | Pool2d | Dropout | Plain, Field(discriminator="type")]
+Block = Annotated[Union[tuple(_block_schema(kind) for kind in KINDS)], Field(discriminator="type")]  # noqa: UP007
 
 
 class ModelConfig(Strict):
@@ -196,7 +171,7 @@ class ModelConfig(Strict):
         if self.layers is not None and "auto" in self.layers[1:-1]:
             raise FieldProblem("layers", "auto can stand for the first size (features) or the last (outputs) only")
         if self.blocks is not None:
-            linears = [index for index, block in enumerate(self.blocks) if isinstance(block, Linear)]
+            linears = [index for index, block in enumerate(self.blocks) if block.type == "linear"]
             for index in linears[:-1]:
                 if self.blocks[index].out == "auto":
                     raise FieldProblem(f"blocks.{index}.out", "auto stands for the outputs: the last linear only")
@@ -207,7 +182,7 @@ class ModelConfig(Strict):
         """The declared number of outputs (None: blocks that end without a linear layer)."""
         if self.layers is not None:
             return self.layers[-1]
-        linears = [block for block in self.blocks or [] if isinstance(block, Linear)]
+        linears = [block for block in self.blocks or [] if block.type == "linear"]
         return linears[-1].out if linears else None
 
 
@@ -389,11 +364,10 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 _UNION_TAGS = {"sklearn", "generated", "torchvision", "csv", "sgd", "adam", "rmsprop", "step", "cosine", "plateau"}
-_UNION_TAGS |= {"linear", "conv2d", "maxpool2d", "avgpool2d", "dropout", "flatten", "batchnorm1d", "batchnorm2d"}
-_UNION_TAGS |= {"relu", "tanh", "sigmoid", "leaky_relu", "gelu", "elu"}
+_UNION_TAGS |= set(block_types())
 
 
-def describe(error: ValidationError) -> str:
+def error_line(error: ValidationError) -> str:
     """One line naming the first offending key path and what is allowed there."""
     first = error.errors(include_url=False)[0]
     message = first["msg"].removeprefix("Value error, ")
@@ -414,7 +388,7 @@ def parse_params(raw: Any) -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as error:  # one line, even when the offending value holds a line break
-        raise ConfigError(describe(error).replace("\r", "\\r").replace("\n", "\\n")) from None
+        raise ConfigError(error_line(error).replace("\r", "\\r").replace("\n", "\\n")) from None
 
 
 def load_params(path: Path = PARAMS_FILE) -> Params:

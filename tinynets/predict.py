@@ -86,13 +86,13 @@ def image_pixels(paths: list[Path], shape: tuple[int, int]) -> np.ndarray:
     return np.stack(pixels)
 
 
-def predict(name: str, paths: list[Path], root: Path = Path()) -> str:
+def predict_files(name: str, paths: list[Path], root: Path = Path()) -> str:
     """The CSV of predictions for `paths` by a model of the project at `root`: the input's columns (or file
     names), `predicted`, then `p_<class>`."""
     import pandas as pd
     import torch
 
-    from tinynets.inference import predict as forward
+    from tinynets.inference import eval_outputs
     from tinynets.models import trained_model
 
     saved, info = trained(name, root)
@@ -105,7 +105,7 @@ def predict(name: str, paths: list[Path], root: Path = Path()) -> str:
         features = table_features(frames, info)
         table = pd.concat(frames, ignore_index=True)
     model = trained_model(saved)
-    outputs = forward(model, torch.from_numpy(features)).numpy()
+    outputs = eval_outputs(model, torch.from_numpy(features)).numpy()
     if "classes" in info:
         classes = info["classes"]
         table["predicted"] = np.array(classes)[predicted_labels(outputs, saved["loss"])]

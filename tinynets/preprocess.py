@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinynets.common.errors import DataError
-from tinynets.common.facts import DataFacts, is_classifier
+from tinynets.common.facts import DataFacts, class_count, is_classifier
 from tinynets.common.pixels import PIXEL_SCALE
 
 if TYPE_CHECKING:
@@ -70,9 +70,11 @@ def fit_scaler(kind: str, x_train: np.ndarray) -> FittedScaler:
     raise ValueError(f"unknown scaler {kind!r}")
 
 
-def class_names(settings: Settings, y_train: np.ndarray, source_names: list[str]) -> list[str]:
-    """The names of classes 0..K-1: params' data.classes, else the source's own, else the indices."""
-    count = 2 if settings.loss == "bce_with_logits" else max(int(y_train.max()) + 1, len(source_names))
+def class_names(settings: Settings, count: int, source_names: list[str]) -> list[str]:
+    """The names of classes 0..K-1 (at least `count`): params' data.classes, else the source's own, else the
+    indices."""
+    if settings.loss == "cross_entropy":  # labels a split lacks still have their source's names
+        count = max(count, len(source_names))
     if settings.data.classes is not None:
         return list(settings.data.classes)
     if len(source_names) == count:
@@ -103,9 +105,11 @@ def inputs(x: np.ndarray, text: np.ndarray | None, info: dict[str, Any]) -> np.n
     return np.concatenate([scaled, one_hot(text, info["categories"])], axis=1)
 
 
-def featurize(raw: dict[str, np.ndarray], settings: Settings) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Scale (and one-hot encode) prepared splits, fitted on train only (no validation row is seen); return the
-    arrays and their description."""
+def featurize(
+    raw: dict[str, np.ndarray], settings: Settings, name: str
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Scale (and one-hot encode) dataset `name`'s prepared splits, fitted on train only (no validation row is
+    seen); return the arrays and their description."""
     data = settings.data
     splits = ("train", "valid", "test") if "x_valid" in raw else ("train", "test")
     columns = raw["feature_names"].tolist()
@@ -129,7 +133,8 @@ def featurize(raw: dict[str, np.ndarray], settings: Settings) -> tuple[dict[str,
     info["feature_names"] = columns + encoded if arrays["x_train"].ndim == 2 else []
     if is_classifier(settings.loss):
         arrays |= {f"y_{split}": raw[f"y_{split}"] for split in splits}
-        info["classes"] = class_names(settings, raw["y_train"], raw["target_names"].tolist())
+        count = class_count(name, settings.loss, DataFacts.of(arrays["x_train"], arrays["y_train"]))
+        info["classes"] = class_names(settings, count, raw["target_names"].tolist())
     else:
         targets = fit_scaler(data.target_scaler, raw["y_train"])
         # float64, so that evaluate's inverse gives the targets back to the last digit

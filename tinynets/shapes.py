@@ -7,80 +7,60 @@ and each block's input size. A block that cannot take its input is named with th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from tinynets.blocks import BlockKind, Shape, ShapeProblem, kind_of, shown
 from tinynets.common.errors import ConfigError
 from tinynets.common.facts import DataFacts, outputs_needed
 from tinynets.common.settings import Settings, plain
 
 if TYPE_CHECKING:
-    from tinynets.params import Conv2d, Dropout, Linear, ModelConfig, Plain, Pool2d
+    from tinynets.params import ModelConfig
 
-SPATIAL = ("conv2d", "maxpool2d", "avgpool2d", "batchnorm2d")
+RANKS = {1: "a vector of features", 3: "channels x height x width"}
 
 
 @dataclass(frozen=True)
 class Layer:
     """One block as built: its declaration, and the shape of a sample going in and coming out."""
 
-    block: Linear | Conv2d | Pool2d | Dropout | Plain
-    shape_in: tuple[int, ...]
-    shape_out: tuple[int, ...]
+    block: Any  # a block's params (the schema's model or a settings view)
+    shape_in: Shape
+    shape_out: Shape
 
 
 def _where(name: str, index: int, block) -> str:
     return f"params.yaml: datasets.{name}.model.blocks.{index} ({block.type})"
 
 
-def _shown(shape: tuple[int, ...]) -> str:
-    return "x".join(map(str, shape))
+def _wrong_rank(kind: BlockKind, shape: Shape) -> str:
+    if kind.input_rank == 1:
+        return f"its input is {shown(shape)}; put a flatten block before it"
+    return f"needs {RANKS[kind.input_rank]}, but its input is {shown(shape)}"
 
 
-def _spatial(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def trace(name: str, model: ModelConfig, input_shape: tuple[int, ...], outputs: int) -> list[Layer]:
+def trace(name: str, model: ModelConfig, input_shape: Shape, outputs: int) -> list[Layer]:
     """Each block with its input and output shape (per sample), for data of `input_shape` and `outputs`.
 
-    Images of shape (H, W) get a channel axis, (1, H, W), when the first block that needs one is spatial.
+    Images of shape (H, W) get a channel axis, (1, H, W), when the first block that needs a rank needs 3.
     """
     blocks = model.blocks or []
-    first_spatial = next((block.type in SPATIAL for block in blocks if block.type in (*SPATIAL, "linear")), False)
-    shape = (1, *input_shape) if first_spatial and len(input_shape) == 2 else tuple(input_shape)
+    first_rank = next((kind_of(block.type).input_rank for block in blocks if kind_of(block.type).input_rank), None)
+    shape = (1, *input_shape) if first_rank == 3 and len(input_shape) == 2 else tuple(input_shape)
     layers = []
     for index, block in enumerate(blocks):
-        where, kind = _where(name, index, block), block.type
-        if kind == "linear" or kind == "batchnorm1d":
-            if len(shape) != 1:
-                raise ConfigError(f"{where}: its input is {_shown(shape)}; put a flatten block before it")
-            out = shape if kind == "batchnorm1d" else (outputs if block.out == "auto" else block.out,)
-        elif kind in SPATIAL:
-            if len(shape) != 3:
-                raise ConfigError(f"{where}: needs channels x height x width, but its input is {_shown(shape)}")
-            if kind == "batchnorm2d":
-                out = shape
-            else:
-                kernel = block.kernel_size
-                stride = getattr(block, "stride", None) or kernel
-                padding = getattr(block, "padding", 0)
-                height, width = (_spatial(size, kernel, stride, padding) for size in shape[1:])
-                if height < 1 or width < 1:
-                    raise ConfigError(f"{where}: its {_shown(shape[1:])} input is smaller than kernel_size {kernel}")
-                channels = block.out_channels if kind == "conv2d" else shape[0]
-                out = (channels, height, width)
-        elif kind == "flatten":
-            size = 1
-            for dimension in shape:
-                size *= dimension
-            out = (size,)
-        else:  # dropout and activations keep the shape
-            out = shape
+        kind = kind_of(block.type)
+        try:
+            if kind.input_rank is not None and len(shape) != kind.input_rank:
+                raise ShapeProblem(_wrong_rank(kind, shape))
+            out = kind.shape(block, shape, outputs)
+        except ShapeProblem as problem:
+            raise ConfigError(f"{_where(name, index, block)}: {problem}") from None
         layers.append(Layer(block, shape, out))
         shape = out
     if shape != (outputs,):
         raise ConfigError(
-            f"params.yaml: datasets.{name}.model.blocks: the network gives {_shown(shape)} outputs per sample, "
+            f"params.yaml: datasets.{name}.model.blocks: the network gives {shown(shape)} outputs per sample, "
             f"but the data needs {outputs}"
         )
     return layers

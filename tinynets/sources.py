@@ -6,12 +6,10 @@ Heavy libraries (sklearn, torchvision) are imported only by the source that need
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import shutil
 import socket
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -19,7 +17,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from tinynets.common.errors import ConfigError, DataError
-from tinynets.common.facts import DataFacts, is_classifier
+from tinynets.common.facts import is_classifier
+from tinynets.splits import RawData, check_every_class_trains, hold_out, random_split
 
 if TYPE_CHECKING:
     from tinynets.common.settings import Settings
@@ -27,29 +26,6 @@ if TYPE_CHECKING:
 
 RAW_DIR = Path("data/raw")
 TEST_SEED_OFFSET = 1  # a freshly generated test set must not repeat the train set's random draws
-
-
-@dataclass(frozen=True)
-class RawData:
-    """A dataset's raw split, as the source gave it, with the names the source gives its columns and classes."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    source: str
-    feature_names: tuple[str, ...] = ()  # one per input column; empty for images
-    target_names: tuple[str, ...] = ()  # class names (classifiers) or target columns (regressors), if known
-    text_train: np.ndarray | None = None  # text (categorical) input columns, one-hot encoded by featurize
-    text_test: np.ndarray | None = None
-    text_names: tuple[str, ...] = ()
-    x_valid: np.ndarray | None = None  # rows held out of the train split to choose models on (train.valid_size)
-    y_valid: np.ndarray | None = None
-    text_valid: np.ndarray | None = None
-
-    def fields(self) -> dict[str, Any]:
-        """Every field by name, the arrays themselves (dataclasses.asdict would copy each)."""
-        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
 
 
 def load(data: DataConfig, seed: int, name: str, classify: bool = False) -> RawData:
@@ -71,56 +47,8 @@ def prepare(settings: Settings, name: str) -> RawData:
     if settings.valid_size:
         raw = hold_out(raw, settings.valid_size, settings.seed, classify, name)
     if classify:
-        _check_every_class_trains(raw, name)
+        check_every_class_trains(raw, name)
     return raw
-
-
-def hold_out(raw: RawData, share: float, seed: int, stratify: bool, name: str) -> RawData:
-    """Move a share of the train split into a validation split (stratified for classes; the test split stays)."""
-    from sklearn.model_selection import train_test_split
-
-    text = raw.text_train if raw.text_train is not None else np.zeros((len(raw.x_train), 0), dtype=str)
-    try:
-        parts = train_test_split(
-            raw.x_train,
-            text,
-            raw.y_train,
-            test_size=share,
-            random_state=seed,
-            stratify=raw.y_train if stratify else None,
-        )
-    except ValueError as error:  # too few rows, or a class with a single train row to stratify
-        raise DataError(
-            f"datasets.{name}.train.valid_size: cannot hold out {share} of {len(raw.x_train)} train rows "
-            f"({' '.join(str(error).split())})"
-        ) from None
-    x_train, x_valid, text_train, text_valid, y_train, y_valid = parts
-    has_text = raw.text_train is not None
-    return dataclasses.replace(
-        raw,
-        x_train=x_train,
-        y_train=y_train,
-        x_valid=x_valid,
-        y_valid=y_valid,
-        text_train=text_train if has_text else None,
-        text_valid=text_valid if has_text else None,
-    )
-
-
-def _check_every_class_trains(raw: RawData, name: str) -> None:
-    """A class with rows to score but none to learn from is a split's accident the net cannot undo."""
-    if DataFacts.of(raw.x_train, np.ravel(raw.y_train)).n_classes is None:
-        return  # not class labels: the loss check names that mistake (facts.outputs_needed)
-    labels = [y for y in (raw.y_test, raw.y_valid) if y is not None]
-    seen = np.unique(np.concatenate([np.asarray(y).ravel() for y in labels]))
-    missing = np.setdiff1d(seen, np.asarray(raw.y_train).ravel())
-    if missing.size:
-        label = missing[0]
-        known = raw.target_names[int(label)] if str(label).isdigit() and int(label) < len(raw.target_names) else label
-        raise DataError(
-            f"datasets.{name}.data.split: class {known!s} has no train rows (it is only in the test or validation "
-            "split): stratify the split (split.stratify: true) or give that class more rows"
-        )
 
 
 def _csv(data: CsvData, classify: bool) -> RawData:
@@ -179,15 +107,6 @@ def _label(value: object) -> str:
     return str(value)
 
 
-def _split(x: np.ndarray, y: np.ndarray, split: Split, source: str, **names: tuple[str, ...]) -> RawData:
-    from sklearn.model_selection import train_test_split
-
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=split.test_size, random_state=split.random_state, stratify=y if split.stratify else None
-    )
-    return RawData(x_train, y_train, x_test, y_test, source, **names)
-
-
 def _call(function: Any, kwargs: dict[str, Any], key: str) -> Any:
     try:
         return function(**kwargs)
@@ -210,9 +129,9 @@ def _sklearn(data: SklearnData, seed: int, name: str) -> RawData:
     if data.name.startswith("load_"):
         bunch = _call(function, data.kwargs, f"datasets.{name}.data.kwargs")
         if isinstance(bunch, tuple):  # a loader that returns (X, y) only
-            return _split(np.asarray(bunch[0]), np.asarray(bunch[1]), data.split, label)
+            return random_split(np.asarray(bunch[0]), np.asarray(bunch[1]), data.split, label)
         names = {"feature_names": _names(bunch.get("feature_names")), "target_names": _names(bunch.get("target_names"))}
-        return _split(np.asarray(bunch.data), np.asarray(bunch.target), data.split, label, **names)
+        return random_split(np.asarray(bunch.data), np.asarray(bunch.target), data.split, label, **names)
     return _generate(function, data, seed, name, label)
 
 
@@ -220,7 +139,7 @@ def _generate(function: Any, data: SklearnData | GeneratedData, seed: int, name:
     """Call a generator for the train rows, then either split them or draw a fresh test set."""
     x, y = _call(function, {"random_state": seed, **data.kwargs}, f"datasets.{name}.data.kwargs")[:2]
     if data.test_kwargs is None:
-        return _split(np.asarray(x), np.asarray(y), data.split, label)
+        return random_split(np.asarray(x), np.asarray(y), data.split, label)
     test_kwargs = {**data.kwargs, "random_state": seed + TEST_SEED_OFFSET, **data.test_kwargs}
     x_test, y_test = _call(function, test_kwargs, f"datasets.{name}.data.test_kwargs")[:2]
     return RawData(np.asarray(x), np.asarray(y), np.asarray(x_test), np.asarray(y_test), label)
@@ -269,7 +188,7 @@ def mnist_sample(split: Split) -> RawData:
 
     rows = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.int64)
     images = rows[:, :-1].astype(np.uint8).reshape(-1, 28, 28)
-    return _split(images, rows[:, -1], split, MNIST_SAMPLE, target_names=DIGITS)
+    return random_split(images, rows[:, -1], split, MNIST_SAMPLE, target_names=DIGITS)
 
 
 def _torchvision(data: TorchvisionData, name: str) -> RawData:

@@ -18,7 +18,7 @@ import numpy as np
 
 from tinynets.common import artifacts
 from tinynets.common.errors import ConfigError
-from tinynets.common.facts import DataFacts, is_classifier, outputs_needed
+from tinynets.common.facts import DataFacts, class_count, is_classifier
 from tinynets.common.settings import Settings, digest, plain
 from tinynets.params import DatasetConfig, Params
 from tinynets.shapes import resolved_model
@@ -103,7 +103,7 @@ def check_model_fits(name: str, config: DatasetConfig, facts: DataFacts) -> None
     loss = config.train.loss
     resolved_model(name, config.model, loss, facts)
     classes = config.data.classes
-    wanted = 2 if loss == "bce_with_logits" else outputs_needed(name, loss, facts)
+    wanted = class_count(name, loss, facts)
     if is_classifier(loss) and classes is not None and len(classes) != wanted:
         raise ConfigError(f"{where}.data.classes: names {len(classes)} classes, but the model has {wanted}")
 
@@ -133,7 +133,7 @@ def dry_run(prepare: Settings, featurize: Settings, name: str) -> DataFacts:
 
     raw = sources.prepare(prepare, name)
     arrays = {key: np.asarray(value) for key, value in raw.fields().items() if value is not None}
-    _, info = preprocess.featurize(arrays, featurize)
+    _, info = preprocess.featurize(arrays, featurize, name)
     return DataFacts.from_dict(info["facts"])
 
 

@@ -55,8 +55,8 @@ def onnx_model(name: str) -> Path:
 
 
 def export_metrics(name: str) -> Path:
-    """The ONNX export's parity figures (beside the model metrics, which the evaluate stage owns)."""
-    return Path("metrics") / f"{name}.onnx.json"
+    """The ONNX export's parity figures, beside the ONNX file (metrics/ is the evaluate stage's folder)."""
+    return Path("models") / f"{name}.onnx.json"
 
 
 def checkpoint(name: str, repeat: int = 0) -> Path:
@@ -78,13 +78,17 @@ def run_figures(name: str) -> Path:
     return Path("runs") / f"{name}.json"
 
 
-def predictions(name: str) -> Path:
+PREDICTIONS = Path("data/predictions")
+METRICS = Path("metrics")
+
+
+def predictions(name: str, folder: Path = PREDICTIONS) -> Path:
     """Labels or values predicted on the test split, with what the plots need."""
-    return Path("data/predictions") / f"{name}.npz"
+    return folder / f"{name}.npz"
 
 
-def model_metrics(name: str) -> Path:
-    return Path("metrics") / f"{name}.json"
+def model_metrics(name: str, folder: Path = METRICS) -> Path:
+    return folder / f"{name}.json"
 
 
 IMAGES = Path("plots/images")

@@ -69,3 +69,9 @@ def outputs_needed(name: str, loss: str, facts: DataFacts) -> int:
             raise ConfigError(f"{where}: bce_with_logits needs 0/1 targets")
         return 1
     return facts.n_targets
+
+
+def class_count(name: str, loss: str, facts: DataFacts) -> int:
+    """How many classes a classifier tells apart: two under bce_with_logits (its one output scores the second
+    class), else one per output."""
+    return 2 if loss == "bce_with_logits" else outputs_needed(name, loss, facts)

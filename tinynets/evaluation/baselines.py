@@ -37,7 +37,7 @@ def models(is_classifier: bool) -> dict[str, Any]:
     return {"trivial": DummyRegressor(strategy="mean"), "linear": Ridge()}
 
 
-def describe(model: Any) -> str:
+def model_repr(model: Any) -> str:
     """A model's class and the options that differ from its defaults, e.g. LogisticRegression(max_iter=1000)."""
     return repr(model).replace("\n", "").replace(" ", "")
 
@@ -65,7 +65,7 @@ def score_baselines(split: dict[str, np.ndarray], classes: list[str] | None, con
         # One BLAS thread: the same bits on any machine, and twice as fast here as two for these small fits.
         with threadpool_limits(1):
             model.fit(x_train, y_train)
-            block[kind] = {"model": describe(model), **_scores(model, x_test, split["y_test"], classes)}
+            block[kind] = {"model": model_repr(model), **_scores(model, x_test, split["y_test"], classes)}
             if "x_valid" in split:
                 block[kind]["valid"] = _scores(model, as_rows(split["x_valid"]), split["y_valid"], classes)
     return block

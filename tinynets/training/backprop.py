@@ -28,7 +28,7 @@ Activation = Callable[[torch.Tensor], torch.Tensor]
 # (grad of the output, pre-activation z, activation output a) -> grad of z
 ActivationGrad = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
-ACTIVATIONS: dict[str, tuple[Activation, ActivationGrad]] = {
+ACTIVATION_KERNELS: dict[str, tuple[Activation, ActivationGrad]] = {
     "relu": (torch.relu, lambda grad, z, a: aten.threshold_backward(grad, a, 0)),
     "tanh": (torch.tanh, lambda grad, z, a: aten.tanh_backward(grad, a)),
     "sigmoid": (torch.sigmoid, lambda grad, z, a: aten.sigmoid_backward(grad, a)),
@@ -65,7 +65,7 @@ class ExplicitMlp:
     def __init__(self, model: nn.Sequential, config: ModelConfig) -> None:
         self.linears = [module for module in model if isinstance(module, nn.Linear)]
         names = [config.activation] * (len(self.linears) - 1) + [config.output_activation]
-        self.activations = [None if name == "identity" else ACTIVATIONS[name] for name in names]
+        self.activations = [None if name == "identity" else ACTIVATION_KERNELS[name] for name in names]
         self.weights = [(linear.weight.detach(), linear.bias.detach()) for linear in self.linears]
         self.transposed = [weight.t() for weight, _ in self.weights]  # views: they see every update
         self.one = torch.ones((), dtype=self.weights[0][0].dtype, device=self.weights[0][0].device)

@@ -13,7 +13,7 @@ import torch
 
 from tinynets.common.stage import main_module
 from tinynets.devices import resolve_device
-from tinynets.training.loop import Shard
+from tinynets.training.tensors import Shard
 
 
 def launched() -> bool:

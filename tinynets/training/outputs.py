@@ -10,8 +10,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinynets.inference import predict
-from tinynets.training.loop import LOSSES, Tensors
+from tinynets.inference import eval_outputs
+from tinynets.training.steps import LOSSES
+from tinynets.training.tensors import Tensors
 
 GRID_STEPS = 200  # decision-region resolution per axis for 2-D inputs
 GRID_MARGIN = 0.1  # fraction of each axis' range added on both sides of the data
@@ -24,7 +25,8 @@ def decision_grid(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
     axes = [torch.linspace(float(lo - p), float(hi + p), GRID_STEPS) for lo, hi, p in zip(low, high, pad, strict=True)]
     grid_x, grid_y = torch.meshgrid(*axes, indexing="xy")
     points = torch.stack([grid_x.ravel(), grid_y.ravel()], dim=1).to(x.device)
-    return {"grid_x": grid_x.numpy(), "grid_y": grid_y.numpy(), "grid_outputs": predict(model, points).cpu().numpy()}
+    grid_outputs = eval_outputs(model, points).cpu().numpy()
+    return {"grid_x": grid_x.numpy(), "grid_y": grid_y.numpy(), "grid_outputs": grid_outputs}
 
 
 def network_outputs(models: list[nn.Module], data: Tensors, loss: str, is_classifier: bool) -> dict[str, np.ndarray]:
@@ -36,7 +38,7 @@ def network_outputs(models: list[nn.Module], data: Tensors, loss: str, is_classi
         splits["valid_"] = (data.x_valid, data.y_valid)
     arrays = {}
     for prefix, (x, y) in splits.items():
-        outputs = [predict(model, x) for model in models]
+        outputs = [eval_outputs(model, x) for model in models]
         losses = [float(LOSSES[loss](output, y)) for output in outputs]
         arrays |= {f"{prefix}outputs": outputs[0].cpu().numpy(), f"{prefix}loss": np.array(losses[0])}
         if len(models) > 1:

@@ -13,12 +13,14 @@ import torch
 from torch import nn
 
 from tinynets.common.settings import plain
-from tinynets.devices import describe
+from tinynets.devices import device_name
 from tinynets.models import build_model, parameter_count
 from tinynets.training.checkpoints import Checkpoint, code_version, fingerprint
-from tinynets.training.loop import Run, Shard, Tensors, fit, make_step, start_run, to_tensors
+from tinynets.training.loop import Run, fit, start_run
 from tinynets.training.progress import Monitor
 from tinynets.training.recovery import explained_stops
+from tinynets.training.steps import make_step
+from tinynets.training.tensors import Shard, Tensors, to_tensors
 
 if TYPE_CHECKING:
     from tinynets.params import ModelConfig, TrainConfig
@@ -81,7 +83,7 @@ def training_facts(job: Job, runs: list[Trained], seeds: list[int]) -> dict[str,
     facts: dict[str, Any] = {
         "loss": config.loss,
         "epochs": config.epochs,
-        "device": describe(job.device),
+        "device": device_name(job.device),
         "parameters": parameter_count(first.model),
     }
     if first.run.stopper:
@@ -96,7 +98,7 @@ def timings(job: Job, runs: list[Trained]) -> dict[str, Any]:
     seconds = sum(trained.seconds for trained in runs)
     epochs = max(sum(trained.run.epoch - trained.resumed_at for trained in runs), 1)
     return {
-        "device": describe(job.device),
+        "device": device_name(job.device),
         "processes": job.shard.world,
         "resumed_at_epoch": runs[0].resumed_at,
         "train_seconds": round(seconds, 3),

@@ -40,7 +40,7 @@ class LrSchedule:
         vars(self).update(state)
 
 
-class Step(LrSchedule):
+class StepDecay(LrSchedule):
     """StepLR: lr times gamma every step_size epochs."""
 
     def __init__(self, lr: float, config: StepSchedule) -> None:
@@ -94,7 +94,7 @@ def make_schedule(config: Schedule | None, lr: float, epochs: int) -> LrSchedule
     if config is None:
         return None
     if config.name == "step":
-        return Step(lr, config)
+        return StepDecay(lr, config)
     if config.name == "cosine":
         return Cosine(lr, config, epochs)
     return Plateau(lr, config)

@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> None:
 
     def run() -> None:
         from tinynets.common import artifacts
-        from tinynets.predict import predict
+        from tinynets.predict import predict_files
 
-        table = predict(args.dataset, args.inputs, project_root(Path.cwd()))
+        table = predict_files(args.dataset, args.inputs, project_root(Path.cwd()))
         if args.output is None:
             sys.stdout.write(table)
         else:

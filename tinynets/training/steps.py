@@ -1,0 +1,91 @@
+"""How a run makes one update: the explicit MLP pass on one process, autograd otherwise, and
+DistributedDataParallel around whatever the model is on several processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tinynets.inference import Forward
+from tinynets.training.backprop import ExplicitMlp
+
+if TYPE_CHECKING:
+    from tinynets.params import ModelConfig
+    from tinynets.training.loop import Run
+    from tinynets.training.optimizers import Optimizer
+    from tinynets.training.tensors import Shard
+
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "cross_entropy": F.cross_entropy,
+    "bce_with_logits": F.binary_cross_entropy_with_logits,
+    "mse": F.mse_loss,
+}
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    """How a run trains: one update from a batch, and the forward pass that measures the test loss."""
+
+    update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (inputs, targets) -> loss; parameters updated
+    forward: Forward  # outputs, recording no autograd history
+    uses_autograd: bool  # False: the whole loop can run in inference mode, a tenth faster per tiny step
+
+
+def evaluating(model: nn.Module) -> Forward:
+    """A forward pass that measures a loss mid-training: eval mode, no autograd history, then train mode again."""
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        model.eval()
+        with torch.no_grad():
+            outputs = model(x)
+        model.train()
+        return outputs
+
+    return forward
+
+
+def explicit_step(mlp: ExplicitMlp, optimizer: Optimizer, loss: str) -> TrainStep:
+    """One process's step: the explicit forward and backward, then the optimizer."""
+
+    def update(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        value = mlp.loss_backward(x, y, loss)
+        optimizer.step()
+        return value
+
+    return TrainStep(update, mlp.forward, uses_autograd=False)
+
+
+def autograd_step(module: nn.Module, forward: Forward, optimizer: Optimizer, loss: str) -> TrainStep:
+    """A step through autograd: for networks the explicit pass does not cover, and for wrappers that hook into
+    it (DistributedDataParallel averages gradients)."""
+
+    def update(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        optimizer.zero_grad()
+        value = LOSSES[loss](module(x), y)
+        value.backward()
+        optimizer.step()
+        return value.detach()
+
+    return TrainStep(update, forward, uses_autograd=True)
+
+
+def make_step(run: Run, model_config: ModelConfig, loss: str, shard: Shard) -> TrainStep:
+    """The step for this process. On several processes, DistributedDataParallel around whatever the model is
+    (it averages the gradients across ranks inside autograd's backward); on one, an MLP's explicit backward,
+    and autograd for any other network."""
+    mlp = ExplicitMlp(run.model, model_config) if model_config.layers is not None else None
+    if shard.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        run.model.train()
+        forward = mlp.forward if mlp else evaluating(run.model)
+        return autograd_step(DistributedDataParallel(run.model), forward, run.optimizer, loss)
+    if mlp:
+        return explicit_step(mlp, run.optimizer, loss)
+    run.model.train()
+    return autograd_step(run.model, evaluating(run.model), run.optimizer, loss)
