@@ -68,7 +68,7 @@ def test_a_kind_added_in_one_entry_is_checked_trained_described_and_used(tmp_pat
     assert next(csv.DictReader(predicted.splitlines()))["predicted"] == "setosa"
 
     for block, message in (
-        ({"type": "scale", "bye": 0.5}, "datasets.iris.model.blocks.2.bye: unknown key"),
+        ({"type": "scale", "by": 0.5, "bye": 1}, "datasets.iris.model.blocks.2.bye: unknown key"),
         ({"type": "scale", "by": -1}, "datasets.iris.model.blocks.2.by: Input should be greater than or equal to 0"),
     ):
         params["datasets"]["iris"]["model"] = {"blocks": [*TOY_BLOCKS[:2], block, TOY_BLOCKS[3]]}
