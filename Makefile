@@ -49,5 +49,6 @@ mutate: setup  # mutants of the core modules against the fast tests; `mutmut res
 	mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json
 
 clean:  # the pipeline's outputs; data/own/ (your own files) stays
-	rm -rf checks models plots reports runs dvc_plots checkpoints
+	rm -rf checks plots reports runs dvc_plots checkpoints
+	find models -mindepth 1 ! -name '*.onnx.json' -delete 2>/dev/null || true  # the parity figures are in git
 	find data -mindepth 1 -maxdepth 1 ! -name own -exec rm -rf {} +

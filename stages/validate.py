@@ -4,6 +4,7 @@ stage's settings.
 DVC removes a stage's outputs before running it; this stage runs first and fails alone, so a mistake
 in params.yaml costs nothing. The settings it writes (checks/, every default filled in) are what the other
 stages depend on and read: a setting changes a stage's deps only when it changes what that stage does.
+Last, it removes the files of datasets that left the run from the folders later stages depend on whole.
 """
 
 from tinynets.common import artifacts
@@ -13,10 +14,13 @@ from tinynets.validation import validate as check
 
 
 def validate() -> None:
-    files = check(load_params())
+    params = load_params()
+    files = check(params)
     with artifacts.atomic_dir(artifacts.CHECKS) as folder:
         for path, settings in files.items():
             artifacts.write_json(folder / path.relative_to(artifacts.CHECKS), settings)
+    for path in artifacts.left_over(params.run, params.export):  # still in DVC's cache: a later run restores it
+        path.unlink()
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ PROJECT_FILES = [
 def tool_env(repo: Path) -> dict[str, str]:
     """The environment a user of the venv has, importing the package from `repo`."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: stages write __pycache__/ in code folders
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["PYTHONPATH"] = str(repo)
     env["DVC_NO_ANALYTICS"] = "1"

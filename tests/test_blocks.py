@@ -10,6 +10,9 @@ from conftest import make_repo, run, tiny_params, write_params
 from test_use_models import IRIS_COLUMNS
 
 from tinynets.blocks import KINDS, block_types, described
+from tinynets.common.errors import DataError
+from tinynets.modelfile import load_model
+from tinynets.models import trained_model
 
 # A kind written as a user would add one: appended to tinynets/blocks.py, no other file touched.
 TOY_KIND = """
@@ -24,6 +27,7 @@ def _scaled(by: float) -> nn.Module:
 
 KINDS.append(
     BlockKind(
+        "Scale",
         ("scale",),
         params={"by": (Annotated[float, Ge(0)], REQUIRED)},
         input_rank=1,
@@ -41,7 +45,8 @@ TOY_BLOCKS = [
 
 
 def test_each_type_selects_one_kind():
-    assert len(block_types()) == len(set(block_types())) == sum(len(kind.types) for kind in KINDS)
+    assert len(block_types()) == len(set(block_types()))
+    assert len({kind.name for kind in KINDS}) == len(KINDS)  # the schema's models need their own names
 
 
 def test_a_block_is_described_by_its_type_and_the_params_it_sets():
@@ -66,6 +71,8 @@ def test_a_kind_added_in_one_entry_is_checked_trained_described_and_used(tmp_pat
     rows.write_text(",".join(IRIS_COLUMNS) + "\n5.1,3.5,1.4,0.2\n")
     predicted = run(repo, "tinynets", "predict", "iris", str(rows)).stdout
     assert next(csv.DictReader(predicted.splitlines()))["predicted"] == "setosa"
+    with pytest.raises(DataError, match="its model file does not fit this tinynets"):  # one without the kind
+        trained_model(load_model(repo / "models/iris.safetensors"))
 
     for block, message in (
         ({"type": "scale", "by": 0.5, "bye": 1}, "datasets.iris.model.blocks.2.bye: unknown key"),
@@ -75,7 +82,6 @@ def test_a_kind_added_in_one_entry_is_checked_trained_described_and_used(tmp_pat
         write_params(repo, params)
         result = run(repo, "dvc", "repro", check=False)
         assert result.returncode != 0 and message in result.stderr
-    params["datasets"]["iris"]["model"] = {"blocks": [{"type": "scale", "by": 2}, *TOY_BLOCKS]}
     params["run"], params["datasets"]["mnist"]["model"] = ["mnist"], {"blocks": [{"type": "scale", "by": 2}]}
     write_params(repo, params)
     result = run(repo, "dvc", "repro", check=False)

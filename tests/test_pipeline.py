@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import RUN, ran_stages, run, tiny_params, tool_env, write_params
 
 pytestmark = pytest.mark.slow
@@ -76,6 +77,20 @@ def test_changing_one_dataset_reruns_only_its_stages(workspace):
     result = run(workspace, "dvc", "repro")
     assert ran_stages(result.stdout) == {"validate", "train@iris", "evaluate", "plot", "report"}
     assert {name: (workspace / f"metrics/{name}.json").read_bytes() for name in others} == others  # scored again
+
+
+def test_a_run_with_another_dataset_and_back_leaves_every_stage_as_it_was(workspace):
+    locked = yaml.safe_load((workspace / "dvc.lock").read_text())["stages"]
+    write_params(workspace, tiny_params([*RUN, "noise_sigmoid"]))
+    run(workspace, "dvc", "repro")
+    assert (workspace / "models/noise_sigmoid.safetensors").exists()
+    write_params(workspace, tiny_params(RUN))
+    result = run(workspace, "dvc", "repro")
+    assert ran_stages(result.stdout) == {"validate"}  # the rest: as before, so DVC's run-cache restores it
+    assert not (workspace / "models/noise_sigmoid.safetensors").exists()  # still in DVC's cache
+    now = yaml.safe_load((workspace / "dvc.lock").read_text())["stages"]
+    assert {name: now[name] for name in locked} == locked  # the folders evaluate, plot, report read: as before
+    assert run(workspace, "dvc", "status").stdout.strip() == "Data and pipelines are up to date."
 
 
 def test_an_edit_to_scoring_code_reruns_evaluate_plot_and_report_only(workspace):

@@ -144,3 +144,5 @@ def test_exp_run_exports_onnx_models_that_match_torch(workspace):
         assert (workspace / f"models/{name}.onnx").stat().st_size > 0
         parity = json.loads((workspace / f"models/{name}.onnx.json").read_text())
         assert parity["onnx_max_abs_diff"] <= 1e-4 and parity["onnx_rows_checked"] > 0
+        ignored = run(workspace, "git", "check-ignore", "-q", f"models/{name}.onnx.json", check=False)
+        assert ignored.returncode == 1  # git keeps the parity figures, as it keeps metrics/

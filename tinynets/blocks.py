@@ -43,6 +43,7 @@ class ShapeProblem(ValueError):
 class BlockKind:
     """One kind of block: the `type` names that select it, its params, its shape rule and its torch module."""
 
+    name: str  # the schema's name for it, e.g. Pool2d for maxpool2d and avgpool2d
     types: tuple[str, ...]
     # the shape of a sample going out, from the block's params, the shape coming in and the outputs needed
     shape: Callable[[Any, Shape, int], Shape]
@@ -52,6 +53,7 @@ class BlockKind:
     params: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     # the rank of the input it needs: 1 a vector of features, 3 channels x height x width; None: any
     input_rank: int | None = None
+    # models.py applies the model's `init` to the weight of any nn.Linear or nn.Conv2d a kind builds
 
 
 def _torch() -> Any:
@@ -111,6 +113,7 @@ def activation_module(name: str) -> nn.Module:
 
 KINDS: list[BlockKind] = [
     BlockKind(
+        "Linear",
         ("linear",),
         params={"out": (Size, REQUIRED)},
         input_rank=1,
@@ -118,6 +121,7 @@ KINDS: list[BlockKind] = [
         module=lambda block, shape_in, shape_out: _torch().Linear(shape_in[0], shape_out[0]),
     ),
     BlockKind(
+        "Conv2d",
         ("conv2d",),
         params={
             "out_channels": (Count, REQUIRED),
@@ -132,6 +136,7 @@ KINDS: list[BlockKind] = [
         ),
     ),
     BlockKind(
+        "Pool2d",
         ("maxpool2d", "avgpool2d"),
         params={"kernel_size": (Count, REQUIRED), "stride": (Count | None, None)},  # stride default: kernel_size
         input_rank=3,
@@ -139,25 +144,29 @@ KINDS: list[BlockKind] = [
         module=_pool_module,
     ),
     BlockKind(
+        "Dropout",
         ("dropout",),
         params={"p": (Annotated[float, Ge(0), Lt(1)], 0.5)},
         shape=_same,
         module=lambda block, shape_in, shape_out: _torch().Dropout(block.p),
     ),
-    BlockKind(("flatten",), shape=_flatten, module=lambda block, shape_in, shape_out: _torch().Flatten()),
+    BlockKind("Flatten", ("flatten",), shape=_flatten, module=lambda block, shape_in, shape_out: _torch().Flatten()),
     BlockKind(
+        "BatchNorm1d",
         ("batchnorm1d",),
         input_rank=1,
         shape=_same,
         module=lambda block, shape_in, shape_out: _torch().BatchNorm1d(shape_in[0]),
     ),
     BlockKind(
+        "BatchNorm2d",
         ("batchnorm2d",),
         input_rank=3,
         shape=_same,
         module=lambda block, shape_in, shape_out: _torch().BatchNorm2d(shape_in[0]),
     ),
     BlockKind(
+        "Activation",
         tuple(name for name in ACTIVATIONS if name != "identity"),
         shape=_same,
         module=lambda block, shape_in, shape_out: activation_module(block.type),
@@ -166,8 +175,11 @@ KINDS: list[BlockKind] = [
 
 
 def kind_of(block_type: str) -> BlockKind:
-    """The kind a block's `type` selects."""
-    return next(kind for kind in KINDS if block_type in kind.types)
+    """The kind a block's `type` selects (KeyError for a type no kind declares, as in another tinynets's file)."""
+    for kind in KINDS:
+        if block_type in kind.types:
+            return kind
+    raise KeyError(f"no block kind {block_type!r}")
 
 
 def block_types() -> tuple[str, ...]:
@@ -176,6 +188,7 @@ def block_types() -> tuple[str, ...]:
 
 
 def described(block: Mapping[str, Any]) -> str:
-    """A block in a few words, e.g. 'conv2d (out_channels 6, kernel_size 5)': its type and the params it sets."""
+    """A block in a few words, e.g. 'maxpool2d (kernel_size 2)': its type and each param with a value (defaults
+    filled in)."""
     options = ", ".join(f"{key} {value}" for key, value in block.items() if key != "type" and value is not None)
     return f"{block['type']} ({options})" if options else block["type"]

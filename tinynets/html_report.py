@@ -21,7 +21,7 @@ FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order
 }
 CLASSIFIER_METRICS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "loss")
 REGRESSOR_METRICS = ("mae", "mse", "r2", "loss")
-MLP_KEYS = ("layers", "activation", "output_activation", "init")  # a blocks model: its blocks, then init
+MLP_KEYS = ("layers", "activation", "output_activation", "init")  # how a `layers` model is described
 TRAIN_KEYS = ("epochs", "batch_size", "optimizer", "lr", "loss")
 
 STYLE = """

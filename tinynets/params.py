@@ -147,8 +147,7 @@ DataConfig = Annotated[SklearnData | GeneratedData | TorchvisionData | CsvData, 
 
 def _block_schema(kind: BlockKind) -> type[Strict]:
     """The params of one block kind, with its `type` names as the tag."""
-    name = "".join(part.title() for part in kind.types[0].split("_"))
-    return create_model(name, __base__=Strict, type=(Literal[kind.types], ...), **kind.params)
+    return create_model(kind.name, __base__=Strict, type=(Literal[kind.types], ...), **kind.params)
 
 
 Block = Annotated[Union[tuple(_block_schema(kind) for kind in KINDS)], Field(discriminator="type")]  # noqa: UP007

@@ -71,10 +71,7 @@ def fit_scaler(kind: str, x_train: np.ndarray) -> FittedScaler:
 
 
 def class_names(settings: Settings, count: int, source_names: list[str]) -> list[str]:
-    """The names of classes 0..K-1 (at least `count`): params' data.classes, else the source's own, else the
-    indices."""
-    if settings.loss == "cross_entropy":  # labels a split lacks still have their source's names
-        count = max(count, len(source_names))
+    """The names of classes 0..count-1: params' data.classes, else the source's own, else the indices."""
     if settings.data.classes is not None:
         return list(settings.data.classes)
     if len(source_names) == count:
@@ -133,8 +130,6 @@ def featurize(
     info["feature_names"] = columns + encoded if arrays["x_train"].ndim == 2 else []
     if is_classifier(settings.loss):
         arrays |= {f"y_{split}": raw[f"y_{split}"] for split in splits}
-        count = class_count(name, settings.loss, DataFacts.of(arrays["x_train"], arrays["y_train"]))
-        info["classes"] = class_names(settings, count, raw["target_names"].tolist())
     else:
         targets = fit_scaler(data.target_scaler, raw["y_train"])
         # float64, so that evaluate's inverse gives the targets back to the last digit
@@ -142,7 +137,10 @@ def featurize(
             arrays[key] = raw[key] if targets.kind == "none" else targets.transform(raw[key], np.float64)
         info["target_names"] = raw["target_names"].tolist()
         info["target_scaler"] = targets.stats()
-    info["facts"] = DataFacts.of(arrays["x_train"], arrays["y_train"]).as_dict()
+    facts = DataFacts.of(arrays["x_train"], arrays["y_train"])
+    if is_classifier(settings.loss):
+        info["classes"] = class_names(settings, class_count(name, settings.loss, facts), raw["target_names"].tolist())
+    info["facts"] = facts.as_dict()
     return arrays, info
 
 

@@ -36,7 +36,7 @@ def _where(name: str, index: int, block) -> str:
 def _wrong_rank(kind: BlockKind, shape: Shape) -> str:
     if kind.input_rank == 1:
         return f"its input is {shown(shape)}; put a flatten block before it"
-    return f"needs {RANKS[kind.input_rank]}, but its input is {shown(shape)}"
+    return f"needs {RANKS.get(kind.input_rank, f'{kind.input_rank} axes')}, but its input is {shown(shape)}"
 
 
 def trace(name: str, model: ModelConfig, input_shape: Shape, outputs: int) -> list[Layer]:
@@ -45,7 +45,8 @@ def trace(name: str, model: ModelConfig, input_shape: Shape, outputs: int) -> li
     Images of shape (H, W) get a channel axis, (1, H, W), when the first block that needs a rank needs 3.
     """
     blocks = model.blocks or []
-    first_rank = next((kind_of(block.type).input_rank for block in blocks if kind_of(block.type).input_rank), None)
+    ranks = [kind_of(block.type).input_rank for block in blocks]
+    first_rank = next((rank for rank in ranks if rank is not None), None)
     shape = (1, *input_shape) if first_rank == 3 and len(input_shape) == 2 else tuple(input_shape)
     layers = []
     for index, block in enumerate(blocks):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 CHECKS = Path("checks")  # the validate stage's output: each stage's settings, every default filled in
-RUN_SETTINGS = CHECKS / "run.json"  # the datasets of the run, in order (plot, report)
+RUN_SETTINGS = CHECKS / "run.json"  # the datasets of the run, in order (evaluate, plot, report)
 EVALUATE_SETTINGS = CHECKS / "evaluate.json"  # how every net is scored (evaluate)
 
 
@@ -105,6 +105,25 @@ def trained(name: str) -> list[Path]:
 
 
 REPORTS = Path("reports")
+
+
+def left_over(run: list[str], export: list[str]) -> list[Path]:
+    """Files of datasets no longer in the run (or export list) in the folders that evaluate, plot and report
+    depend on whole. DVC never removes the outputs of a stage that has left dvc.yaml, and these would count in
+    the folders' hashes: a run with another dataset and back would rerun those stages and change dvc.lock."""
+    per_dataset = (features, feature_info, outputs, loss_history, model)
+    per_export = (onnx_model, export_metrics)
+    wanted = {path(name) for name in run for path in per_dataset} | {
+        path(name) for name in export for path in per_export
+    }
+    folders = sorted({path("_").parent for path in (*per_dataset, *per_export)})
+    return [
+        found
+        for folder in folders
+        if folder.is_dir()
+        for found in sorted(folder.iterdir())
+        if found.is_file() and not found.name.startswith(".") and found not in wanted
+    ]
 
 
 @contextmanager
