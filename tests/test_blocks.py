@@ -51,6 +51,8 @@ def test_each_type_selects_one_kind():
 
 def test_a_block_is_described_by_its_type_and_the_params_it_sets():
     assert described({"type": "maxpool2d", "kernel_size": 2, "stride": None}) == "maxpool2d (kernel_size 2)"
+    conv = {"kernel_size": 5, "out_channels": 6, "padding": 2, "stride": 1, "type": "conv2d"}  # as a model file has it
+    assert described(conv) == "conv2d (out_channels 6, kernel_size 5, stride 1, padding 2)"
     assert described({"type": "relu"}) == "relu"
 
 
@@ -82,6 +84,7 @@ def test_a_kind_added_in_one_entry_is_checked_trained_described_and_used(tmp_pat
         write_params(repo, params)
         result = run(repo, "dvc", "repro", check=False)
         assert result.returncode != 0 and message in result.stderr
+    params["datasets"]["iris"]["model"] = {"blocks": TOY_BLOCKS}  # validate checks every dataset's schema
     params["run"], params["datasets"]["mnist"]["model"] = ["mnist"], {"blocks": [{"type": "scale", "by": 2}]}
     write_params(repo, params)
     result = run(repo, "dvc", "repro", check=False)

@@ -188,7 +188,8 @@ def block_types() -> tuple[str, ...]:
 
 
 def described(block: Mapping[str, Any]) -> str:
-    """A block in a few words, e.g. 'maxpool2d (kernel_size 2)': its type and each param with a value (defaults
-    filled in)."""
-    options = ", ".join(f"{key} {value}" for key, value in block.items() if key != "type" and value is not None)
+    """A block in a few words, e.g. 'maxpool2d (kernel_size 2)': its type, then each param with a value
+    (defaults filled in) in the order its kind declares them."""
+    values = [(key, block.get(key)) for key in kind_of(block["type"]).params]
+    options = ", ".join(f"{key} {value}" for key, value in values if value is not None)
     return f"{block['type']} ({options})" if options else block["type"]
