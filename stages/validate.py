@@ -1,8 +1,9 @@
 """Stage validate: check params.yaml against the data before any stage deletes its outputs, then write each
 stage's settings.
 
-DVC removes a stage's outputs before running it; this stage runs first and fails alone, so a mistake
-in params.yaml costs nothing. The settings it writes (checks/, every default filled in) are what the other
+DVC removes a stage's outputs before running it (but this one's, kept `persist` so that it always runs
+when its deps change); this stage runs first and fails alone, so a mistake in params.yaml costs nothing.
+The settings it writes (checks/, every default filled in) are what the other
 stages depend on and read: a setting changes a stage's deps only when it changes what that stage does.
 Last, it removes the files of datasets that left the run from the folders later stages depend on whole.
 """
@@ -19,7 +20,7 @@ def validate() -> None:
     with artifacts.atomic_dir(artifacts.CHECKS) as folder:
         for path, settings in files.items():
             artifacts.write_json(folder / path.relative_to(artifacts.CHECKS), settings)
-    for path in artifacts.left_over(params.run, params.export):  # still in DVC's cache: a later run restores it
+    for path in artifacts.left_over(params.run, params.export):  # in DVC's cache (ONNX figures: in git)
         path.unlink()
 
 

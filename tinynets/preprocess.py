@@ -74,8 +74,8 @@ def class_names(settings: Settings, count: int, source_names: list[str]) -> list
     """The names of classes 0..count-1: params' data.classes, else the source's own, else the indices."""
     if settings.data.classes is not None:
         return list(settings.data.classes)
-    if len(source_names) == count:
-        return list(source_names)
+    if len(source_names) >= count:  # a source's last classes may have no rows in any split
+        return list(source_names[:count])
     return [str(index) for index in range(count)]
 
 
