@@ -12,7 +12,7 @@ from tinynets.params import ModelConfig, TrainConfig
 from tinynets.training.backprop import ExplicitMlp
 from tinynets.training.loop import fit, start_run
 from tinynets.training.progress import Monitor
-from tinynets.training.steps import autograd_step, explicit_step
+from tinynets.training.steps import autograd_step, explicit_step, threads_for
 from tinynets.training.tensors import to_tensors
 
 
@@ -31,7 +31,7 @@ def train_iris(epochs=200, lr=0.5, batch_size=None, stream=None, explicit=True):
     run = start_run(model, config, seed=0)
     mlp = ExplicitMlp(model, model_config)
     if explicit:
-        step = explicit_step(mlp, run.optimizer, config.loss)
+        step = explicit_step(mlp, run.optimizer, config.loss, batch_size or 75)
     else:
         step = autograd_step(model, mlp.forward, run.optimizer, config.loss)
     fit(run, iris_tensors(), config, step, Monitor("iris", epochs, lr, stream=stream or io.StringIO()))
@@ -60,6 +60,21 @@ def test_explicit_and_autograd_steps_train_the_same_weights(batch_size):
     assert torch.equal(explicit_history, autograd_history)
     for a, b in zip(explicit.state_dict().values(), autograd.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_a_tiny_mlp_trains_on_one_thread_and_leaves_torchs_setting_as_it_was():
+    tiny = ExplicitMlp(build_mlp(ModelConfig(layers=[4, 10, 3])), ModelConfig(layers=[4, 10, 3]))
+    mnist_config = ModelConfig(layers=[784, 512, 256, 10])
+    mnist = ExplicitMlp(build_mlp(mnist_config), mnist_config)
+    assert threads_for(tiny, batch=120) == 1 and threads_for(mnist, batch=256) is None
+    before = torch.get_num_threads()
+    seen = []
+    model_config = ModelConfig(layers=[4, 10, 3])
+    config = TrainConfig(epochs=2, optimizer={"name": "sgd"}, lr=0.1, loss="cross_entropy")
+    run = start_run(build_mlp(model_config), config, seed=0)
+    step = explicit_step(ExplicitMlp(run.model, model_config), run.optimizer, config.loss, batch=75)
+    fit(run, iris_tensors(), config, step, lambda run: seen.append(torch.get_num_threads()))
+    assert seen == [1, 1] and torch.get_num_threads() == before
 
 
 def test_divergence_stops_with_the_dataset_epoch_and_lr():

@@ -4,7 +4,8 @@ is read rarely."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from tinynets.training.early_stopping import EarlyStopper
 from tinynets.training.optimizers import Optimizer, make_optimizer
 from tinynets.training.schedules import LrSchedule, make_schedule
 from tinynets.training.steps import LOSSES, TrainStep
-from tinynets.training.tensors import ONE_PROCESS, Shard, Tensors, epoch_batches
+from tinynets.training.tensors import ONE_PROCESS, Shard, Tensors, batch_rows, epoch_batches
 
 if TYPE_CHECKING:
     from tinynets.params import TrainConfig
@@ -28,6 +29,18 @@ def mean_loss(forward: Forward, x: torch.Tensor, y: torch.Tensor, loss: str) -> 
     `forward` must not record autograd history (ExplicitMlp.forward never does).
     """
     return LOSSES[loss](batched_outputs(forward, x), y)
+
+
+@contextmanager
+def cpu_threads(count: int | None) -> Iterator[None]:
+    """Run the block on `count` CPU threads (None: as set), then restore torch's setting."""
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass
@@ -78,12 +91,12 @@ def fit(
     the history. With them, the watched loss is read after every epoch, as they need it.
     """
     rows, device = len(data.x_train), data.x_train.device
-    batch = min(config.batch_size or rows, rows)
+    batch = batch_rows(config.batch_size, rows)
     if batch == rows:  # full batch: the inputs are converted once, not every epoch
         x_all, y_all = as_inputs(data.x_train[shard.rank :: shard.world]), data.y_train[shard.rank :: shard.world]
         rows_here = len(y_all)
     last = run.epoch if run.stopped else config.epochs  # a run restored after its early stop trains no more
-    with torch.inference_mode(not step.uses_autograd):
+    with torch.inference_mode(not step.uses_autograd), cpu_threads(step.threads):
         for epoch in range(run.epoch, last):
             lr = run.optimizer.lr = run.schedule.lr if run.schedule else config.lr
             if batch == rows:

@@ -20,7 +20,7 @@ from tinynets.training.loop import Run, fit, start_run
 from tinynets.training.progress import Monitor
 from tinynets.training.recovery import explained_stops
 from tinynets.training.steps import make_step
-from tinynets.training.tensors import Shard, Tensors, to_tensors
+from tinynets.training.tensors import Shard, Tensors, batch_rows, to_tensors
 
 if TYPE_CHECKING:
     from tinynets.params import ModelConfig, TrainConfig
@@ -70,7 +70,8 @@ def train_once(job: Job, arrays: dict[str, np.ndarray], seed: int, checkpoint_pa
 
     started = time.perf_counter()
     with explained_stops(job.name, checkpoint.path):
-        fit(run, data, config, make_step(run, job.model, config.loss, shard), on_epoch, shard)
+        step = make_step(run, job.model, config.loss, shard, batch_rows(config.batch_size, len(data.x_train)))
+        fit(run, data, config, step, on_epoch, shard)
     seconds = time.perf_counter() - started
     if config.repeats > 1 and shard.rank == 0:
         checkpoint.save(run)  # a stop during a later seed resumes past this one

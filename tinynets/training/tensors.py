@@ -63,6 +63,11 @@ class Shard:
 ONE_PROCESS = Shard()
 
 
+def batch_rows(batch_size: int | None, rows: int) -> int:
+    """The rows of a batch: train.batch_size, or every row for a full batch (null, or more than there are)."""
+    return min(batch_size or rows, rows)
+
+
 def epoch_batches(
     data: Tensors, batch: int, order: torch.Tensor | None, shard: Shard
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
