@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinynets.models import build_mlp
+from tinynets.models import build_mlp, build_model
 from tinynets.params import ModelConfig, TrainConfig
 from tinynets.training.loop import Run, fit, start_run
 from tinynets.training.steps import make_step
@@ -181,6 +181,62 @@ def tinynets_iris_steps(steps: int, device: torch.device = CPU) -> tuple[float, 
     return time.perf_counter() - started, float(run.history[-1, 0])
 
 
+# LSTM forecasters: (label, windows, window steps, hidden units, batch): sunspots' own size, and a larger series
+LSTM_SIZES = [("sunspots-sized", 206, 11, 32, 32), ("generated 20k windows", 20000, 50, 64, 128)]
+
+
+def windows_of(count: int, window: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` windows of a noisy sine and the step after each: (count, window, 1) inputs, (count, 1) targets."""
+    rng = np.random.default_rng(0)
+    series = np.sin(np.arange(count + window) * 0.3) + rng.normal(0, 0.1, count + window)
+    x = np.lib.stride_tricks.sliding_window_view(series[:-1], window)[:count, :, np.newaxis]
+    return torch.tensor(x, dtype=torch.float32), torch.tensor(series[window:][:count, np.newaxis], dtype=torch.float32)
+
+
+def plain_lstm_epoch(x: torch.Tensor, y: torch.Tensor, hidden: int, batch: int) -> Callable[[], None]:
+    """The same model in a plain PyTorch loop, as a practitioner writes one: nn.LSTM, a DataLoader over the
+    windows, torch.optim.Adam."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    class Forecaster(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm, self.head = nn.LSTM(1, hidden, batch_first=True), nn.Linear(hidden, 1)
+
+        def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+            return self.head(self.lstm(inputs)[0][:, -1])
+
+    torch.manual_seed(0)
+    model = Forecaster()
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=True)
+    optimizer, loss_fn = torch.optim.Adam(model.parameters(), lr=1e-3), nn.MSELoss()
+
+    def epoch() -> None:
+        model.train()
+        for inputs, targets in loader:
+            optimizer.zero_grad()
+            loss_fn(model(inputs), targets).backward()
+            optimizer.step()
+
+    return epoch
+
+
+def tinynets_lstm_epoch(x: torch.Tensor, y: torch.Tensor, hidden: int, batch: int) -> Callable[[], None]:
+    """tinynets' epoch of `{type: lstm}` then `{type: linear}`, as the train stage runs it (and a 1-row test loss)."""
+    model_config = ModelConfig(blocks=[{"type": "lstm", "hidden": hidden}, {"type": "linear", "out": "auto"}])
+    config = TrainConfig(epochs=1, batch_size=batch, optimizer={"name": "adam"}, lr=1e-3, loss="mse")
+    torch.manual_seed(0)
+    run = start_run(build_model(model_config, tuple(x.shape[1:]), 1), config, seed=0)
+    step = make_step(run, model_config, config.loss, Shard(), batch)
+    data = Tensors(x, y, x[:1], y[:1])
+
+    def epoch() -> None:
+        run.epoch = 0
+        fit(run, data, config, step, lambda run: None)
+
+    return epoch
+
+
 def measure(repeats: int) -> list[tuple[str, str]]:
     """The loop figures as (name, value) rows."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -210,4 +266,22 @@ def measure(repeats: int) -> list[tuple[str, str]]:
         ("iris step, tinynets (with its test loss)", f"{our_us:.0f} µs"),
         ("tinynets / seed-000 loop", f"{our_us / seed_us:.2f}x"),
         (f"final loss difference after {IRIS_STEPS} steps", f"{abs(seed_runs[0][1] - our_runs[0][1]):.1e}"),
+        *lstm_rows(repeats),
     ]
+
+
+def lstm_rows(repeats: int) -> list[tuple[str, str]]:
+    """An LSTM forecaster's epoch in tinynets against the plain PyTorch loop, per size."""
+    rows = []
+    for label, count, window, hidden, batch in LSTM_SIZES:
+        x, y = windows_of(count, window)
+        works = {"plain": plain_lstm_epoch(x, y, hidden, batch), "ours": tinynets_lstm_epoch(x, y, hidden, batch)}
+        works["plain"]()  # torch.optim's first step imports torch._dynamo: not part of an epoch
+        medians = interleaved_medians(works, repeats)
+        shape = f"{count} windows of {window}, LSTM {hidden}, batch {batch}"
+        rows += [
+            (f"LSTM epoch, {label} ({shape}): plain PyTorch loop", f"{medians['plain'] * 1e3:.1f} ms"),
+            (f"LSTM epoch, {label}: tinynets", f"{medians['ours'] * 1e3:.1f} ms"),
+            (f"LSTM epoch, {label}: tinynets / plain loop", f"{medians['ours'] / medians['plain']:.2f}x"),
+        ]
+    return rows

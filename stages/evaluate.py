@@ -23,10 +23,10 @@ def evaluate() -> None:
             training = json.loads(str(net.pop("training")))
             features = artifacts.read_arrays(artifacts.features(name))
             info = artifacts.read_json(artifacts.feature_info(name))
-            scores, predicted = score(net, training, features, info, config)
+            scores, predicted = score(net, training, features, info, config, config.seasons.get(name))
             artifacts.write_arrays(artifacts.predictions(name, predictions), **predicted)
             artifacts.write_json(artifacts.model_metrics(name, metrics), scores)
-            headline = {key: scores[key] for key in ("accuracy", "mae", "r2") if key in scores}
+            headline = {key: scores[key] for key in ("accuracy", "mae", "mase", "r2") if key in scores}
             print(f"{name}: " + ", ".join(f"{key} {value}" for key, value in headline.items()))
 
 

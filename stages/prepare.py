@@ -6,13 +6,11 @@ from tinynets import sources
 from tinynets.common import artifacts, settings
 from tinynets.common.stage import run_stage
 
-SPLITS = ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test", "text_train", "text_valid", "text_test")
-
 
 def prepare(name: str) -> None:
     config = settings.read(artifacts.prepare_settings(name))
     raw = sources.prepare(config, name)
-    arrays = {key: value for key, value in raw.fields().items() if key in SPLITS and value is not None}
+    arrays = {key: value for key, value in raw.fields().items() if isinstance(value, np.ndarray)}  # the splits
     artifacts.write_arrays(
         artifacts.prepared(name),
         **arrays,

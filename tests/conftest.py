@@ -7,8 +7,10 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +82,7 @@ def tiny_params(run_list: list[str]) -> dict:
     params = default_params()
     params["run"] = run_list
     epochs = {"iris": 300, "mnist": 1, "circles": 300, "noise_linear": 20, "noise_sigmoid": 20, "sum30": 2}
-    epochs |= {"fashion_mnist": 1, "fashion_cnn": 1, "mnist_cnn": 2}
+    epochs |= {"fashion_mnist": 1, "fashion_cnn": 1, "mnist_cnn": 2, "sum30_rnn": 1}
     for name, count in epochs.items():
         params["datasets"][name]["train"]["epochs"] = count
     params["datasets"]["iris"]["train"]["lr"] = 0.5
@@ -155,3 +157,15 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run the test inside an empty folder (stages write relative to the working directory)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def killed_after(repo: Path, name: str, checkpoint: Path) -> None:
+    """Start dataset `name`'s train stage and SIGKILL it once `checkpoint` exists (the process and no other)."""
+    train = [sys.executable, "-m", "stages.train", name]
+    process = subprocess.Popen(train, cwd=repo, env=tool_env(repo), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert checkpoint.exists(), f"no checkpoint {checkpoint.name} was written while training"
+    process.send_signal(signal.SIGKILL)
+    process.wait()

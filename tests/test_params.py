@@ -48,6 +48,18 @@ def blocks(declared: list) -> callable:
     return mutate
 
 
+def series(train: dict | None = None, **data) -> callable:
+    """sum30 as a forecast of the yearly sunspots, with the data keys (and train keys) given."""
+
+    def mutate(params):
+        dataset = params["datasets"]["sum30"]
+        dataset["data"] = {"source": "timeseries", "name": "sunspots", "target": "SUNACTIVITY", "window": 11} | data
+        dataset["model"] = {"blocks": [{"type": "lstm", "hidden": 4}, {"type": "linear", "out": "auto"}]}
+        dataset["train"] |= train or {}
+
+    return mutate
+
+
 def sum30_as_classifier(params):
     params["datasets"]["sum30"]["train"]["loss"] = "cross_entropy"
     params["datasets"]["sum30"]["model"]["layers"] = [30, 60, 60, 2]
@@ -182,7 +194,24 @@ BROKEN = [
         setter("datasets.iris.model.layers", [4, "auto", 3]),
         "datasets.iris.model.layers: auto can stand for the first size (features) or the last (outputs) only",
     ),
-    ("unknown block", blocks([{"type": "lstm"}]), "datasets.mnist.model.blocks.0"),
+    ("unknown block", blocks([{"type": "transformer"}]), "datasets.mnist.model.blocks.0"),
+    ("a recurrent block without its size", blocks([{"type": "lstm"}]), "datasets.mnist.model.blocks.0.hidden"),
+    ("a recurrent block of size zero", blocks([{"type": "gru", "hidden": 0}]), "datasets.mnist.model.blocks.0.hidden"),
+    (
+        "a recurrent block on a vector",
+        setter("datasets.sum30.model", {"blocks": [{"type": "lstm", "hidden": 8}, {"type": "linear", "out": "auto"}]}),
+        "datasets.sum30.model.blocks.0 (lstm): needs steps x features, but its input is 30; put a sequence block",
+    ),
+    (
+        "steps that do not divide the inputs",
+        setter("datasets.sum30.model", {"blocks": [{"type": "sequence", "features": 7}, {"type": "flatten"}]}),
+        "datasets.sum30.model.blocks.0 (sequence): its 30 inputs do not make steps of 7 features each",
+    ),
+    (
+        "recurrent dropout on a single layer",
+        blocks([{"type": "rnn", "hidden": 8, "dropout": 0.2}, {"type": "linear", "out": "auto"}]),
+        "datasets.mnist.model.blocks.0 (rnn): its dropout acts between stacked layers, and it has one",
+    ),
     ("block option typo", blocks([{"type": "dropout", "rate": 0.5}]), "datasets.mnist.model.blocks.0.rate: unknown"),
     ("dropout of one", blocks([{"type": "dropout", "p": 1}]), "datasets.mnist.model.blocks.0.p"),
     (
@@ -263,6 +292,34 @@ BROKEN = [
         setter("datasets.iris.train.valid_size", 0.99),
         "datasets.iris.train.valid_size: cannot hold out 0.99 of 120 train rows",
     ),
+    ("a horizon of zero", series(horizon=0), "datasets.sum30.data.horizon"),
+    (
+        "a series with a name and a path",
+        series(path="data/own/x.csv"),
+        "datasets.sum30.data.name: name a statsmodels series or give the path of a CSV, one of the two",
+    ),
+    (
+        "a season longer than the window",
+        series(season=12),
+        "datasets.sum30.data.season: the value 12 steps back must lie in the window",
+    ),
+    ("a series split with no train period", series(split={"valid_size": 0.5, "test_size": 0.5}), "no train period"),
+    (
+        "a random hold-out of a series",
+        series(train={"valid_size": 0.2}),
+        "datasets.sum30.train.valid_size: a random hold-out does not apply to a series",
+    ),
+    (
+        "a forecast as classes",
+        series(train={"loss": "cross_entropy"}),
+        "datasets.sum30.train.loss: a forecast is numbers, not classes",
+    ),
+    (
+        "a window longer than the train period",
+        series(window=250),
+        "datasets.sum30.data.window: 250 steps in and 1 ahead do not fit the train period (217 of the 309 steps)",
+    ),
+    ("a series column that is not there", series(target="SUNSPOTS"), "no column 'SUNSPOTS' (the columns are: YEAR"),
     (
         "explicit cuda without a GPU",
         setter("datasets.iris.train.device", "cuda"),

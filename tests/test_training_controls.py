@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 import torch
-from conftest import RUN, make_repo, run, tiny_params, tool_env, write_params
+from conftest import RUN, killed_after, make_repo, run, tiny_params, write_params
 
 from tinynets.modelfile import load_model
 
@@ -131,15 +127,7 @@ def test_a_killed_run_with_every_control_resumes_bit_identically(tmp_path):
     }
     repo = make_repo(tmp_path / "repo", params)
     run(repo, "dvc", "repro", "featurize@mnist")
-    second_seed = repo / "checkpoints/mnist.1.pt"
-    train = [sys.executable, "-m", "stages.train", "mnist"]
-    process = subprocess.Popen(train, cwd=repo, env=tool_env(repo), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not second_seed.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert second_seed.exists(), "the second seed wrote no checkpoint"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    killed_after(repo, "mnist", repo / "checkpoints/mnist.1.pt")  # the second seed's checkpoint
 
     resumed = run(repo, "dvc", "repro", "train@mnist")
     assert "mnist (seed 43): resuming at epoch" in resumed.stdout

@@ -51,9 +51,11 @@ class BlockKind:
     module: Callable[[Any, Shape, Shape], nn.Module]
     # each param's (annotation, default), as pydantic.create_model takes them; REQUIRED: no default
     params: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
-    # the rank of the input it needs: 1 a vector of features, 3 channels x height x width; None: any
+    # the rank of the input it needs: 1 a vector of features, 2 steps x features, 3 channels x height x width;
+    # None: any
     input_rank: int | None = None
-    # models.py applies the model's `init` to the weight of any nn.Linear or nn.Conv2d a kind builds
+    # models.py applies the model's `init` to the weight of any nn.Linear or nn.Conv2d a kind builds; recurrent
+    # layers keep torch's own initialisation
 
 
 def _torch() -> Any:
@@ -99,6 +101,24 @@ def _pool(block: Any, shape: Shape, outputs: int) -> Shape:
 
 def _conv(block: Any, shape: Shape, outputs: int) -> Shape:
     return _window(block, shape, block.out_channels)
+
+
+def _steps(block: Any, shape: Shape, outputs: int) -> Shape:
+    if shape[0] % block.features:
+        raise ShapeProblem(f"its {shape[0]} inputs do not make steps of {block.features} features each")
+    return (shape[0] // block.features, block.features)
+
+
+def _recurrent(block: Any, shape: Shape, outputs: int) -> Shape:
+    if block.dropout and block.layers == 1:
+        raise ShapeProblem("its dropout acts between stacked layers, and it has one: set layers above 1")
+    return (block.hidden * (2 if block.bidirectional else 1),)
+
+
+def _recurrent_module(block: Any, shape_in: Shape, shape_out: Shape) -> nn.Module:
+    from tinynets.recurrent import LastHidden
+
+    return LastHidden(block.type, shape_in[1], block.hidden, block.layers, block.bidirectional, block.dropout)
 
 
 def _pool_module(block: Any, shape_in: Shape, shape_out: Shape) -> nn.Module:
@@ -149,6 +169,27 @@ KINDS: list[BlockKind] = [
         params={"p": (Annotated[float, Ge(0), Lt(1)], 0.5)},
         shape=_same,
         module=lambda block, shape_in, shape_out: _torch().Dropout(block.p),
+    ),
+    BlockKind(
+        "Sequence",  # a vector read as steps: 30 numbers with features 1 are 30 steps of one number
+        ("sequence",),
+        params={"features": (Count, 1)},
+        input_rank=1,
+        shape=_steps,
+        module=lambda block, shape_in, shape_out: _torch().Unflatten(1, shape_out),
+    ),
+    BlockKind(
+        "Recurrent",  # out: the top layer's hidden state after the last step
+        ("rnn", "lstm", "gru"),
+        params={
+            "hidden": (Count, REQUIRED),
+            "layers": (Count, 1),
+            "bidirectional": (bool, False),
+            "dropout": (Annotated[float, Ge(0), Lt(1)], 0.0),
+        },
+        input_rank=2,
+        shape=_recurrent,
+        module=_recurrent_module,
     ),
     BlockKind("Flatten", ("flatten",), shape=_flatten, module=lambda block, shape_in, shape_out: _torch().Flatten()),
     BlockKind(

@@ -15,12 +15,14 @@ FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order
     "loss.png": "Loss per epoch",
     "confusion_matrix.png": "Confusion matrix (test split)",
     "predicted_vs_actual.png": "Predicted against actual (test split)",
+    "forecast.png": "Forecasts over the test period, beside the naive one",
     "roc.png": "ROC curve (test split)",
     "decision_regions.png": "Decision regions",
     "samples.png": "First test images",
 }
 CLASSIFIER_METRICS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "loss")
 REGRESSOR_METRICS = ("mae", "mse", "r2", "loss")
+FORECAST_METRICS = ("mae", "rmse", "mase", "r2", "loss")
 MLP_KEYS = ("layers", "activation", "output_activation", "init")  # how a `layers` model is described
 TRAIN_KEYS = ("epochs", "batch_size", "optimizer", "lr", "loss")
 
@@ -83,16 +85,18 @@ def _summary(run: list[str], all_scores: dict[str, dict[str, Any]]) -> str:
 
 
 def _metrics(scores: dict[str, Any]) -> str:
-    keys = CLASSIFIER_METRICS if "accuracy" in scores else REGRESSOR_METRICS
+    keys = CLASSIFIER_METRICS if "accuracy" in scores else FORECAST_METRICS if "mase" in scores else REGRESSOR_METRICS
     block = scores.get("baseline", {})
-    kinds = [kind for kind in ("linear", "trivial") if "model" in block.get(kind, {})]
+    kinds = [kind for kind, value in block.items() if isinstance(value, dict) and "model" in value]
     rows = [[key, scores.get(key, ""), *(block[kind].get(key, "") for kind in kinds)] for key in keys if key in scores]
+    for step, mae in scores.get("mae_by_step", {}).items():
+        rows.append([f"mae, step {step}", mae, *(block[kind]["mae_by_step"][step] for kind in kinds)])
     table = _table(["test metric", "net", *(f"{kind} baseline" for kind in kinds)], rows)
     notes = [f"{kind}: {block[kind]['model']}" for kind in kinds]
     notes += [
-        f"{kind} baseline skipped: {block[kind]['skipped']}"
-        for kind in ("linear", "trivial")
-        if "skipped" in block.get(kind, {})
+        f"{kind} baseline skipped: {value['skipped']}"
+        for kind, value in block.items()
+        if isinstance(value, dict) and "skipped" in value
     ]
     if "skipped" in block:
         notes.append(f"baselines skipped: {block['skipped']}")

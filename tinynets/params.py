@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from tinynets.blocks import ACTIVATIONS, KINDS, BlockKind, Size, block_types
+from tinynets.blocks import ACTIVATIONS, KINDS, BlockKind, Count, Size, block_types
 from tinynets.common.errors import ConfigError
 from tinynets.common.facts import is_classifier
 
@@ -142,7 +142,60 @@ class CsvData(Data):
         return self
 
 
-DataConfig = Annotated[SklearnData | GeneratedData | TorchvisionData | CsvData, Field(discriminator="source")]
+class SeriesSplit(Strict):
+    """A series' chronological split: the last shares of its timeline are the validation, then the test period."""
+
+    valid_size: Annotated[float, Field(ge=0, lt=1)] = 0.15  # 0: no validation period
+    test_size: Probability = 0.15
+
+    @model_validator(mode="after")
+    def _leaves_a_train_period(self) -> SeriesSplit:
+        if self.valid_size + self.test_size >= 1:
+            raise FieldProblem("valid_size", "and test_size leave no train period: their sum must be below 1")
+        return self
+
+
+class TimeseriesData(Data):
+    """One series to forecast: a CSV in data/own/ (`path`) or a real series statsmodels ships (`name`), read as
+    windows of `window` steps in and `horizon` steps ahead."""
+
+    source: Literal["timeseries"]
+    # statsmodels.datasets' real series, in the package (offline): yearly sunspots (YEAR, SUNACTIVITY), weekly
+    # co2 at Mauna Loa (date, co2; gaps), the Nile's yearly flow (year, volume), US quarterly macrodata
+    name: Literal["sunspots", "co2", "nile", "macrodata"] | None = None
+    path: Annotated[str, Field(pattern=r"\.csv$")] | None = None
+    target: Annotated[str, Field(min_length=1)]  # the column to forecast; its past is an input too
+    time: str | None = None  # a column to order the rows by and label the plots with; default: the file's order
+    features: list[Annotated[str, Field(min_length=1)]] = []  # other columns read as inputs
+    window: Count  # steps in
+    horizon: Count = 1  # steps ahead
+    season: Count | None = None  # the season's length in steps, for the seasonal_naive baseline
+    missing: Literal["error", "interpolate", "drop"] = "error"  # an empty cell: stop, fill from its neighbours
+    split: SeriesSplit = SeriesSplit()
+    scaler: Scaler = "standard"
+    target_scaler: TargetScaler = "standard"
+
+    @model_validator(mode="after")
+    def _one_series(self) -> TimeseriesData:
+        if (self.name is None) == (self.path is None):
+            raise FieldProblem("name", "name a statsmodels series or give the path of a CSV, one of the two")
+        if self.path is not None and (Path(self.path).is_absolute() or Path(self.path).parent.as_posix() != OWN_DATA):
+            raise FieldProblem("path", f"put the file in {OWN_DATA}/ (the folder the pipeline watches for edits)")
+        if self.target in self.features or (self.time is not None and self.time in (self.target, *self.features)):
+            raise FieldProblem("features", "name each column once: the target, the time and the features differ")
+        if self.scaler == "pixels":
+            raise FieldProblem("scaler", "pixels is for images; use standard, minmax or none")
+        if self.season is not None and self.season > self.window:
+            raise FieldProblem(
+                "season",
+                f"the value {self.season} steps back must lie in the window: set window to {self.season} or more",
+            )
+        return self
+
+
+DataConfig = Annotated[
+    SklearnData | GeneratedData | TorchvisionData | CsvData | TimeseriesData, Field(discriminator="source")
+]
 
 
 def _block_schema(kind: BlockKind) -> type[Strict]:
@@ -264,8 +317,6 @@ class TrainConfig(Strict):
     def _every_process_gets_rows(self) -> TrainConfig:
         if self.batch_size is not None and self.batch_size < self.processes:
             raise FieldProblem("batch_size", f"must be at least processes ({self.processes}): each takes a share")
-        if self.early_stopping is not None and self.valid_size is None:
-            raise FieldProblem("early_stopping", "watches the validation loss: set train.valid_size too")
         if self.processes > 1 and (self.early_stopping or self.repeats > 1 or self.schedule or self.valid_size):
             raise FieldProblem("processes", "runs plain training only (no schedule, validation split or repeats)")
         return self
@@ -277,6 +328,24 @@ class DatasetConfig(Strict):
     data: DataConfig
     model: ModelConfig
     train: TrainConfig
+
+    @model_validator(mode="after")
+    def _validation_fits_the_data(self) -> DatasetConfig:
+        series = self.data.source == "timeseries"
+        if series and self.train.valid_size is not None:
+            raise FieldProblem(
+                "train.valid_size",
+                "a random hold-out does not apply to a series: set data.split.valid_size, its validation period",
+            )
+        if series and self.is_classifier:
+            raise FieldProblem("train.loss", f"a forecast is numbers, not classes: use mse, not {self.train.loss}")
+        validates = self.data.split.valid_size > 0 if series else self.train.valid_size is not None
+        if self.train.early_stopping is not None and not validates:
+            where = "data.split.valid_size" if series else "train.valid_size"
+            raise FieldProblem("train.early_stopping", f"watches the validation loss: set {where} too")
+        if series and validates and self.train.processes > 1:
+            raise FieldProblem("train.processes", "runs plain training only (no validation period)")
+        return self
 
     @model_validator(mode="after")
     def _loss_fits_output(self) -> DatasetConfig:
@@ -291,7 +360,7 @@ class DatasetConfig(Strict):
             )
         if not self.is_classifier and self.data.classes is not None:
             raise FieldProblem("data.classes", f"names classes, but loss {self.train.loss} makes this a regression")
-        if not self.is_classifier and self.data.split.stratify:
+        if not self.is_classifier and getattr(self.data.split, "stratify", False):
             raise FieldProblem("data.split.stratify", f"splits by class, but loss {self.train.loss} has no classes")
         squashed = self._output_activation()
         if self.is_classifier and squashed is not None:
@@ -362,7 +431,8 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-_UNION_TAGS = {"sklearn", "generated", "torchvision", "csv", "sgd", "adam", "rmsprop", "step", "cosine", "plateau"}
+_UNION_TAGS = {"sklearn", "generated", "torchvision", "csv", "timeseries"}  # data sources
+_UNION_TAGS |= {"sgd", "adam", "rmsprop", "step", "cosine", "plateau"}  # optimizers, schedules
 _UNION_TAGS |= set(block_types())
 
 

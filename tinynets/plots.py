@@ -123,6 +123,37 @@ def sample_images(images: np.ndarray, labels: list[str], predicted: list[str], t
     _save(figure, path)
 
 
+def _time_ticks(axes: plt.Axes, labels: np.ndarray) -> None:
+    """About eight of the steps' time labels along the x axis (positions are step numbers)."""
+    every = max(1, len(labels) // 8)
+    axes.set_xticks(range(0, len(labels), every), labels[::every], rotation=30, ha="right")
+
+
+def forecast(predictions: dict[str, np.ndarray], title: str, path: Path) -> None:
+    """The test period: the truth beside the net's and the naive forecast of the first step ahead; then the last
+    test window and every step the net forecasts from it."""
+    figure, (period, last) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [3, 1]})
+    times = predictions["times"]
+    steps = np.arange(len(times))
+    period.plot(steps, predictions["y_true"][:, 0], color="black", label="truth")
+    period.plot(steps, predictions["y_pred"][:, 0], label="net")
+    period.plot(steps, predictions["naive"][:, 0], linestyle="--", alpha=0.7, label="naive (last value)")
+    period.set(title=f"{title}: test period, one step ahead", ylabel="value")
+    _time_ticks(period, times)
+    period.legend()
+    period.grid(alpha=0.3)
+    window, ahead = predictions["last_window_times"], predictions["horizon_times"]
+    inputs, horizon = np.arange(len(window)), np.arange(len(window), len(window) + len(ahead))
+    last.plot(inputs, predictions["last_window"], color="gray", marker=".", label="window (inputs)")
+    last.plot(horizon, predictions["y_true"][-1, : len(ahead)], color="black", marker="o", label="truth")
+    last.plot(horizon, predictions["y_pred"][-1, : len(ahead)], marker="o", label="net")
+    last.set(title="the last test window")
+    _time_ticks(last, np.concatenate([window, ahead]))
+    last.legend(fontsize=7)
+    last.grid(alpha=0.3)
+    _save(figure, path)
+
+
 def draw_dataset(
     name: str, curve: dict[str, np.ndarray], predictions: dict[str, np.ndarray], scores: dict, folder: Path
 ) -> None:
@@ -135,6 +166,8 @@ def draw_dataset(
     else:
         actual, predicted = predictions["y_true"], predictions["y_pred"]
         predicted_vs_actual(actual, predicted, f"{name}: test set", folder / "predicted_vs_actual.png")
+    if "naive" in predictions:
+        forecast(predictions, name, folder / "forecast.png")
     if "roc_fpr" in predictions and "roc_auc" in scores:
         roc_curve(predictions["roc_fpr"], predictions["roc_tpr"], scores["roc_auc"], f"{name}: ROC", folder / "roc.png")
     if "grid_class" in predictions:

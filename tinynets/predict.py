@@ -1,4 +1,5 @@
-"""Predictions from a trained model for new rows (a CSV with the dataset's columns) or images (PNG, JPEG).
+"""Predictions from a trained model for new rows (a CSV with the dataset's columns), images (PNG, JPEG), or a
+series' recent steps (a forecaster: the next `horizon` values from the last `window` rows).
 
 The model file holds its declaration and weights; data/features/<dataset>.json holds the fitted scalers,
 the one-hot categories and the class names, so the new inputs are prepared exactly as the training data
@@ -86,6 +87,25 @@ def image_pixels(paths: list[Path], shape: tuple[int, int]) -> np.ndarray:
     return np.stack(pixels)
 
 
+def recent_window(paths: list[Path], info: dict) -> np.ndarray:
+    """The last `window` rows of a CSV of a series' recent steps, in file order, scaled as the series was: (1,
+    window, columns)."""
+    window, columns = info["forecast"]["window"], info["columns"]
+    if len(paths) != 1 or paths[0].suffix.lower() != ".csv":
+        raise DataError(f"a forecast reads one .csv file of the series' last {window} or more steps ({columns})")
+    path = paths[0]
+    frame = read_csv(path)
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: no column {missing[0]!r} (the model needs: {', '.join(columns)})")
+    if len(frame) < window:
+        raise DataError(f"{path}: {len(frame)} rows, but the model forecasts from the last {window} steps")
+    recent, lines = frame[columns].iloc[-window:], np.arange(len(frame) - window, len(frame)) + FIRST_ROW_LINE
+    check_filled(path, recent, lines, " (a forecast needs every one of the last steps)")
+    x = np.column_stack([numbers(path, recent[column], column, lines) for column in columns])
+    return inputs(x, None, info)[np.newaxis]
+
+
 def predict_files(name: str, paths: list[Path], root: Path = Path()) -> str:
     """The CSV of predictions for `paths` by a model of the project at `root`: the input's columns (or file
     names), `predicted`, then `p_<class>`."""
@@ -97,7 +117,10 @@ def predict_files(name: str, paths: list[Path], root: Path = Path()) -> str:
 
     saved, info = trained(name, root)
     shape = tuple(saved["input_shape"])
-    if len(shape) == 2:
+    if "forecast" in info:
+        features = recent_window(paths, info)
+        table = pd.DataFrame({"step": range(1, info["forecast"]["horizon"] + 1)})
+    elif len(shape) == 2:
         features = image_pixels(paths, shape)
         table = pd.DataFrame({"file": [str(path) for path in paths]})
     else:
@@ -111,6 +134,8 @@ def predict_files(name: str, paths: list[Path], root: Path = Path()) -> str:
         table["predicted"] = np.array(classes)[predicted_labels(outputs, saved["loss"])]
         for index, probability in enumerate(class_probabilities(outputs, saved["loss"]).T):
             table[f"p_{classes[index]}"] = probability
+    elif "forecast" in info:  # one row per step ahead
+        table["predicted"] = from_stats(info["target_scaler"]).inverse(outputs)[0]
     else:
         values = from_stats(info["target_scaler"]).inverse(outputs)
         names = info["target_names"] if len(info["target_names"]) == values.shape[1] else []

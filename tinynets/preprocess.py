@@ -109,6 +109,7 @@ def featurize(
     seen); return the arrays and their description."""
     data = settings.data
     splits = ("train", "valid", "test") if "x_valid" in raw else ("train", "test")
+    series = raw.get("fit_rows")  # a time series' train period: its scalers fit on those rows, per column
     columns = raw["feature_names"].tolist()
     if not columns and raw["x_train"].ndim == 2:  # generated data: name the columns x1, x2, ...
         columns = [f"x{index + 1}" for index in range(raw["x_train"].shape[1])]
@@ -118,7 +119,7 @@ def featurize(
         "target_column": getattr(data, "target", None),  # a CSV's: allowed (and ignored) in such a file
         "text_columns": raw["text_names"].tolist() if "text_names" in raw else [],
         "input_shape": list(raw["x_train"].shape[1:]),
-        "scaler": fit_scaler(data.scaler, raw["x_train"]).stats(),
+        "scaler": fit_scaler(data.scaler, raw["x_train"] if series is None else series).stats(),
         "categories": fit_categories(raw["text_train"]) if _has_text(raw) else [],
     }
     arrays = {f"x_{split}": inputs(raw[f"x_{split}"], raw.get(f"text_{split}"), info) for split in splits}
@@ -131,17 +132,33 @@ def featurize(
     if is_classifier(settings.loss):
         arrays |= {f"y_{split}": raw[f"y_{split}"] for split in splits}
     else:
-        targets = fit_scaler(data.target_scaler, raw["y_train"])
+        targets = fit_scaler(data.target_scaler, raw["y_train"] if series is None else series[:, :1])
         # float64, so that evaluate's inverse gives the targets back to the last digit
         for key in (f"y_{split}" for split in splits):
             arrays[key] = raw[key] if targets.kind == "none" else targets.transform(raw[key], np.float64)
         info["target_names"] = raw["target_names"].tolist()
         info["target_scaler"] = targets.stats()
+    if series is not None:
+        info["forecast"] = forecast_facts(raw)
     facts = DataFacts.of(arrays["x_train"], arrays["y_train"])
     if is_classifier(settings.loss):
         info["classes"] = class_names(settings, class_count(name, settings.loss, facts), raw["target_names"].tolist())
     info["facts"] = facts.as_dict()
     return arrays, info
+
+
+def forecast_facts(raw: dict[str, np.ndarray]) -> dict[str, Any]:
+    """What scoring and plotting a forecast need: the window and horizon, each step's time label, where the
+    validation and test periods start, and MASE's scale (the train period's mean one-step change, Hyndman's
+    in-sample naive MAE)."""
+    target = raw["fit_rows"][:, 0]
+    return {
+        "window": int(raw["x_train"].shape[1]),
+        "horizon": int(raw["y_train"].shape[1]),
+        "mase_scale": float(np.mean(np.abs(np.diff(target)))),
+        "periods": raw["periods"].tolist(),
+        "times": raw["times"].tolist(),
+    }
 
 
 def _has_text(raw: dict[str, np.ndarray]) -> bool:

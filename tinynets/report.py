@@ -43,6 +43,8 @@ def headline(scores: dict[str, Any]) -> str:
         return f"MAE {_spread(spread['mae'], '.4g')}, R² {_spread(spread['r2'], '.4f')} {seeds}"
     if "accuracy" in scores:
         return f"accuracy {scores['accuracy']:.4f}, macro F1 {scores['f1_macro']:.4f}"
+    if "mase" in scores:
+        return f"MAE {scores['mae']:.4g}, MASE {scores['mase']:.3f}"
     return f"MAE {scores['mae']:.4g}, R² {scores['r2']:.4f}"
 
 
@@ -51,8 +53,10 @@ def _spread(figures: dict[str, float], form: str) -> str:
 
 
 def baseline(scores: dict[str, Any], kind: str) -> dict[str, Any]:
-    """One baseline's block ({'skipped': why} when there is none)."""
+    """One baseline's block ({'skipped': why} when there is none); a forecast's trivial baseline is the naive one."""
     block = scores.get("baseline", {})
+    if kind == "trivial" and "naive" in block:
+        kind = "naive"
     return block.get(kind, {"skipped": block.get("skipped", "not computed")})
 
 

@@ -17,7 +17,7 @@ from tinynets.common.settings import Settings, plain
 if TYPE_CHECKING:
     from tinynets.params import ModelConfig
 
-RANKS = {1: "a vector of features", 3: "channels x height x width"}
+RANKS = {1: "a vector of features", 2: "steps x features", 3: "channels x height x width"}
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ def _where(name: str, index: int, block) -> str:
 def _wrong_rank(kind: BlockKind, shape: Shape) -> str:
     if kind.input_rank == 1:
         return f"its input is {shown(shape)}; put a flatten block before it"
-    return f"needs {RANKS.get(kind.input_rank, f'{kind.input_rank} axes')}, but its input is {shown(shape)}"
+    hint = "; put a sequence block before it" if kind.input_rank == 2 and len(shape) == 1 else ""
+    return f"needs {RANKS.get(kind.input_rank, f'{kind.input_rank} axes')}, but its input is {shown(shape)}{hint}"
 
 
 def trace(name: str, model: ModelConfig, input_shape: Shape, outputs: int) -> list[Layer]:

@@ -36,6 +36,10 @@ def load(data: DataConfig, seed: int, name: str, classify: bool = False) -> RawD
         return _generated(data, seed, name)
     if data.source == "csv":
         return _csv(data, classify)
+    if data.source == "timeseries":
+        from tinynets.series import read_series, split_windows
+
+        return split_windows(read_series(data), data, name)
     return _torchvision(data, name)
 
 

@@ -32,6 +32,11 @@ class RawData:
     x_valid: np.ndarray | None = None  # rows held out of the train split to choose models on (train.valid_size)
     y_valid: np.ndarray | None = None
     text_valid: np.ndarray | None = None
+    # a time series' (tinynets.series): the train period's rows, which the scalers fit on; each step's time
+    # label; where the validation and test periods start
+    fit_rows: np.ndarray | None = None
+    times: np.ndarray | None = None
+    periods: np.ndarray | None = None
 
     def fields(self) -> dict[str, Any]:
         """Every field by name, the arrays themselves (dataclasses.asdict would copy each)."""

@@ -27,7 +27,7 @@ from tinynets.shapes import resolved_model
 def input_files(config: DatasetConfig) -> list[Path]:
     """The files outside params.yaml that a dataset's data is read from: a CSV, a local IDX folder's files."""
     data = config.data
-    if data.source == "csv":
+    if data.source in ("csv", "timeseries") and data.path is not None:
         return [Path(data.path)]
     if data.source == "torchvision" and data.local_dir and Path(data.local_dir).is_dir():
         return sorted(path for path in Path(data.local_dir).iterdir() if path.is_file())
@@ -45,12 +45,13 @@ def file_digests(paths: list[Path]) -> dict[str, str]:
 
 
 FEATURIZE_KEYS = ("scaler", "target_scaler", "classes")  # the data section's keys that featurize alone reads
+EVALUATE_KEYS = ("season",)  # and that evaluate alone reads (a forecast's seasonal naive baseline)
 
 
 def prepare_settings(params: Params, name: str) -> dict[str, Any]:
     """What a dataset's prepare stage reads: where its rows come from and how they split, the task, the seed."""
     config = params.dataset(name)
-    data = {key: value for key, value in plain(config.data).items() if key not in FEATURIZE_KEYS}
+    data = {key: value for key, value in plain(config.data).items() if key not in FEATURIZE_KEYS + EVALUATE_KEYS}
     return {
         "seed": params.seed,
         "data": data,
@@ -78,11 +79,17 @@ def train_settings(params: Params, name: str) -> dict[str, Any]:
     }
 
 
+def seasons(params: Params) -> dict[str, int]:
+    """The season of each forecast in `run` that declares one."""
+    data = {name: params.dataset(name).data for name in params.run}
+    return {name: config.season for name, config in data.items() if getattr(config, "season", None) is not None}
+
+
 def settings_files(params: Params) -> dict[Path, dict[str, Any]]:
     """Every stage's settings, by the path the validate stage writes them to."""
     files: dict[Path, dict[str, Any]] = {
         artifacts.RUN_SETTINGS: {"run": params.run},
-        artifacts.EVALUATE_SETTINGS: plain(params.evaluate),
+        artifacts.EVALUATE_SETTINGS: {**plain(params.evaluate), "seasons": seasons(params)},
     }
     for name in params.run:
         files[artifacts.prepare_settings(name)] = prepare_settings(params, name)

@@ -12,6 +12,7 @@ import numpy as np
 
 from tinynets.evaluation import decisions, metrics
 from tinynets.evaluation.baselines import score_baselines
+from tinynets.evaluation.forecasts import forecast_baselines, forecast_metrics, last_values, naive
 from tinynets.preprocess import from_stats
 
 if TYPE_CHECKING:
@@ -32,9 +33,13 @@ def _targets(y: np.ndarray, info: dict[str, Any]) -> np.ndarray:
 def headline_metrics(
     y_true: np.ndarray, outputs: np.ndarray, loss: str, classes: list[str] | None, info: dict[str, Any]
 ) -> dict[str, float]:
-    """The headline metrics of a net's raw outputs: accuracy, macro figures (and ROC AUC), or MSE, MAE, R²."""
+    """The headline metrics of a net's raw outputs: accuracy, macro figures (and ROC AUC), or MSE, MAE, R² (and a
+    forecast's RMSE, MASE and MAE per step ahead)."""
     if classes is None:
-        return metrics.regression(y_true, from_stats(info["target_scaler"]).inverse(outputs))
+        predicted = from_stats(info["target_scaler"]).inverse(outputs)
+        if "forecast" in info:
+            return forecast_metrics(y_true, predicted, info["forecast"]["mase_scale"])
+        return metrics.regression(y_true, predicted)
     labels, probabilities = decisions.predicted_labels(outputs, loss), decisions.class_probabilities(outputs, loss)
     return metrics.classification(y_true, labels, classes, probabilities)
 
@@ -64,17 +69,35 @@ def spread(
     return result
 
 
+def forecast_arrays(features: dict[str, np.ndarray], info: dict[str, Any]) -> dict[str, np.ndarray]:
+    """What the forecast plot draws beside the net's: the naive forecast of the test windows, the time label of
+    each one's first target step, and the last test window's inputs in the series' units."""
+    facts = info["forecast"]
+    horizon, x_test = facts["horizon"], features["x_test"]
+    test_start = facts["periods"][1]
+    first_target = max(test_start, facts["window"])  # as tinynets.series.windows places them
+    times = np.asarray(facts["times"], dtype=str)
+    return {
+        "naive": naive(x_test, horizon, info),
+        "times": times[first_target : first_target + len(x_test)],
+        "last_window": last_values(x_test[-1:], info)[0],
+        "last_window_times": times[first_target + len(x_test) - 1 - facts["window"] : first_target + len(x_test) - 1],
+        "horizon_times": times[first_target + len(x_test) - 1 : first_target + len(x_test) - 1 + horizon],
+    }
+
+
 def evaluate(
     net: dict[str, np.ndarray],
     training: dict[str, Any],
     features: dict[str, np.ndarray],
     info: dict[str, Any],
     config: EvaluateConfig,
+    season: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The metrics JSON of a trained net (with its baselines), and the arrays its plots are drawn from.
 
     `net` holds the train stage's outputs, `training` its facts, `features` and `info` the featurize
-    stage's arrays and description.
+    stage's arrays and description; `season` a forecast's for its seasonal naive baseline.
     """
     loss, outputs = training["loss"], net["outputs"]
     classes = info.get("classes")
@@ -103,7 +126,11 @@ def evaluate(
             scores["valid"]["spread"] = spread(*repeats, targets["valid"], loss, classes, info)
     rows = {f"x_{split}": features[f"x_{split}"] for split in targets}
     split = rows | {f"y_{split}": y for split, y in targets.items()}
-    scores["baseline"] = score_baselines(split, classes, config)
+    if "forecast" in info:
+        scores["baseline"] = forecast_baselines(split, info, season, config)
+        arrays |= forecast_arrays(features, info)
+    else:
+        scores["baseline"] = score_baselines(split, classes, config)
     scores |= {"n_train": len(features["x_train"]), "n_test": len(features["x_test"]), "source": info["source"]}
     scores |= {key: training[key] for key in TRAINING_FACTS if key in training}
     if "repeat_outputs" in net:
@@ -112,6 +139,6 @@ def evaluate(
         grid_class = decisions.predicted_labels(net["grid_outputs"], loss).reshape(net["grid_x"].shape)
         arrays |= {"grid_x": net["grid_x"], "grid_y": net["grid_y"], "grid_class": grid_class}
         arrays["x_test"] = features["x_test"]
-    if features["x_test"].ndim == 3:  # images: keep a few for the sample grid
+    if features["x_test"].ndim == 3 and "forecast" not in info:  # images: keep a few for the sample grid
         arrays["images"] = features["x_test"][:SAMPLE_IMAGES]
     return scores, arrays
