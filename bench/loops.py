@@ -249,8 +249,10 @@ def measure(repeats: int) -> list[tuple[str, str]]:
         }
         medians = interleaved_medians(epochs, repeats)
     seed, ours, with_test, floor = (medians[name] for name in epochs)
-    # The seed's runs first: tinynets trains a net this small on one thread, and torch's thread pool, once
-    # shrunk and grown again, makes the seed's two-thread loop a tenth slower than in a process of its own.
+    lstm = lstm_rows(repeats)
+    # The iris loops last, the seed's first: tinynets trains a net this small on one thread, and torch's thread
+    # pool, once shrunk and grown again, slows two-thread work after it (the seed's iris loop by a tenth, an
+    # LSTM step by a fifth) as it never does in a train stage's process of its own.
     seed_runs = [seed_000_steps(IRIS_STEPS) for _ in range(repeats)]
     our_runs = [tinynets_iris_steps(IRIS_STEPS) for _ in range(repeats)]
     seed_us = statistics.median(s for s, _ in seed_runs) / IRIS_STEPS * 1e6
@@ -266,7 +268,7 @@ def measure(repeats: int) -> list[tuple[str, str]]:
         ("iris step, tinynets (with its test loss)", f"{our_us:.0f} µs"),
         ("tinynets / seed-000 loop", f"{our_us / seed_us:.2f}x"),
         (f"final loss difference after {IRIS_STEPS} steps", f"{abs(seed_runs[0][1] - our_runs[0][1]):.1e}"),
-        *lstm_rows(repeats),
+        *lstm,
     ]
 
 

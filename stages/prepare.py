@@ -10,7 +10,9 @@ from tinynets.common.stage import run_stage
 def prepare(name: str) -> None:
     config = settings.read(artifacts.prepare_settings(name))
     raw = sources.prepare(config, name)
-    arrays = {key: value for key, value in raw.fields().items() if isinstance(value, np.ndarray)}  # the splits
+    arrays = {
+        key: value for key, value in raw.fields().items() if isinstance(value, np.ndarray)
+    }  # splits, series facts
     artifacts.write_arrays(
         artifacts.prepared(name),
         **arrays,

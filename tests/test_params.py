@@ -293,6 +293,12 @@ BROKEN = [
         "datasets.iris.train.valid_size: cannot hold out 0.99 of 120 train rows",
     ),
     ("a horizon of zero", series(horizon=0), "datasets.sum30.data.horizon"),
+    ("a window of zero", series(window=0), "datasets.sum30.data.window"),
+    ("an unknown series", series(name="tides"), "datasets.sum30.data.name"),
+    ("a series file outside data/own", series(name=None, path="series.csv"), "datasets.sum30.data.path: put the file"),
+    ("a feature that is the target", series(features=["SUNACTIVITY"]), "datasets.sum30.data.features: name each"),
+    ("an unknown way to fill gaps", series(missing="mean"), "datasets.sum30.data.missing"),
+    ("a time column that is not there", series(time="DATE"), "no column 'DATE' (the columns are: YEAR, SUNACTIVITY)"),
     (
         "a series with a name and a path",
         series(path="data/own/x.csv"),

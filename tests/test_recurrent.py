@@ -68,6 +68,11 @@ def test_a_recurrent_mistake_names_its_block(blocks, message):
         shapes(blocks, (30,))
 
 
+def test_a_sequence_block_on_a_series_says_to_leave_it_out():
+    with pytest.raises(ConfigError, match=re.escape("blocks.0 (sequence): its input is 11x1, already steps x")):
+        shapes([{"type": "sequence"}, {"type": "lstm", "hidden": 8}, {"type": "linear", "out": 1}], (11, 1))
+
+
 def test_a_recurrent_block_is_described_with_its_defaults():
     block = {"bidirectional": False, "dropout": 0.0, "hidden": 32, "layers": 1, "type": "lstm"}  # a model file's
     assert described(block) == "lstm (hidden 32, layers 1, bidirectional False, dropout 0.0)"

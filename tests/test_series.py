@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_repo, run, tiny_params, tool_env
+from conftest import make_repo, ran_stages, run, tiny_params, tool_env, write_params
 
 from tinynets.common.errors import DataError
 from tinynets.common.settings import Settings
 from tinynets.evaluation.forecasts import forecast_baselines, forecast_metrics, naive, seasonal_naive
+from tinynets.evaluation.scoring import forecast_arrays
 from tinynets.params import EvaluateConfig, TimeseriesData
-from tinynets.preprocess import featurize
+from tinynets.preprocess import featurize, mase_scale
 from tinynets.series import Periods, Series, periods, read_series, split_windows
 
 
@@ -37,7 +38,8 @@ def test_the_split_keeps_every_window_inside_its_period():
     steps = np.arange(100.0)  # each value is its own step index: a window's values say where it reads
     raw = split_windows(toy(steps), series_data(horizon=3, split={"valid_size": 0.2, "test_size": 0.2}), "toy")
     assert periods(100, 0.2, 0.2) == Periods(valid_start=60, test_start=80, steps=100)
-    valid_start, test_start = raw.periods
+    valid_start, test_start, first_test_target = raw.periods
+    assert first_test_target == test_start  # a test window reads the steps before its period
     assert raw.x_train.max() < valid_start and raw.y_train.max() < valid_start  # nothing of later periods
     assert raw.y_valid.min() >= valid_start and raw.y_valid.max() < test_start
     assert raw.y_test.min() >= test_start and raw.y_test.max() == 99
@@ -56,7 +58,8 @@ def test_the_scalers_keep_the_train_periods_statistics_when_the_level_jumps():
     raw = split_windows(toy(level, feature), series_data(split={"valid_size": 0.1, "test_size": 0.2}), "toy")
     arrays = {key: value for key, value in raw.fields().items() if isinstance(value, np.ndarray)}
     arrays |= {"source": np.array("toy"), "feature_names": np.array(raw.feature_names), "target_names": np.array([])}
-    settings = Settings({"data": {"scaler": "standard", "target_scaler": "standard", "classes": None}, "loss": "mse"})
+    data = {"scaler": "standard", "target_scaler": "standard", "classes": None, "time": None}
+    settings = Settings({"data": data, "loss": "mse"})
     features, info = featurize(arrays, settings, "toy")
     train = level[:70]
     assert info["scaler"]["offset"] == pytest.approx([train.mean(), feature[:70].mean()])
@@ -104,6 +107,7 @@ def test_the_baselines_score_on_the_same_windows_as_the_net():
     [
         ({"window": 50}, 60, "datasets.toy.data.window: 50 steps in and 1 ahead do not fit the train period (42 of"),
         ({"horizon": 4, "split": {"valid_size": 0.0, "test_size": 0.05}}, 60, "the test period has 3 steps, fewer"),
+        ({"split": {"valid_size": 0.01, "test_size": 0.2}}, 30, "the valid period has 0 steps, fewer than the horizon"),
     ],
 )
 def test_a_window_that_does_not_fit_is_one_line(keys, steps, message):
@@ -174,6 +178,8 @@ def test_a_series_of_your_own_runs_end_to_end_and_forecasts_from_its_last_rows(t
     recent = table.iloc[-20:]  # the last 14 of them are read
     forecast = list(csv.DictReader(predict(repo, recent, tmp_path / "recent.csv").stdout.splitlines()))
     assert [row["step"] for row in forecast] == ["1", "2", "3"]
+    shuffled = predict(repo, recent.sample(frac=1, random_state=1), tmp_path / "shuffled.csv").stdout
+    assert list(csv.DictReader(shuffled.splitlines())) == forecast  # read in time order, as training read them
     last_week = table["demand"].iloc[-7:]
     assert all(last_week.min() - 20 < float(row["predicted"]) < last_week.max() + 20 for row in forecast)
 
@@ -184,21 +190,64 @@ def test_a_series_of_your_own_runs_end_to_end_and_forecasts_from_its_last_rows(t
         (recent.drop(columns="temperature"), "no column 'temperature'"),
         (gap, "column 'temperature', line 20: missing value"),
         (recent.assign(demand=["many"] * 20), "column 'demand', line 8: 'many' is not a number"),
+        (recent.assign(day=recent["day"].iloc[0]), "column 'day', line 3: time 2025-01-15 appears twice"),
     ):
         result = predict(repo, broken, tmp_path / "broken.csv")
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+    params["datasets"]["demand"]["data"]["season"] = 14  # read by evaluate alone: nothing retrains
+    write_params(repo, params)
+    ran = ran_stages(run(repo, "dvc", "repro").stdout)
+    assert ran == {"validate", "evaluate", "plot", "report"}, ran
+    seasonal = json.loads((repo / "metrics/demand.json").read_text())["baseline"]["seasonal_naive"]
+    assert seasonal["model"] == "the value 14 steps back"
 
 
 def test_a_csv_series_is_read_in_time_order_with_its_gaps_handled(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data/own").mkdir(parents=True)
     path = tmp_path / "data/own/series.csv"
-    path.write_text("day,y\n2024-01-03,30\n2024-01-01,10\n2024-01-04,\n2024-01-02,20\n2024-01-05,50\n")
-    with pytest.raises(DataError, match=re.escape("column 'y', line 4: missing value (set data.missing: interpolate")):
-        read_series(series_data(time="day"))
-    filled = read_series(series_data(time="day", missing="interpolate"))
+    path.write_text("day,y\n2024-01-03,\n2024-01-01,10\n2024-01-04,40\n2024-01-02,20\n2024-01-05,50\n")
+    split = {"valid_size": 0, "test_size": 0.2}
+    with pytest.raises(DataError, match=re.escape("column 'y', line 2: missing value (set data.missing: interpolate")):
+        read_series(series_data(time="day", split=split))
+    filled = read_series(series_data(time="day", missing="interpolate", split=split))
     assert filled.values[:, 0].tolist() == [10, 20, 30, 40, 50] and filled.times[0] == "2024-01-01"
-    assert read_series(series_data(time="day", missing="drop")).values[:, 0].tolist() == [10, 20, 30, 50]
+    assert read_series(series_data(time="day", missing="drop")).values[:, 0].tolist() == [10, 20, 40, 50]
     path.write_text("day,y\n1,10\n2,many\n")
     with pytest.raises(DataError, match=re.escape("column 'y', line 3: 'many' is not a number")):
         read_series(series_data(time="day"))
+
+
+def test_a_gap_is_filled_within_its_period_never_from_a_later_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data/own").mkdir(parents=True)
+    path = tmp_path / "data/own/series.csv"
+    values = [str(float(step)) for step in range(20)]  # train: steps 0-13 (0.15 + 0.15 of 20 held out)
+    values[5] = ""
+    path.write_text("t,y\n" + "".join(f"{step},{value}\n" for step, value in enumerate(values)))
+    assert read_series(series_data(window=3, missing="interpolate")).values[5, 0] == 5  # from steps 4 and 6
+    values[5], values[13] = "5", ""  # the last train step: its next value lies in the validation period
+    path.write_text("t,y\n" + "".join(f"{step},{value}\n" for step, value in enumerate(values)))
+    with pytest.raises(DataError, match=re.escape("line 15: missing value (at an end of a period")):
+        read_series(series_data(window=3, missing="interpolate"))
+
+
+def test_mase_scale_is_the_train_periods_mean_one_step_change():
+    assert mase_scale(np.array([1.0, 3.0, 2.0, 6.0])) == pytest.approx((2 + 1 + 4) / 3)
+
+
+def test_the_forecast_plot_labels_each_window_with_the_steps_it_reads_and_forecasts():
+    steps = np.arange(40.0)
+    raw = split_windows(
+        toy(steps), series_data(window=4, horizon=3, split={"valid_size": 0.25, "test_size": 0.25}), "toy"
+    )
+    arrays = {key: value for key, value in raw.fields().items() if isinstance(value, np.ndarray)}
+    arrays |= {"source": np.array("toy"), "feature_names": np.array(["y"]), "target_names": np.array([])}
+    settings = Settings({"data": {"scaler": "none", "target_scaler": "none", "time": None}, "loss": "mse"})
+    features, info = featurize(arrays, settings, "toy")
+    drawn = forecast_arrays(features, info)
+    assert drawn["times"].tolist() == [str(step) for step in range(30, 38)]  # each test window's first target
+    assert drawn["last_window_times"].tolist() == ["33", "34", "35", "36"]
+    assert drawn["horizon_times"].tolist() == ["37", "38", "39"]
+    assert drawn["last_window"].tolist() == [33, 34, 35, 36] and drawn["naive"][-1].tolist() == [36, 36, 36]

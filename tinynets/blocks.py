@@ -104,6 +104,8 @@ def _conv(block: Any, shape: Shape, outputs: int) -> Shape:
 
 
 def _steps(block: Any, shape: Shape, outputs: int) -> Shape:
+    if len(shape) != 1:
+        raise ShapeProblem(f"its input is {shown(shape)}, already steps x features or more: leave this block out")
     if shape[0] % block.features:
         raise ShapeProblem(f"its {shape[0]} inputs do not make steps of {block.features} features each")
     return (shape[0] // block.features, block.features)
@@ -174,8 +176,7 @@ KINDS: list[BlockKind] = [
         "Sequence",  # a vector read as steps: 30 numbers with features 1 are 30 steps of one number
         ("sequence",),
         params={"features": (Count, 1)},
-        input_rank=1,
-        shape=_steps,
+        shape=_steps,  # it takes a vector, and says so itself: the usual hint (a flatten block) would mislead
         module=lambda block, shape_in, shape_out: _torch().Unflatten(1, shape_out),
     ),
     BlockKind(

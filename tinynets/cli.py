@@ -16,10 +16,13 @@ def parser() -> argparse.ArgumentParser:
     predict = verbs.add_parser(
         "predict",
         help="label new rows (CSV) or images (PNG/JPEG) with a trained model",
-        description="Writes a CSV: the input's columns (or file names), `predicted`, then `p_<class>` per class.",
+        description="Writes a CSV: the input's columns (or file names), `predicted`, then `p_<class>` per class; "
+        "for a forecast, `step` and `predicted` for each step ahead of the file's last rows.",
     )
     predict.add_argument("dataset", help="a dataset trained by `dvc repro` (its name in params.yaml)")
-    predict.add_argument("inputs", nargs="+", type=Path, help="a CSV with the dataset's columns, or image files")
+    predict.add_argument(
+        "inputs", nargs="+", type=Path, help="a CSV with the dataset's columns (a series' recent steps), or images"
+    )
     predict.add_argument("-o", "--output", type=Path, help="where to write the CSV (default: print it)")
     return commands
 

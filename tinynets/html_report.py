@@ -9,7 +9,7 @@ from typing import Any
 
 from tinynets.blocks import described
 from tinynets.common import artifacts
-from tinynets.report import BASELINES, baseline, headline
+from tinynets.report import BASELINE_ORDER, BASELINES, baseline, headline
 
 FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order
     "loss.png": "Loss per epoch",
@@ -85,18 +85,20 @@ def _summary(run: list[str], all_scores: dict[str, dict[str, Any]]) -> str:
 
 
 def _metrics(scores: dict[str, Any]) -> str:
-    keys = CLASSIFIER_METRICS if "accuracy" in scores else FORECAST_METRICS if "mase" in scores else REGRESSOR_METRICS
+    keys = (
+        CLASSIFIER_METRICS if "accuracy" in scores else FORECAST_METRICS if "forecast" in scores else REGRESSOR_METRICS
+    )
     block = scores.get("baseline", {})
-    kinds = [kind for kind, value in block.items() if isinstance(value, dict) and "model" in value]
+    kinds = [kind for kind in BASELINE_ORDER if "model" in block.get(kind, {})]
     rows = [[key, scores.get(key, ""), *(block[kind].get(key, "") for kind in kinds)] for key in keys if key in scores]
     for step, mae in scores.get("mae_by_step", {}).items():
         rows.append([f"mae, step {step}", mae, *(block[kind]["mae_by_step"][step] for kind in kinds)])
     table = _table(["test metric", "net", *(f"{kind} baseline" for kind in kinds)], rows)
     notes = [f"{kind}: {block[kind]['model']}" for kind in kinds]
     notes += [
-        f"{kind} baseline skipped: {value['skipped']}"
-        for kind, value in block.items()
-        if isinstance(value, dict) and "skipped" in value
+        f"{kind} baseline skipped: {block[kind]['skipped']}"
+        for kind in BASELINE_ORDER
+        if "skipped" in block.get(kind, {})
     ]
     if "skipped" in block:
         notes.append(f"baselines skipped: {block['skipped']}")
@@ -150,7 +152,8 @@ def write_page(path: Path, run: list[str], all_scores: dict[str, dict[str, Any]]
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>tinynets report</title><style>{STYLE}</style></head><body><main>"
         '<h1>tinynets report</h1><p class="muted">Every dataset of the last <code>dvc repro</code>, scored on its '
-        "test split beside a trivial and a linear model fitted on the same features.</p>"
+        "test split beside a trivial and a linear model fitted on the same features (a forecast beside the naive ones "
+        "too).</p>"
         f'<div class="card"><h2>Summary</h2>{_summary(run, all_scores)}</div>{sections}</main></body></html>\n'
     )
     path.write_text(page)

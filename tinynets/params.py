@@ -118,6 +118,12 @@ class TorchvisionData(Data):
 
 
 OWN_DATA = "data/own"  # the folder the validate stage watches: a user's files live here
+TableScaler = Literal["minmax", "standard", "none"]  # pixels is for images
+
+
+def _check_own_file(path: str) -> None:
+    if Path(path).is_absolute() or Path(path).parent.as_posix() != OWN_DATA:
+        raise FieldProblem("path", f"put the file in {OWN_DATA}/ (the folder the pipeline watches for edits)")
 
 
 class CsvData(Data):
@@ -128,17 +134,13 @@ class CsvData(Data):
     target: Annotated[str, Field(min_length=1)]
     features: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = None  # default: all
     missing: Literal["error", "drop"] = "error"  # a row with an empty cell: stop, or leave the row out
-    scaler: Scaler = "standard"
+    scaler: TableScaler = "standard"
 
     @model_validator(mode="after")
     def _file_in_the_watched_folder(self) -> CsvData:
-        path = Path(self.path)
-        if path.is_absolute() or path.parent.as_posix() != OWN_DATA:
-            raise FieldProblem("path", f"put the file in {OWN_DATA}/ (the folder the pipeline watches for edits)")
+        _check_own_file(self.path)
         if self.features is not None and self.target in self.features:
             raise FieldProblem("features", f"lists the target column {self.target!r}")
-        if self.scaler == "pixels":
-            raise FieldProblem("scaler", "pixels is for images; use standard, minmax or none")
         return self
 
 
@@ -165,26 +167,26 @@ class TimeseriesData(Data):
     name: Literal["sunspots", "co2", "nile", "macrodata"] | None = None
     path: Annotated[str, Field(pattern=r"\.csv$")] | None = None
     target: Annotated[str, Field(min_length=1)]  # the column to forecast; its past is an input too
-    time: str | None = None  # a column to order the rows by and label the plots with; default: the file's order
+    time: Annotated[str, Field(min_length=1)] | None = None  # a column to order rows by, label plots with
     features: list[Annotated[str, Field(min_length=1)]] = []  # other columns read as inputs
     window: Count  # steps in
     horizon: Count = 1  # steps ahead
     season: Count | None = None  # the season's length in steps, for the seasonal_naive baseline
-    missing: Literal["error", "interpolate", "drop"] = "error"  # an empty cell: stop, fill from its neighbours
+    # an empty cell: stop, fill it from the steps either side (within its period), or leave its step out
+    missing: Literal["error", "interpolate", "drop"] = "error"
     split: SeriesSplit = SeriesSplit()
-    scaler: Scaler = "standard"
+    scaler: TableScaler = "standard"
     target_scaler: TargetScaler = "standard"
 
     @model_validator(mode="after")
     def _one_series(self) -> TimeseriesData:
         if (self.name is None) == (self.path is None):
             raise FieldProblem("name", "name a statsmodels series or give the path of a CSV, one of the two")
-        if self.path is not None and (Path(self.path).is_absolute() or Path(self.path).parent.as_posix() != OWN_DATA):
-            raise FieldProblem("path", f"put the file in {OWN_DATA}/ (the folder the pipeline watches for edits)")
-        if self.target in self.features or (self.time is not None and self.time in (self.target, *self.features)):
+        if self.path is not None:
+            _check_own_file(self.path)
+        named = [self.target, *self.features, *([self.time] if self.time else [])]
+        if len(set(named)) != len(named):
             raise FieldProblem("features", "name each column once: the target, the time and the features differ")
-        if self.scaler == "pixels":
-            raise FieldProblem("scaler", "pixels is for images; use standard, minmax or none")
         if self.season is not None and self.season > self.window:
             raise FieldProblem(
                 "season",

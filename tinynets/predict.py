@@ -100,7 +100,14 @@ def recent_window(paths: list[Path], info: dict) -> np.ndarray:
         raise DataError(f"{path}: no column {missing[0]!r} (the model needs: {', '.join(columns)})")
     if len(frame) < window:
         raise DataError(f"{path}: {len(frame)} rows, but the model forecasts from the last {window} steps")
-    recent, lines = frame[columns].iloc[-window:], np.arange(len(frame) - window, len(frame)) + FIRST_ROW_LINE
+    lines = np.arange(len(frame)) + FIRST_ROW_LINE
+    time = info["forecast"]["time"]
+    if time in frame.columns:  # the last steps in time, as training ordered them; else the file's last rows
+        from tinynets.series import time_order
+
+        order = time_order(path, frame[time], lines)
+        frame, lines = frame.iloc[order], lines[order]
+    recent, lines = frame[columns].iloc[-window:], lines[-window:]
     check_filled(path, recent, lines, " (a forecast needs every one of the last steps)")
     x = np.column_stack([numbers(path, recent[column], column, lines) for column in columns])
     return inputs(x, None, info)[np.newaxis]
@@ -108,7 +115,7 @@ def recent_window(paths: list[Path], info: dict) -> np.ndarray:
 
 def predict_files(name: str, paths: list[Path], root: Path = Path()) -> str:
     """The CSV of predictions for `paths` by a model of the project at `root`: the input's columns (or file
-    names), `predicted`, then `p_<class>`."""
+    names), `predicted`, then `p_<class>`; for a forecast, `step` and `predicted` per step ahead."""
     import pandas as pd
     import torch
 

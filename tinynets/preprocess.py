@@ -139,7 +139,7 @@ def featurize(
         info["target_names"] = raw["target_names"].tolist()
         info["target_scaler"] = targets.stats()
     if series is not None:
-        info["forecast"] = forecast_facts(raw)
+        info["forecast"] = forecast_facts(raw, data.time)
     facts = DataFacts.of(arrays["x_train"], arrays["y_train"])
     if is_classifier(settings.loss):
         info["classes"] = class_names(settings, class_count(name, settings.loss, facts), raw["target_names"].tolist())
@@ -147,18 +147,25 @@ def featurize(
     return arrays, info
 
 
-def forecast_facts(raw: dict[str, np.ndarray]) -> dict[str, Any]:
-    """What scoring and plotting a forecast need: the window and horizon, each step's time label, where the
-    validation and test periods start, and MASE's scale (the train period's mean one-step change, Hyndman's
-    in-sample naive MAE)."""
-    target = raw["fit_rows"][:, 0]
+def forecast_facts(raw: dict[str, np.ndarray], time_column: str | None) -> dict[str, Any]:
+    """What scoring, plotting and predicting a forecast need: the window and horizon, the time column, each
+    step's time label, where the validation and test periods start, and MASE's scale."""
+    valid_start, test_start, first_test_target = raw["periods"].tolist()
     return {
         "window": int(raw["x_train"].shape[1]),
         "horizon": int(raw["y_train"].shape[1]),
-        "mase_scale": float(np.mean(np.abs(np.diff(target)))),
-        "periods": raw["periods"].tolist(),
+        "time": time_column,
+        "mase_scale": mase_scale(raw["fit_rows"][:, 0]),
+        "valid_start": valid_start,
+        "test_start": test_start,
+        "first_test_target": first_test_target,
         "times": raw["times"].tolist(),
     }
+
+
+def mase_scale(train_period: np.ndarray) -> float:
+    """MASE's denominator: the in-sample MAE of the one-step naive forecast over the train period (Hyndman)."""
+    return float(np.mean(np.abs(np.diff(train_period))))
 
 
 def _has_text(raw: dict[str, np.ndarray]) -> bool:

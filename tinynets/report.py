@@ -9,7 +9,8 @@ import numpy as np
 
 from tinynets.common import artifacts
 
-BASELINES = ("linear", "trivial")
+BASELINES = ("linear", "trivial")  # the summary's columns; a forecast's trivial baseline is the naive one
+BASELINE_ORDER = ("linear", "trivial", "naive", "seasonal_naive")  # a dataset's own table
 
 
 def plot_rows(predictions: dict[str, np.ndarray]) -> dict[str, list[dict[str, Any]]]:
@@ -43,7 +44,7 @@ def headline(scores: dict[str, Any]) -> str:
         return f"MAE {_spread(spread['mae'], '.4g')}, R² {_spread(spread['r2'], '.4f')} {seeds}"
     if "accuracy" in scores:
         return f"accuracy {scores['accuracy']:.4f}, macro F1 {scores['f1_macro']:.4f}"
-    if "mase" in scores:
+    if "mase" in scores:  # a forecast (whose train period changed at all)
         return f"MAE {scores['mae']:.4g}, MASE {scores['mase']:.3f}"
     return f"MAE {scores['mae']:.4g}, R² {scores['r2']:.4f}"
 
@@ -55,7 +56,7 @@ def _spread(figures: dict[str, float], form: str) -> str:
 def baseline(scores: dict[str, Any], kind: str) -> dict[str, Any]:
     """One baseline's block ({'skipped': why} when there is none); a forecast's trivial baseline is the naive one."""
     block = scores.get("baseline", {})
-    if kind == "trivial" and "naive" in block:
+    if kind == "trivial" and "forecast" in scores:
         kind = "naive"
     return block.get(kind, {"skipped": block.get("skipped", "not computed")})
 

@@ -10,6 +10,7 @@ train windows are shuffled (by the training loop). The scalers fit on the train 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,10 +49,16 @@ def periods(steps: int, valid_size: float, test_size: float) -> Periods:
     return Periods(valid_start, test_start, steps)
 
 
+def first_target(start: int, window: int) -> int:
+    """The step that the first window of a period starting at `start` forecasts: the first with `window` steps
+    before it (consecutive windows forecast the steps after it, one each)."""
+    return max(start, window)
+
+
 def windows(values: np.ndarray, window: int, horizon: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     """Every window whose `horizon` targets (column 0) lie in steps [start, stop): inputs (n, window, columns),
     targets (n, horizon)."""
-    first = max(start, window)  # the first target step with `window` steps before it
+    first = first_target(start, window)
     count = max(stop - horizon + 1 - first, 0)
     x = np.stack([values[t - window : t] for t in range(first, first + count)]) if count else None
     y = np.stack([values[t : t + horizon, 0] for t in range(first, first + count)]) if count else None
@@ -75,7 +82,7 @@ def split_windows(series: Series, data: TimeseriesData, name: str) -> RawData:
     bounds["test"] = (split.test_start, steps)
     parts = {}
     for period, (start, stop) in bounds.items():
-        if period == "valid" and start == stop:
+        if period == "valid" and not data.split.valid_size:
             continue
         x, y = windows(series.values, data.window, data.horizon, start, stop)
         if not len(x):
@@ -95,7 +102,8 @@ def split_windows(series: Series, data: TimeseriesData, name: str) -> RawData:
         y_valid=y_valid,
         fit_rows=series.values[:train_steps],
         times=series.times,
-        periods=np.array([split.valid_start, split.test_start]),
+        # where validation and test start, and the step the first test window forecasts (for the plots' labels)
+        periods=np.array([split.valid_start, split.test_start, first_target(split.test_start, data.window)]),
     )
 
 
@@ -127,6 +135,8 @@ def _library_frame(name: str):
 
 def _ordered(frame, data: TimeseriesData, path: Path, origin: str) -> Series:
     """The target and feature columns as numbers in time order, missing values handled as `missing` says."""
+    import pandas as pd
+
     from tinynets.tables import FIRST_ROW_LINE, check_filled, numbers
 
     columns = [data.target, *data.features]
@@ -135,16 +145,17 @@ def _ordered(frame, data: TimeseriesData, path: Path, origin: str) -> Series:
             raise DataError(f"{path}: no column {column!r} (the columns are: {', '.join(frame.columns)})")
     lines = np.arange(len(frame)) + FIRST_ROW_LINE
     if data.time:  # in time order first: a gap is filled from the steps before and after it
-        check_filled(path, frame[[data.time]], lines, " (every row needs its time)")
-        order = np.argsort(_sortable(frame[data.time]), kind="stable")
+        order = time_order(path, frame[data.time], lines)
         frame, lines = frame.iloc[order], lines[order]
     if data.missing == "drop":
         kept = frame[columns].notna().all(axis=1).to_numpy()
         frame, lines = frame[kept], lines[kept]
     values = frame[columns]
-    if data.missing == "interpolate":
-        filled = values.apply(lambda column: _interpolated(column))
-        check_filled(path, filled, lines, " (at an end of the series: interpolation needs a value on each side)")
+    if data.missing == "interpolate":  # within each period: a train gap is never filled from a later value
+        split = periods(len(values), data.split.valid_size, data.split.test_size)
+        cuts = [0, split.valid_start, split.test_start, split.steps]
+        filled = pd.concat([values.iloc[start:stop].apply(_interpolated) for start, stop in pairwise(cuts)])
+        check_filled(path, filled, lines, " (at an end of a period: interpolation needs a value on each side)")
         values = filled
     else:
         check_filled(path, values, lines, " (set data.missing: interpolate or drop)")
@@ -161,6 +172,20 @@ def _interpolated(column):
     filled = numeric.interpolate(limit_area="inside").astype(object)
     filled[mask] = column[mask]
     return filled.where(filled.notna(), None)
+
+
+def time_order(path: Path, times, lines: np.ndarray) -> np.ndarray:
+    """The rows' order by their time labels; DataError for a row without a time or a time that appears twice."""
+    from tinynets.tables import check_filled
+
+    check_filled(path, times.to_frame(), lines, " (every row needs its time)")
+    keys = _sortable(times)
+    order = np.argsort(keys, kind="stable")
+    repeated = np.flatnonzero(keys[order][1:] == keys[order][:-1])
+    if repeated.size:
+        row = order[repeated[0] + 1]
+        raise DataError(f"{path}: column {times.name!r}, line {lines[row]}: time {times.iloc[row]} appears twice")
+    return order
 
 
 def _labels(times) -> np.ndarray:

@@ -65,7 +65,8 @@ def featurize_settings(params: Params, name: str) -> dict[str, Any]:
     """What a dataset's featurize stage reads: the scalers and class names (and a CSV's target column), the task."""
     config = params.dataset(name)
     data = plain(config.data)
-    return {"data": {key: data[key] for key in (*FEATURIZE_KEYS, "target") if key in data}, "loss": config.train.loss}
+    keys = (*FEATURIZE_KEYS, "target", "time")  # a CSV's target and a series' time column, as predict reads them
+    return {"data": {key: data[key] for key in keys if key in data}, "loss": config.train.loss}
 
 
 def train_settings(params: Params, name: str) -> dict[str, Any]:
@@ -118,7 +119,8 @@ def check_model_fits(name: str, config: DatasetConfig, facts: DataFacts) -> None
 def known_facts(params: Params, name: str) -> DataFacts | None:
     """The facts of a dataset's current data: from the last featurize if its prepare settings are unchanged,
     else by preparing and featurizing the data in memory. None when the dataset was never trained here
-    (nothing can be lost: a mistake stops its prepare or train stage before it writes anything)."""
+    (nothing can be lost: a mistake stops its prepare or train stage before it writes anything), except for a
+    series, always read."""
     info_path = artifacts.feature_info(name)
     settings = prepare_settings(params, name)
     if info_path.exists():
@@ -128,7 +130,8 @@ def known_facts(params: Params, name: str) -> DataFacts | None:
                 return DataFacts.from_dict(info["facts"])
             except (KeyError, TypeError):  # written by an older tinynets: learn the facts afresh
                 pass
-    if not any(path.exists() for path in artifacts.trained(name)):
+    # a series is read in a second and its mistakes (a window too long, a column missing) are the common ones
+    if params.dataset(name).data.source != "timeseries" and not any(path.exists() for path in artifacts.trained(name)):
         return None
     return dry_run(Settings(settings), Settings(featurize_settings(params, name)), name)
 

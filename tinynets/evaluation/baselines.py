@@ -42,6 +42,17 @@ def model_repr(model: Any) -> str:
     return repr(model).replace("\n", "").replace(" ", "")
 
 
+def too_large_to_fit(x_train: np.ndarray, config: EvaluateConfig) -> str | None:
+    """Why the linear baseline is skipped for these flat train rows (above evaluate.baseline_max_cells), or None."""
+    rows, features = x_train.shape
+    if rows * features <= config.baseline_max_cells:
+        return None
+    return (
+        f"{rows} rows x {features} features is above evaluate.baseline_max_cells ({config.baseline_max_cells}): "
+        "it would take more than a few seconds"
+    )
+
+
 def score_baselines(split: dict[str, np.ndarray], classes: list[str] | None, config: EvaluateConfig) -> dict[str, Any]:
     """Each baseline's model and test metrics (and validation metrics, under `valid`), or why it was skipped.
 
@@ -52,14 +63,11 @@ def score_baselines(split: dict[str, np.ndarray], classes: list[str] | None, con
     if not config.baselines:
         return {"skipped": "evaluate.baselines is false in params.yaml"}
     x_train, x_test = as_rows(split["x_train"]), as_rows(split["x_test"])
-    cells = x_train.shape[0] * x_train.shape[1]
     block: dict[str, Any] = {}
     for kind, model in models(classes is not None).items():
-        if kind == "linear" and cells > config.baseline_max_cells:
-            block[kind] = {
-                "skipped": f"{x_train.shape[0]} rows x {x_train.shape[1]} features is above "
-                f"evaluate.baseline_max_cells ({config.baseline_max_cells}): it would take more than a few seconds"
-            }
+        too_large = kind == "linear" and too_large_to_fit(x_train, config)
+        if too_large:
+            block[kind] = {"skipped": too_large}
             continue
         y_train = split["y_train"] if classes is None else split["y_train"].ravel()
         # One BLAS thread: the same bits on any machine, and twice as fast here as two for these small fits.

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn import metrics as sk
 from threadpoolctl import threadpool_limits
 
-from tinynets.evaluation.baselines import as_rows, model_repr, models
+from tinynets.evaluation.baselines import as_rows, model_repr, models, too_large_to_fit
 from tinynets.evaluation.metrics import regression, rounded
 
 if TYPE_CHECKING:
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 
 def forecast_metrics(y_true: np.ndarray, y_pred: np.ndarray, mase_scale: float) -> dict[str, Any]:
-    """MSE, MAE, R², RMSE, MASE (MAE over the train period's mean one-step change) and the MAE of each step
-    ahead ("1", "2", ...), all in the series' units, every step ahead pooled."""
+    """MSE, MAE, RMSE and MASE (MAE over the train period's mean one-step change) over every step ahead, R²
+    averaged over the steps, and the MAE of each step ahead ("1", "2", ...), all in the series' units."""
     scores = regression(y_true, y_pred)
     scores["rmse"] = rounded(np.sqrt(sk.mean_squared_error(y_true, y_pred)))  # over every step, pooled
     if mase_scale > 0:  # a train period that never changes has no naive error to scale by
@@ -69,12 +69,17 @@ def forecast_baselines(
             f"the value {season} steps back",
             {period: seasonal_naive(split[f"x_{period}"], horizon, season, info) for period in periods},
         )
-    linear = models(is_classifier=False)["linear"]
-    with threadpool_limits(1):  # the same bits on any machine, as for every baseline
-        linear.fit(as_rows(split["x_train"]), split["y_train"])
-        predicted = {period: linear.predict(as_rows(split[f"x_{period}"])) for period in periods}
-    forecasts["linear"] = (model_repr(linear), predicted)
-    block = {}
+    block: dict[str, Any] = {}
+    x_train = as_rows(split["x_train"])
+    too_large = too_large_to_fit(x_train, config)
+    if too_large:
+        block["linear"] = {"skipped": too_large}
+    else:
+        linear = models(is_classifier=False)["linear"]
+        with threadpool_limits(1):  # the same bits on any machine, as for every baseline
+            linear.fit(x_train, split["y_train"])
+            predicted = {period: linear.predict(as_rows(split[f"x_{period}"])) for period in periods}
+        forecasts["linear"] = (model_repr(linear), predicted)
     for kind, (description, by_period) in forecasts.items():
         block[kind] = {"model": description, **forecast_metrics(split["y_test"], by_period["test"], scale)}
         if "valid" in by_period:

@@ -73,16 +73,15 @@ def forecast_arrays(features: dict[str, np.ndarray], info: dict[str, Any]) -> di
     """What the forecast plot draws beside the net's: the naive forecast of the test windows, the time label of
     each one's first target step, and the last test window's inputs in the series' units."""
     facts = info["forecast"]
-    horizon, x_test = facts["horizon"], features["x_test"]
-    test_start = facts["periods"][1]
-    first_target = max(test_start, facts["window"])  # as tinynets.series.windows places them
+    horizon, window, x_test = facts["horizon"], facts["window"], features["x_test"]
     times = np.asarray(facts["times"], dtype=str)
+    last = facts["first_test_target"] + len(x_test) - 1  # the first step the last test window forecasts
     return {
         "naive": naive(x_test, horizon, info),
-        "times": times[first_target : first_target + len(x_test)],
+        "times": times[facts["first_test_target"] : last + 1],
         "last_window": last_values(x_test[-1:], info)[0],
-        "last_window_times": times[first_target + len(x_test) - 1 - facts["window"] : first_target + len(x_test) - 1],
-        "horizon_times": times[first_target + len(x_test) - 1 : first_target + len(x_test) - 1 + horizon],
+        "last_window_times": times[last - window : last],
+        "horizon_times": times[last : last + horizon],
     }
 
 
@@ -127,6 +126,7 @@ def evaluate(
     rows = {f"x_{split}": features[f"x_{split}"] for split in targets}
     split = rows | {f"y_{split}": y for split, y in targets.items()}
     if "forecast" in info:
+        scores["forecast"] = {"window": info["forecast"]["window"], "horizon": info["forecast"]["horizon"]}
         scores["baseline"] = forecast_baselines(split, info, season, config)
         arrays |= forecast_arrays(features, info)
     else:

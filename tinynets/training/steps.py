@@ -34,7 +34,7 @@ class TrainStep:
     update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (inputs, targets) -> loss; parameters updated
     forward: Forward  # outputs, recording no autograd history
     uses_autograd: bool  # False: the whole loop can run in inference mode, a tenth faster per tiny step
-    threads: int | None = None  # the CPU threads to train on; None: torch's default (every core)
+    threads: int | None = None  # the CPU threads to train on; None: as torch is set (its cores, or OMP_NUM_THREADS)
 
 
 # Below this many multiply-adds in a batch's largest layer, MKL's second thread costs more than it saves. On
