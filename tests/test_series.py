@@ -159,6 +159,7 @@ def predict(repo: Path, table: pd.DataFrame, path: Path) -> subprocess.Completed
 def test_a_series_of_your_own_runs_end_to_end_and_forecasts_from_its_last_rows(tmp_path):
     params = tiny_params(["demand"])
     params["datasets"]["demand"] = OWN_SERIES
+    params["export"] = ["demand"]
     repo = make_repo(tmp_path / "repo", params)
     table = demand_table()
     table.sample(frac=1, random_state=0).to_csv(repo / "data/own/demand.csv", index=False)  # any order: by `day`
@@ -173,6 +174,8 @@ def test_a_series_of_your_own_runs_end_to_end_and_forecasts_from_its_last_rows(t
     assert {"naive", "seasonal_naive", "linear"} <= set(baseline)
     assert scores["n_train"] == 280 - 14 - 3 + 1 and scores["n_test"] == 60 - 3 + 1  # 70/15/15 of 400 days
     assert (repo / "plots/images/demand/forecast.png").exists()
+    parity = json.loads((repo / "models/demand.onnx.json").read_text())  # a GRU over 14 steps x 2 columns
+    assert parity["onnx_max_abs_diff"] <= 1e-4 and parity["onnx_rows_checked"] == scores["n_test"]
     assert "MASE" in (repo / "reports/summary.md").read_text()
 
     recent = table.iloc[-20:]  # the last 14 of them are read
