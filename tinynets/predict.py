@@ -88,8 +88,9 @@ def image_pixels(paths: list[Path], shape: tuple[int, int]) -> np.ndarray:
 
 
 def recent_window(paths: list[Path], info: dict) -> np.ndarray:
-    """The last `window` rows of a CSV of a series' recent steps, in file order, scaled as the series was: (1,
-    window, columns)."""
+    """The last `window` steps of a CSV of a series' recent rows (in time order when it has the time column, else
+    in file order), scaled as the series was: (1, window, columns). Other columns, such as the source's unused
+    ones, are ignored."""
     window, columns = info["forecast"]["window"], info["columns"]
     if len(paths) != 1 or paths[0].suffix.lower() != ".csv":
         raise DataError(f"a forecast reads one .csv file of the series' last {window} or more steps ({columns})")

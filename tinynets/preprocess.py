@@ -149,16 +149,13 @@ def featurize(
 
 def forecast_facts(raw: dict[str, np.ndarray], time_column: str | None) -> dict[str, Any]:
     """What scoring, plotting and predicting a forecast need: the window and horizon, the time column, each
-    step's time label, where the validation and test periods start, and MASE's scale."""
-    valid_start, test_start, first_test_target = raw["periods"].tolist()
+    step's time label, the step the first test window forecasts, and MASE's scale."""
     return {
         "window": int(raw["x_train"].shape[1]),
         "horizon": int(raw["y_train"].shape[1]),
         "time": time_column,
         "mase_scale": mase_scale(raw["fit_rows"][:, 0]),
-        "valid_start": valid_start,
-        "test_start": test_start,
-        "first_test_target": first_test_target,
+        "first_test_target": int(raw["periods"][2]),
         "times": raw["times"].tolist(),
     }
 

@@ -58,13 +58,9 @@ def first_target(start: int, window: int) -> int:
 def windows(values: np.ndarray, window: int, horizon: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     """Every window whose `horizon` targets (column 0) lie in steps [start, stop): inputs (n, window, columns),
     targets (n, horizon)."""
-    first = first_target(start, window)
-    count = max(stop - horizon + 1 - first, 0)
-    x = np.stack([values[t - window : t] for t in range(first, first + count)]) if count else None
-    y = np.stack([values[t : t + horizon, 0] for t in range(first, first + count)]) if count else None
-    if x is None:
-        return np.zeros((0, window, values.shape[1])), np.zeros((0, horizon))
-    return x, y
+    targets = range(first_target(start, window), stop - horizon + 1)
+    x = np.array([values[t - window : t] for t in targets]).reshape(len(targets), window, values.shape[1])
+    return x, np.array([values[t : t + horizon, 0] for t in targets]).reshape(len(targets), horizon)
 
 
 def split_windows(series: Series, data: TimeseriesData, name: str) -> RawData:

@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from tinynets.evaluation.baselines import as_rows, model_repr, models, too_large_to_fit
 from tinynets.evaluation.metrics import regression, rounded
+from tinynets.preprocess import from_stats
 
 if TYPE_CHECKING:
     from tinynets.params import EvaluateConfig
@@ -34,9 +35,7 @@ def forecast_metrics(y_true: np.ndarray, y_pred: np.ndarray, mase_scale: float) 
 
 def last_values(x: np.ndarray, info: dict[str, Any]) -> np.ndarray:
     """Each window's target column (the first) back in the series' units: (windows, window steps)."""
-    stats = info["scaler"]
-    offset, scale = np.asarray(stats["offset"])[0], np.asarray(stats["scale"])[0]
-    return x[:, :, 0].astype(np.float64) / scale + offset
+    return from_stats(info["scaler"]).inverse(x)[:, :, 0]
 
 
 def naive(x: np.ndarray, horizon: int, info: dict[str, Any]) -> np.ndarray:
