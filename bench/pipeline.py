@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import recording
 import yaml
 
 from tinynets.params import load_params
@@ -154,8 +155,9 @@ def stage_costs(clone: Path, repeats: int) -> list[StageCost]:
     return costs
 
 
-def measure(repeats: int) -> tuple[dict[str, float], list[StageCost]]:
-    """All the pipeline figures, in seconds; the clone lives in a temporary folder."""
+def measure(repeats: int) -> tuple[dict[str, float], list[StageCost], dict[str, tuple[float, float]]]:
+    """All the pipeline figures, in seconds, and each dataset's training without and with its learning records;
+    the clone lives in a temporary folder."""
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         clone = clean_clone(scratch)
@@ -166,8 +168,9 @@ def measure(repeats: int) -> tuple[dict[str, float], list[StageCost]]:
         timed(["dvc", "repro"], clone)
         figures["no-op repro"] = median(lambda: timed(["dvc", "repro"], clone), max(repeats, 5))
         costs = stage_costs(clone, repeats)
+        records = recording.measure(clone, repeats)
         figures |= fashion_cnn(clone)
-        return figures, costs
+        return figures, costs, records
 
 
 def fashion_cnn(clone: Path) -> dict[str, float]:

@@ -27,7 +27,7 @@ def stage_row(cost: pipeline.StageCost) -> tuple[str, str]:
 
 def main() -> None:
     rows = loops.measure(REPEATS)
-    figures, costs = pipeline.measure(PIPELINE_REPEATS)
+    figures, costs, records = pipeline.measure(PIPELINE_REPEATS)
     iris_stage = next(cost for cost in costs if cost.name == "train@iris")
     rows += [
         ("full dvc repro from clean", f"{figures['clean repro']:.1f} s"),
@@ -41,6 +41,13 @@ def main() -> None:
             "fashion_cnn: train time (10 epochs, 60k images) / test accuracy",
             f"{figures['fashion_cnn seconds']:.0f} s / {figures['fashion_cnn accuracy']:.4f}",
         ),
+    ]
+    rows += [
+        (
+            f"{name}: training without / with its learning records",
+            f"{plain:.2f} s / {recorded:.2f} s ({recorded / plain - 1:+.1%})",
+        )
+        for name, (plain, recorded) in records.items()
     ]
     rows += [stage_row(cost) for cost in costs]
     table = "| figure | value |\n|---|---|\n" + "".join(f"| {name} | {value} |\n" for name, value in rows)

@@ -1,4 +1,5 @@
-"""Stage plot: draw every dataset's PNGs (loss curve, confusion matrix or predicted-vs-actual, and more).
+"""Stage plot: draw every dataset's figures: loss curve, confusion matrix or predicted-vs-actual, and more; then
+the figures of its net learning (training.gif, neurons, network, first layer, mistakes, dynamics).
 
 One process for all datasets: matplotlib's import and DVC's bookkeeping cost more per stage than a
 dataset's figures take to draw.
@@ -6,6 +7,7 @@ dataset's figures take to draw.
 
 from tinynets.common import artifacts, settings
 from tinynets.common.stage import run
+from tinynets.learning_plots import draw_learning
 from tinynets.plots import draw_dataset
 
 
@@ -16,6 +18,9 @@ def plot() -> None:
             predictions = artifacts.read_arrays(artifacts.predictions(name))
             scores = artifacts.read_json(artifacts.model_metrics(name))
             draw_dataset(name, curve, predictions, scores, folder / name)
+            learning = artifacts.read_arrays(artifacts.learning(name))
+            dynamics = artifacts.read_tsv(artifacts.dynamics(name))
+            draw_learning(name, learning, dynamics, curve, predictions, folder / name)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Stage train: train the declared model (once per seed with train.repeats); write the first seed's weights and
-loss history, and every seed's raw test (and validation) outputs for the evaluate stage.
+"""Stage train: train the declared model (once per seed with train.repeats); write the first seed's weights, loss
+history and what it recorded of its learning (plots/dynamics, data/learning), and every seed's raw test (and
+validation) outputs for the evaluate stage.
 
 With train.processes above 1 the stage runs itself again under torchrun (DDP); rank 0 alone writes.
 The timings go to runs/<dataset>.json, beside the pipeline's outputs: they differ from run to run.
@@ -16,6 +17,7 @@ from tinynets.modelfile import save_model
 from tinynets.shapes import resolved_model
 from tinynets.training import distributed
 from tinynets.training.outputs import network_outputs
+from tinynets.training.recording import learned
 from tinynets.training.runner import Job, timings, train_once, training_facts
 
 
@@ -33,7 +35,12 @@ def train(name: str) -> None:
         job = Job(name, config.train, model, facts.input_shape, outputs, device, shard, artifacts.features(name))
         runs = [
             train_once(
-                job, arrays, seed, artifacts.checkpoint(name, repeat), f"{name} (seed {seed})" if repeat else name
+                job,
+                arrays,
+                seed,
+                artifacts.checkpoint(name, repeat),
+                f"{name} (seed {seed})" if repeat else name,
+                record=repeat == 0,
             )
             for repeat, seed in enumerate(seeds)
         ]
@@ -48,6 +55,10 @@ def train(name: str) -> None:
     history = first.run.history[: first.run.epoch].cpu().numpy()
     columns = {column: history[:, index] for index, column in enumerate(first.run.columns)}
     artifacts.write_loss_tsv(artifacts.loss_history(name), {**columns, "lr": np.array(first.run.lrs)})
+    recorder = first.recorder
+    artifacts.write_tsv(artifacts.dynamics(name), recorder.dynamics_table(first.run))
+    learning = recorder.frames(first.run, loss) | learned(first.model, first.data, model.layers)
+    artifacts.write_arrays(artifacts.learning(name), **learning)
     results = network_outputs([run.model for run in runs], first.data, loss, is_classifier(loss))
     artifacts.write_arrays(artifacts.outputs(name), **results, training=np.array(json.dumps(trained, sort_keys=True)))
     took = timings(job, runs)

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,7 @@ def make_repo(target: Path, params: dict) -> Path:
     run(target, "dvc", "init", "-q")
     for name in ("config", ".gitignore", "plots.html"):  # the offline `dvc plots show` page (make setup)
         shutil.copy(ROOT / ".dvc" / name, target / ".dvc" / name)
+    shutil.copytree(ROOT / ".dvc/plots", target / ".dvc/plots")  # the dynamics plot's template
     run(target, "git", "add", "-A")
     run(target, "git", "commit", "-qm", "project")
     return target
@@ -169,3 +171,21 @@ def killed_after(repo: Path, name: str, checkpoint: Path) -> None:
     assert checkpoint.exists(), f"no checkpoint {checkpoint.name} was written while training"
     process.send_signal(signal.SIGKILL)
     process.wait()
+
+
+def gif_frames(path: Path) -> list:
+    """Every frame of a GIF, as RGB images."""
+    from PIL import Image
+
+    gif, frames = Image.open(path), []
+    for index in range(gif.n_frames):
+        gif.seek(index)
+        frames.append(gif.convert("RGB"))
+    return frames
+
+
+def changed_frames(frames: list) -> int:
+    """How many frames differ from the one before them in at least one pixel."""
+    from PIL import ImageChops
+
+    return sum(ImageChops.difference(a, b).getbbox() is not None for a, b in pairwise(frames))

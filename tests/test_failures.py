@@ -86,13 +86,14 @@ def test_a_killed_train_stage_resumes_to_the_same_model(tmp_path, signum):
     resumed = run(repo, "dvc", "repro", "train@mnist")
     assert "mnist: resuming at epoch" in resumed.stdout
     assert not checkpoint.exists()
-    resumed_weights, resumed_history = weights(repo / "models/mnist.safetensors"), repo / "plots/loss/mnist.tsv"
-    resumed_history = resumed_history.read_bytes()
+    resumed_weights = weights(repo / "models/mnist.safetensors")
+    recorded = ("plots/loss/mnist.tsv", "plots/dynamics/mnist.tsv", "data/learning/mnist.npz")
+    resumed_records = {path: (repo / path).read_bytes() for path in recorded}
 
     run(repo, "dvc", "repro", "--force", "train@mnist")  # uninterrupted, from epoch 0
     for key, tensor in weights(repo / "models/mnist.safetensors").items():
         assert torch.equal(resumed_weights[key], tensor), key
-    assert (repo / "plots/loss/mnist.tsv").read_bytes() == resumed_history
+    assert {path: (repo / path).read_bytes() for path in recorded} == resumed_records  # the records, checkpointed
 
 
 def killed_mid_training(tmp_path, params: dict) -> Path:

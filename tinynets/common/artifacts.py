@@ -73,6 +73,16 @@ def outputs(name: str) -> Path:
     return Path("data/outputs") / f"{name}.npz"
 
 
+def learning(name: str) -> Path:
+    """What train recorded of the net learning and what it learned, for the figures that show it (plot)."""
+    return Path("data/learning") / f"{name}.npz"
+
+
+def dynamics(name: str) -> Path:
+    """Per recorded epoch and layer: the weight and gradient norms and the share of dead ReLU units."""
+    return Path("plots/dynamics") / f"{name}.tsv"
+
+
 def run_figures(name: str) -> Path:
     """Timings of the last training run: not a DVC output, as they differ run to run."""
     return Path("runs") / f"{name}.json"
@@ -101,7 +111,16 @@ def images(name: str) -> Path:
 def trained(name: str) -> list[Path]:
     """The outputs of a dataset's prepare, featurize and train stages: what a model that does not fit its
     data would cost, were it found only when train starts (the stages after train would not run)."""
-    return [prepared(name), features(name), feature_info(name), model(name), loss_history(name), outputs(name)]
+    return [
+        prepared(name),
+        features(name),
+        feature_info(name),
+        model(name),
+        loss_history(name),
+        outputs(name),
+        learning(name),
+        dynamics(name),
+    ]
 
 
 REPORTS = Path("reports")
@@ -111,7 +130,7 @@ def left_over(run: list[str], export: list[str]) -> list[Path]:
     """Files of datasets no longer in the run (or export list) in the folders that evaluate, plot and report
     depend on whole. DVC never removes the outputs of a stage that has left dvc.yaml, and these would count in
     the folders' hashes: a run with another dataset and back would rerun those stages and change dvc.lock."""
-    per_dataset = (features, feature_info, outputs, loss_history, model)
+    per_dataset = (features, feature_info, outputs, loss_history, model, learning, dynamics)
     per_export = (onnx_model, export_metrics)
     wanted = {path(name) for name in run for path in per_dataset} | {
         path(name) for name in export for path in per_export
@@ -199,6 +218,33 @@ def write_loss_tsv(path: Path, columns: dict[str, np.ndarray]) -> None:
     lines = ["\t".join(names)]
     lines += ["\t".join([str(epoch + 1), *(f"{values[epoch]:.6g}" for values in series)]) for epoch in range(epochs)]
     write_text(path, "\n".join(lines) + "\n")
+
+
+def write_tsv(path: Path, columns: dict[str, list]) -> None:
+    """Columns of equal length as a TSV that DVC plots: numbers to 6 significant digits, NaN as an empty cell."""
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return "" if value != value else f"{value:.6g}"
+        return str(value)
+
+    rows = zip(*columns.values(), strict=True)
+    lines = ["\t".join(columns), *("\t".join(map(cell, row)) for row in rows)]
+    write_text(path, "\n".join(lines) + "\n")
+
+
+def read_tsv(path: Path) -> dict[str, np.ndarray]:
+    """A TSV's columns by name: numbers as floats (an empty cell as NaN), any other column as text."""
+    lines = path.read_text().splitlines()
+    names, rows = lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
+    columns = {}
+    for index, name in enumerate(names):
+        values = [row[index] for row in rows]
+        try:
+            columns[name] = np.array([float(value) if value else np.nan for value in values])
+        except ValueError:
+            columns[name] = np.array(values, dtype=str)
+    return columns
 
 
 def read_loss_tsv(path: Path) -> dict[str, np.ndarray]:

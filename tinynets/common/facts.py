@@ -75,3 +75,15 @@ def class_count(name: str, loss: str, facts: DataFacts) -> int:
     """How many classes a classifier tells apart: two under bce_with_logits (its one output scores the second
     class), else one per output."""
     return 2 if loss == "bce_with_logits" else outputs_needed(name, loss, facts)
+
+
+NETWORK_FIGURE_UNITS = 100  # network.png draws an MLP of at most this many units, inputs and outputs included
+
+
+def network_figure_skipped(layers: list[int] | None) -> str | None:
+    """Why network.png is not drawn for a model (None: it is): only an MLP small enough to read is."""
+    if layers is None:
+        return "drawn for `layers` MLPs only"
+    if sum(layers) > NETWORK_FIGURE_UNITS:
+        return f"{sum(layers)} units, more than the {NETWORK_FIGURE_UNITS} a drawing of every weight can show legibly"
+    return None

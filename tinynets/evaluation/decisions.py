@@ -22,6 +22,13 @@ def predicted_labels(outputs: np.ndarray, loss: str) -> np.ndarray:
     return outputs.argmax(axis=1)
 
 
+def top_guesses(outputs: np.ndarray, loss: str, count: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's `count` likeliest classes (rows, count) and their probabilities, likeliest first."""
+    probabilities = class_probabilities(outputs, loss)
+    top = np.argsort(-probabilities, axis=1, kind="stable")[:, :count]
+    return top, np.take_along_axis(probabilities, top, axis=1)
+
+
 def as_labels(y: np.ndarray) -> np.ndarray:
     """Class labels as one int column (bce_with_logits keeps them as a float column while training)."""
     return np.asarray(y).reshape(len(y), -1)[:, 0].astype(np.int64)

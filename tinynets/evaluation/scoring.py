@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from tinynets.params import EvaluateConfig
 
 SAMPLE_IMAGES = 32
+MISTAKES = 24  # misclassified test images drawn in mistakes.png, in test order
 TRAINING_FACTS = ("epochs", "device", "parameters", "best_epoch", "stopped_epoch", "seeds")
 SPREAD_METRICS = {True: ("accuracy", "f1_macro", "loss"), False: ("mae", "r2", "loss")}  # by is-classifier
 
@@ -141,4 +142,20 @@ def evaluate(
         arrays["x_test"] = features["x_test"]
     if features["x_test"].ndim == 3 and "forecast" not in info:  # images: keep a few for the sample grid
         arrays["images"] = features["x_test"][:SAMPLE_IMAGES]
+        if classes is not None:
+            arrays |= mistakes(features["x_test"], y_true, outputs, loss)
+    elif info.get("feature_names"):  # what network.png labels its inputs with
+        arrays["feature_names"] = np.array(info["feature_names"], dtype=str)
     return scores, arrays
+
+
+def mistakes(images: np.ndarray, y_true: np.ndarray, outputs: np.ndarray, loss: str) -> dict[str, np.ndarray]:
+    """The first misclassified test images, with their true class and the net's three likeliest guesses."""
+    wrong = np.flatnonzero(decisions.predicted_labels(outputs, loss) != y_true)[:MISTAKES]
+    top, probabilities = decisions.top_guesses(outputs[wrong], loss)
+    return {
+        "mistake_images": images[wrong],
+        "mistake_true": y_true[wrong],
+        "mistake_top": top,
+        "mistake_probabilities": probabilities,
+    }

@@ -71,6 +71,8 @@ class Checkpoint:
         run.generator.set_state(state["generator"])
         run.history[: state["epoch"]] = state["history"].to(run.history.device)
         run.lrs, run.epoch, run.stopped = list(state["lrs"]), state["epoch"], state["stopped"]
+        for key, records in state["records"].items():
+            run.records[key].copy_(records)
         torch.set_rng_state(state["torch_rng"])  # what dropout draws from
         if state["cuda_rng"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state(state["cuda_rng"], run.history.device)
@@ -99,6 +101,7 @@ class Checkpoint:
             "history": run.history[: run.epoch].cpu(),
             "lrs": run.lrs,
             "stopped": run.stopped,
+            "records": {key: records.cpu() for key, records in run.records.items()},
             "schedule": run.schedule.state_dict() if run.schedule else None,
             "stopper": run.stopper.state_dict() if run.stopper else None,
             "torch_rng": torch.get_rng_state(),

@@ -57,6 +57,7 @@ class Run:
     stopper: EarlyStopper | None = None
     epoch: int = 0  # epochs done
     stopped: bool = False  # early stopping ended the run before its last epoch
+    records: dict[str, torch.Tensor] = field(default_factory=dict)  # what a Recorder keeps for the figures
 
     @property
     def watched(self) -> int:

@@ -18,13 +18,19 @@ GRID_STEPS = 200  # decision-region resolution per axis for 2-D inputs
 GRID_MARGIN = 0.1  # fraction of each axis' range added on both sides of the data
 
 
-def decision_grid(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
-    """The network's outputs over a grid spanning 2-D inputs (with a margin), for the decision-region plot."""
+def grid_points(x: torch.Tensor, steps: int) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The axes of a `steps` x `steps` grid spanning 2-D inputs (with a margin), and its points, row by row."""
     low, high = x.min(dim=0).values.cpu(), x.max(dim=0).values.cpu()
     pad = (high - low) * GRID_MARGIN
-    axes = [torch.linspace(float(lo - p), float(hi + p), GRID_STEPS) for lo, hi, p in zip(low, high, pad, strict=True)]
+    axes = [torch.linspace(float(lo - p), float(hi + p), steps) for lo, hi, p in zip(low, high, pad, strict=True)]
     grid_x, grid_y = torch.meshgrid(*axes, indexing="xy")
-    points = torch.stack([grid_x.ravel(), grid_y.ravel()], dim=1).to(x.device)
+    return (axes[0], axes[1]), torch.stack([grid_x.ravel(), grid_y.ravel()], dim=1).to(x.device)
+
+
+def decision_grid(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
+    """The network's outputs over a grid spanning 2-D inputs (with a margin), for the decision-region plot."""
+    (axis_x, axis_y), points = grid_points(x, GRID_STEPS)
+    grid_x, grid_y = torch.meshgrid(axis_x, axis_y, indexing="xy")
     grid_outputs = eval_outputs(model, points).cpu().numpy()
     return {"grid_x": grid_x.numpy(), "grid_y": grid_y.numpy(), "grid_outputs": grid_outputs}
 

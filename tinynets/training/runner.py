@@ -12,12 +12,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from tinynets.common.facts import is_classifier
 from tinynets.common.settings import plain
 from tinynets.devices import device_name
 from tinynets.models import build_model, parameter_count
 from tinynets.training.checkpoints import Checkpoint, code_version, fingerprint
 from tinynets.training.loop import Run, fit, start_run
 from tinynets.training.progress import Monitor
+from tinynets.training.recording import Recorder
 from tinynets.training.recovery import explained_stops
 from tinynets.training.steps import make_step
 from tinynets.training.tensors import Shard, Tensors, batch_rows, to_tensors
@@ -49,15 +51,24 @@ class Trained:
     data: Tensors
     seconds: float
     resumed_at: int
+    recorder: Recorder | None = None  # the first seed's, on rank 0
 
 
-def train_once(job: Job, arrays: dict[str, np.ndarray], seed: int, checkpoint_path: Path, label: str) -> Trained:
-    """Train one model with `seed` (weights, shuffling); rank 0 shows progress and checkpoints."""
+def train_once(
+    job: Job, arrays: dict[str, np.ndarray], seed: int, checkpoint_path: Path, label: str, record: bool = False
+) -> Trained:
+    """Train one model with `seed` (weights, shuffling); rank 0 shows progress, checkpoints and, with `record`,
+    records what the learning figures draw."""
     config, shard = job.train, job.shard
     torch.manual_seed(seed)
     model = build_model(job.model, job.input_shape, job.outputs).to(job.device)
     data = to_tensors(arrays, config.loss, job.device)
     run = start_run(model, config, seed, validating=data.x_valid is not None)
+    recorder = None
+    if record and shard.rank == 0:
+        plane = is_classifier(config.loss) and data.x_train.ndim == 2 and data.x_train.shape[1] == 2
+        recorder = Recorder(model, config.epochs, data, frames=plane)
+        run.records = recorder.blank(job.outputs, job.device)
     facts = (seed, plain(job.model), plain(config), str(job.device), shard.world, code_version())
     checkpoint = Checkpoint(checkpoint_path, fingerprint(*facts, files=(job.features_file,)))
     resumed_at = checkpoint.restore(run)
@@ -65,6 +76,8 @@ def train_once(job: Job, arrays: dict[str, np.ndarray], seed: int, checkpoint_pa
 
     def on_epoch(run: Run) -> None:
         if shard.rank == 0:
+            if recorder:
+                recorder(run)
             monitor(run)
             checkpoint(run)
 
@@ -75,7 +88,7 @@ def train_once(job: Job, arrays: dict[str, np.ndarray], seed: int, checkpoint_pa
     seconds = time.perf_counter() - started
     if config.repeats > 1 and shard.rank == 0:
         checkpoint.save(run)  # a stop during a later seed resumes past this one
-    return Trained(model, run, data, seconds, resumed_at)
+    return Trained(model, run, data, seconds, resumed_at, recorder)
 
 
 def training_facts(job: Job, runs: list[Trained], seeds: list[int]) -> dict[str, Any]:

@@ -1,0 +1,80 @@
+"""What recording the learning figures costs each dataset: the train stage's own run of every dataset in `run`,
+with its Recorder and without, timed in turn in one process (the recording, the frames and what the finished
+net learned included)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from tinynets.common import artifacts, settings
+from tinynets.common.facts import DataFacts, outputs_needed
+from tinynets.shapes import resolved_model
+from tinynets.training.recording import learned
+from tinynets.training.runner import Job, train_once
+from tinynets.training.tensors import ONE_PROCESS
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Standard output to /dev/null: training's progress lines go to the stdout the Monitor was given."""
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(devnull)
+        os.close(saved)
+
+
+def job(name: str) -> tuple[Job, dict, int]:
+    """Dataset `name`'s training as the train stage sets it up, on the CPU, in one process."""
+    config = settings.read(artifacts.train_settings(name))
+    arrays = artifacts.read_arrays(artifacts.features(name))
+    facts = DataFacts.of(arrays["x_train"], arrays["y_train"])
+    loss = config.train.loss
+    model = resolved_model(name, config.model, loss, facts)
+    outputs = outputs_needed(name, loss, facts)
+    cpu = torch.device("cpu")
+    return (
+        Job(name, config.train, model, facts.input_shape, outputs, cpu, ONE_PROCESS, artifacts.features(name)),
+        arrays,
+        config.seed,
+    )
+
+
+def seconds(work: Job, arrays: dict, seed: int, record: bool) -> float:
+    checkpoint = Path("checkpoints") / f"bench-{work.name}.pt"
+    started = time.perf_counter()
+    with quiet():
+        trained = train_once(work, arrays, seed, checkpoint, work.name, record=record)
+        if record:
+            trained.recorder.dynamics_table(trained.run)
+            trained.recorder.frames(trained.run, work.train.loss) | learned(
+                trained.model, trained.data, work.model.layers
+            )
+    took = time.perf_counter() - started
+    checkpoint.unlink(missing_ok=True)
+    return took
+
+
+def measure(clone: Path, repeats: int) -> dict[str, tuple[float, float]]:
+    """Per dataset of the clone's run: the median seconds of training without recording and with it."""
+    previous = os.getcwd()
+    os.chdir(clone)
+    try:
+        costs = {}
+        for name in settings.read(artifacts.RUN_SETTINGS).run:
+            work, arrays, seed = job(name)
+            runs = [(seconds(work, arrays, seed, False), seconds(work, arrays, seed, True)) for _ in range(repeats)]
+            costs[name] = (statistics.median(a for a, _ in runs), statistics.median(b for _, b in runs))
+        return costs
+    finally:
+        os.chdir(previous)
