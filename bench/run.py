@@ -9,6 +9,7 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
+import experiments
 import loops  # bench/ is on sys.path: `python bench/run.py` runs from there
 import pipeline
 import torch
@@ -29,12 +30,17 @@ def main() -> None:
     rows = loops.measure(REPEATS)
     figures, costs, records = pipeline.measure(PIPELINE_REPEATS)
     iris_stage = next(cost for cost in costs if cost.name == "train@iris")
+    show, compare = figures["exp show"], figures["compare"]
     rows += [
         ("full dvc repro from clean", f"{figures['clean repro']:.1f} s"),
         ("the seeds' scripts, one after another", f"{figures['seed scripts']:.1f} s"),
         ("repro / seeds' scripts", f"{figures['clean repro'] / figures['seed scripts']:.2f}x"),
         ("iris: train stage wall / seed 000 script", f"{iris_stage.wall_s:.1f} s / {figures['seed 000']:.1f} s"),
         ("no-op dvc repro", f"{figures['no-op repro']:.2f} s"),
+        (
+            f"{experiments.COUNT} experiments: dvc exp show --json / tinynets compare iris",
+            f"{show:.2f} s / {compare:.2f} s ({compare - show:+.2f} s)",
+        ),
         ("largest stage overhead beyond its imports", f"{max(cost.excess_s for cost in costs):+.2f} s"),
         ("largest peak RSS of a stage", f"{max(cost.peak_rss_mb for cost in costs):.0f} MB"),
         (

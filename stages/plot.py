@@ -20,7 +20,7 @@ def plot() -> None:
             draw_dataset(name, curve, predictions, scores, folder / name)
             learning = artifacts.read_arrays(artifacts.learning(name))
             dynamics = artifacts.read_tsv(artifacts.dynamics(name))
-            draw_learning(name, learning, dynamics, curve, predictions, folder / name)
+            draw_learning(name, learning, dynamics, curve, predictions, scores.get("best_epoch"), folder / name)
 
 
 if __name__ == "__main__":

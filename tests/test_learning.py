@@ -3,6 +3,7 @@ recording changes no weight, and every figure comes out the same, byte for byte.
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import numpy as np
@@ -14,9 +15,10 @@ from torch import nn
 
 from tinynets.common import artifacts
 from tinynets.common.facts import network_figure_skipped
-from tinynets.learning_plots import class_regions, draw_learning
+from tinynets.learning_plots import class_regions, draw_learning, output_names
 from tinynets.models import build_model
 from tinynets.params import ModelConfig, TrainConfig
+from tinynets.training.checkpoints import Checkpoint
 from tinynets.training.loop import fit, start_run
 from tinynets.training.progress import Monitor
 from tinynets.training.recording import Recorder, dynamics_epochs, hidden_layers, layer_names, learned, spaced_epochs
@@ -39,7 +41,7 @@ def trained(model_config: ModelConfig, arrays: dict, epochs: int = 60, record: b
     model = build_model(model_config, tuple(arrays["x_train"].shape[1:]), 2)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, optimizer={"name": "sgd"}, lr=0.5, loss="cross_entropy")
     run = start_run(model, config, seed=0)
-    recorder = Recorder(model, epochs, data, frames=True) if record else None
+    recorder = Recorder(model, epochs, data, plane=arrays["x_train"].shape[1] == 2) if record else None
     if recorder:
         run.records = recorder.blank(2, torch.device("cpu"))
     monitor = Monitor("circles", epochs, config.lr, stream=io.StringIO())
@@ -164,7 +166,7 @@ def test_the_learning_figures_are_drawn_and_the_same_bytes_twice(tmp_path):
     artifacts.write_tsv(tmp_path / "dynamics.tsv", recorder.dynamics_table(run))
     dynamics = artifacts.read_tsv(tmp_path / "dynamics.tsv")
     for folder in ("first", "second"):
-        draw_learning("circles", learning, dynamics, curve, predictions, tmp_path / folder)
+        draw_learning("circles", learning, dynamics, curve, predictions, None, tmp_path / folder)
     drawn = sorted(path.name for path in (tmp_path / "first").iterdir())
     assert drawn == ["dynamics.png", "network.png", "neurons.png", "training.gif"]
     for name in drawn:
@@ -180,3 +182,63 @@ def test_a_table_with_text_and_missing_numbers_round_trips(tmp_path):
     read = artifacts.read_tsv(tmp_path / "t.tsv")
     assert read["layer"].tolist() == ["linear1", "linear2"] and read["epoch"].tolist() == [1, 2]
     assert read["dead"][0] == 0.25 and np.isnan(read["dead"][1])
+
+
+def test_a_resumed_run_records_what_an_uninterrupted_one_does(tmp_path):
+    whole, _, data, _ = trained(MLP, circles(), epochs=40)
+    config = TrainConfig(epochs=40, optimizer={"name": "sgd"}, lr=0.5, loss="cross_entropy")
+    checkpoint = Checkpoint(tmp_path / "run.pt", "the same run")
+
+    def interrupted(stop_at: int | None):
+        torch.manual_seed(0)
+        model = build_model(MLP, (2,), 2)
+        run = start_run(model, config, seed=0)
+        recorder = Recorder(model, 40, data, plane=True)
+        run.records = recorder.blank(2, torch.device("cpu"))
+        checkpoint.restore(run)
+
+        def on_epoch(run):
+            recorder(run)
+            if run.epoch == stop_at:
+                checkpoint.save(run)
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt) if stop_at else contextlib.nullcontext():
+            fit(run, data, config, make_step(run, MLP, config.loss, ONE_PROCESS, len(data.x_train)), on_epoch)
+        return run
+
+    interrupted(stop_at=17)
+    resumed = interrupted(stop_at=None)
+    assert resumed.epoch == 40 and torch.equal(resumed.history, whole.history)
+    for key, records in whole.records.items():  # NaN where a record is not due: equal NaNs count as equal
+        torch.testing.assert_close(resumed.records[key], records, rtol=0, atol=0, equal_nan=True, msg=key)
+
+
+def test_with_early_stopping_the_gif_ends_on_the_model_it_kept():
+    arrays = circles()
+    arrays |= {"x_valid": arrays["x_test"][:50], "y_valid": arrays["y_test"][:50]}
+    torch.manual_seed(0)
+    data = to_tensors(arrays, "cross_entropy", torch.device("cpu"))
+    model = build_model(MLP, (2,), 2)
+    config = TrainConfig(
+        epochs=300, optimizer={"name": "sgd"}, lr=2.0, loss="cross_entropy", early_stopping={"patience": 5}
+    )
+    run = start_run(model, config, seed=0, validating=True)
+    recorder = Recorder(model, 300, data, plane=True)
+    run.records = recorder.blank(2, torch.device("cpu"))
+    fit(run, data, config, make_step(run, MLP, config.loss, ONE_PROCESS, len(data.x_train)), recorder)
+    assert run.stopped and run.stopper.best_epoch < run.epoch
+    frames = recorder.frames(run, "cross_entropy")
+    assert frames["frame_kept"] and frames["frame_epochs"][-1] == run.stopper.best_epoch
+    assert all(epoch <= run.epoch for epoch in frames["frame_epochs"])
+    kept = torch.softmax(model(recorder.grid), dim=1).detach().numpy().reshape(frames["frames"][-1].shape)
+    assert np.allclose(frames["frames"][-1].astype(np.float32), kept, atol=1e-3)
+
+
+def test_a_two_class_nets_one_output_is_named_as_the_class_it_scores():
+    predictions = {"classes": np.array(["lower", "upper"])}
+    assert output_names({"network_1": np.zeros((4, 2)), "network_2": np.zeros((1, 4))}, predictions) == [
+        "upper (score)"
+    ]
+    assert output_names({"network_1": np.zeros((2, 2))}, predictions) == ["lower", "upper"]
+    assert output_names({"network_1": np.zeros((3, 2))}, {}) == ["output 1", "output 2", "output 3"]

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
-from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, run, tool_env, write_params
+from conftest import ROOT, run, tool_env, wait_for_the_queue, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -33,17 +31,6 @@ def merge(base: dict, extra: dict) -> dict:
     for key, value in extra.items():
         base[key] = merge(base.get(key, {}), value) if isinstance(value, dict) else value
     return base
-
-
-def wait_for_the_queue(repo: Path) -> None:
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        status = run(repo, "dvc", "queue", "status").stdout
-        if "Queued" not in status and "Running" not in status:
-            assert "Failed" not in status, status
-            return
-        time.sleep(2)
-    pytest.fail("the queue did not finish")
 
 
 BLOCKS = readme_blocks()

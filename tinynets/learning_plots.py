@@ -27,7 +27,7 @@ def class_regions(probabilities: np.ndarray) -> np.ndarray:
     """An RGB image of (height, width, classes) probabilities: the likeliest class's colour, paler where the net
     is less sure."""
     classes = probabilities.shape[-1]
-    colors = np.array([to_rgb(color) for color in CLASS_COLORS[:classes]])
+    colors = np.array([to_rgb(CLASS_COLORS[index % len(CLASS_COLORS)]) for index in range(classes)])
     sure = (probabilities.max(axis=-1, keepdims=True) - 1 / classes) * classes / (classes - 1)
     tint = REGION_FLOOR + (REGION_STRENGTH - REGION_FLOOR) * np.clip(sure, 0, 1)
     return 1 - tint * (1 - colors[probabilities.argmax(axis=-1)])
@@ -81,12 +81,12 @@ def training_gif(
     image.set_visible(True)
     alpha = overlay[..., 3:] / 255.0
     pictures = []
-    for frame, epoch in zip(frames, epochs, strict=True):
+    kept = len(frames) - 1 if learning["frame_kept"] else None  # early stopping: the model it kept, last
+    for index, (frame, epoch) in enumerate(zip(frames, epochs, strict=True)):
         image.set_data(class_regions(frame))
         row = int(epoch) - 1
-        heading.set_text(
-            f"{title}: epoch {epoch}\ntrain loss {curve['train'][row]:.4f}, test loss {curve['test'][row]:.4f}"
-        )
+        which = f"epoch {epoch}, the one early stopping kept" if index == kept else f"epoch {epoch}"
+        heading.set_text(f"{title}: {which}\ntrain loss {curve['train'][row]:.4f}, test loss {curve['test'][row]:.4f}")
         figure.canvas.restore_region(background)
         axes.draw_artist(image)
         axes.draw_artist(heading)
@@ -238,11 +238,12 @@ def mistakes(predictions: dict[str, np.ndarray], title: str, path: Path) -> None
     save(figure, path)
 
 
-def dynamics(table: dict[str, np.ndarray], title: str, path: Path) -> None:
-    """Per layer over the recorded epochs: the weight norm, the gradient norm, and the share of dead ReLU units."""
+def dynamics(table: dict[str, np.ndarray], probe_rows: int, best_epoch: int | None, title: str, path: Path) -> None:
+    """Per layer over the recorded epochs: the weight norm, the gradient norm, and the share of dead ReLU units
+    (on the first `probe_rows` train rows); with early stopping, a line at the epoch it kept."""
     panels = [("weight_norm", "weight norm"), ("grad_norm", "gradient norm (an epoch's last batch)")]
     if np.isfinite(table["dead"]).any():
-        panels.append(("dead", "dead ReLU units (share)"))
+        panels.append(("dead", f"dead ReLU units (share, first {probe_rows} train rows)"))
     figure, grid = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
     figure.subplots_adjust(left=0.22 / len(panels), right=0.98, bottom=0.15, top=0.9, wspace=0.25)
     layers = list(dict.fromkeys(table["layer"].tolist()))
@@ -259,9 +260,23 @@ def dynamics(table: dict[str, np.ndarray], title: str, path: Path) -> None:
             axes.xaxis.set_minor_locator(NullLocator())  # a log axis' minor ticks are most of its drawing time
         if key == "dead":
             axes.set_ylim(-0.02, 1.02)
+        if best_epoch:
+            axes.axvline(best_epoch, color="gray", linestyle="--", linewidth=1, label="kept (early stopping)")
         axes.grid(alpha=0.3)
     grid[0, 0].legend(fontsize=7)
     save(figure, path, tight=False)  # fixed margins: tight_layout would draw the whole figure once more
+
+
+def output_names(learning: dict[str, np.ndarray], predictions: dict[str, np.ndarray]) -> list[str]:
+    """What each of the network's outputs is: a class, a two-class net's one output (bce_with_logits) the second
+    class's score, a regressor's outputs numbered."""
+    outputs = learning[f"network_{sum(key.startswith('network_') for key in learning)}"].shape[0]
+    classes = predictions["classes"].tolist() if "classes" in predictions else []
+    if len(classes) == outputs:
+        return classes
+    if classes and outputs == 1:
+        return [f"{classes[1]} (score)"]
+    return ["output"] if outputs == 1 else [f"output {index + 1}" for index in range(outputs)]
 
 
 def draw_learning(
@@ -270,19 +285,20 @@ def draw_learning(
     dynamics_table: dict[str, np.ndarray],
     curve: dict[str, np.ndarray],
     predictions: dict[str, np.ndarray],
+    best_epoch: int | None,
     folder: Path,
 ) -> None:
-    """Every learning figure the dataset's net and data allow, into `folder`."""
-    dynamics(dynamics_table, name, folder / "dynamics.png")
-    classes = predictions["classes"].tolist() if "classes" in predictions else None
-    if "frames" in learning and len(learning["frame_epochs"]):
+    """Every learning figure the dataset's net and data allow, into `folder` (`best_epoch`: the one early
+    stopping kept, if it ran)."""
+    dynamics(dynamics_table, int(learning["dead_probe_rows"]), best_epoch, name, folder / "dynamics.png")
+    if "frames" in learning:
         training_gif(learning, curve, (predictions["x_test"], predictions["y_true"]), name, folder / "training.gif")
     if "neuron_layers" in learning:
         neurons(learning, name, folder / "neurons.png")
     if "network_1" in learning:
         inputs = predictions["feature_names"].tolist() if "feature_names" in predictions else []
         inputs = inputs or [f"x{index + 1}" for index in range(learning["network_1"].shape[1])]
-        network(learning, inputs, classes or ["output"], name, folder / "network.png")
+        network(learning, inputs, output_names(learning, predictions), name, folder / "network.png")
     if "images" in predictions and ("first_layer" in learning or "filters" in learning):
         first_layer(learning, name, folder / "first_layer.png")
     if "mistake_images" in predictions:

@@ -11,12 +11,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def save(figure: plt.Figure, path: Path, tight: bool = True, **layout: float) -> None:
-    """Lay the figure out (`layout`: tight_layout's paddings; `tight` False: as the figure set it), write it as a
-    PNG (no timestamp in it: equal figures give equal bytes), close it."""
+def save(figure: plt.Figure, path: Path, tight: bool = True) -> None:
+    """Lay the figure out (`tight` False: as the figure set it), write it as a PNG (no timestamp in it: equal
+    figures give equal bytes), close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if tight:
-        figure.tight_layout(**layout)
+        figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
 

@@ -77,6 +77,11 @@ def class_count(name: str, loss: str, facts: DataFacts) -> int:
     return 2 if loss == "bce_with_logits" else outputs_needed(name, loss, facts)
 
 
+def is_plane(x: Any) -> bool:
+    """Whether inputs (an array or tensor of rows) are points of a plane: two features, a figure's two axes."""
+    return x.ndim == 2 and x.shape[1] == 2
+
+
 NETWORK_FIGURE_UNITS = 100  # network.png draws an MLP of at most this many units, inputs and outputs included
 
 

@@ -45,29 +45,31 @@ def headline_metrics(
     return metrics.classification(y_true, labels, classes, probabilities)
 
 
-def spread(
+def seed_figures(
     outputs: np.ndarray,
     losses: np.ndarray,
     y_true: np.ndarray,
     loss: str,
     classes: list[str] | None,
     info: dict[str, Any],
-) -> dict[str, dict[str, float]]:
-    """Mean, standard deviation, min and max over the seeds of train.repeats, for the headline metrics."""
-    per_seed = [
+) -> dict[str, dict[str, Any]]:
+    """Over the seeds of train.repeats, for the headline metrics: `spread` (mean, standard deviation, min, max)
+    and `per_seed`, each seed's figure in seed order (what `tinynets compare` tests a difference on)."""
+    scored = [
         {**headline_metrics(y_true, seed_outputs, loss, classes, info), "loss": float(seed_loss)}
         for seed_outputs, seed_loss in zip(outputs, losses, strict=True)
     ]
-    result = {}
+    figures: dict[str, dict[str, Any]] = {"spread": {}, "per_seed": {}}
     for key in SPREAD_METRICS[classes is not None]:
-        values = np.array([scores[key] for scores in per_seed])
-        result[key] = {
+        values = np.array([scores[key] for scores in scored])
+        figures["spread"][key] = {
             "mean": metrics.rounded(values.mean()),
             "std": metrics.rounded(values.std(ddof=1)),
             "min": metrics.rounded(values.min()),
             "max": metrics.rounded(values.max()),
         }
-    return result
+        figures["per_seed"][key] = [metrics.rounded(value) for value in values]
+    return figures
 
 
 def forecast_arrays(features: dict[str, np.ndarray], info: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -123,7 +125,7 @@ def evaluate(
         scores["valid"] = {"loss": metrics.rounded(float(net["valid_loss"])), **valid}
         if "repeat_valid_outputs" in net:
             repeats = net["repeat_valid_outputs"], net["repeat_valid_losses"]
-            scores["valid"]["spread"] = spread(*repeats, targets["valid"], loss, classes, info)
+            scores["valid"] |= seed_figures(*repeats, targets["valid"], loss, classes, info)
     rows = {f"x_{split}": features[f"x_{split}"] for split in targets}
     split = rows | {f"y_{split}": y for split, y in targets.items()}
     if "forecast" in info:
@@ -135,7 +137,7 @@ def evaluate(
     scores |= {"n_train": len(features["x_train"]), "n_test": len(features["x_test"]), "source": info["source"]}
     scores |= {key: training[key] for key in TRAINING_FACTS if key in training}
     if "repeat_outputs" in net:
-        scores["spread"] = spread(net["repeat_outputs"], net["repeat_losses"], y_true, loss, classes, info)
+        scores |= seed_figures(net["repeat_outputs"], net["repeat_losses"], y_true, loss, classes, info)
     if "grid_outputs" in net:
         grid_class = decisions.predicted_labels(net["grid_outputs"], loss).reshape(net["grid_x"].shape)
         arrays |= {"grid_x": net["grid_x"], "grid_y": net["grid_y"], "grid_class": grid_class}

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tinynets.common.facts import is_plane
 from tinynets.inference import eval_outputs
 from tinynets.training.steps import LOSSES
 from tinynets.training.tensors import Tensors
@@ -50,6 +51,6 @@ def network_outputs(models: list[nn.Module], data: Tensors, loss: str, is_classi
         if len(models) > 1:
             arrays[f"repeat_{prefix}outputs"] = torch.stack(outputs).cpu().numpy()
             arrays[f"repeat_{prefix}losses"] = np.array(losses)
-    if is_classifier and data.x_test.ndim == 2 and data.x_test.shape[1] == 2:
+    if is_classifier and is_plane(data.x_test):
         arrays |= decision_grid(models[0], torch.cat([data.x_train, data.x_test]))
     return arrays

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinynets.common.facts import network_figure_skipped
-from tinynets.evaluation.decisions import class_probabilities
+from tinynets.common.facts import is_plane, network_figure_skipped
+from tinynets.evaluation.decisions import as_labels, class_probabilities
 from tinynets.inference import as_inputs
 from tinynets.training.loop import Run
 from tinynets.training.outputs import grid_points
@@ -27,10 +27,10 @@ from tinynets.training.tensors import Tensors
 
 DYNAMICS_POINTS = 100  # log-spaced epochs and as many evenly spaced ones (every epoch of a shorter run)
 FRAMES = 40  # log-spaced epochs asked of training.gif (the first few round to the same epoch)
-FRAME_GRID = 64  # frame resolution per axis; the plot smooths it
-NEURON_GRID = 100  # per axis, for each hidden unit's output over the plane
-DEAD_PROBE_WORK = 1 << 27  # multiply-adds: dead units are counted on as many first train rows as cost this
+PLANE_GRID = 64  # per axis: the frames' and the hidden units' resolution over the plane (the plot smooths it)
+DEAD_PROBE_WORK = 1 << 27  # rows x weights: dead units are counted on the first train rows, as many as make this
 FIRST_LAYER_UNITS = 64  # first-layer weight tiles drawn (the first units)
+NEURON_UNITS = 32  # each hidden layer's units drawn over the plane (the first ones)
 
 
 def spaced_epochs(epochs: int, count: int) -> list[int]:
@@ -86,54 +86,70 @@ def hidden_layers(model: nn.Module, names: dict[nn.Module, str]) -> list[Hidden]
     return found
 
 
+MODE_DEPENDENT = (nn.Dropout, nn.modules.batchnorm._BatchNorm, nn.RNNBase)  # what eval mode changes
+
+
+def mode_dependent(model: nn.Module) -> bool:
+    """Whether eval mode changes what the model computes (dropout, batch norm, a recurrent layer's dropout)."""
+    return any(isinstance(module, MODE_DEPENDENT) for module in model.modules())
+
+
 @contextmanager
-def evaluated(model: nn.Module) -> Iterator[None]:
-    """Eval mode without autograd for the block, then the mode the model was in."""
+def evaluated(model: nn.Module, switch: bool | None = None) -> Iterator[None]:
+    """Eval mode without autograd for the block, then the mode the model was in. `switch` False skips the
+    switch for a net eval mode does not change (walking its modules twice costs a tiny MLP's recorded epoch a
+    third of its time); None asks `mode_dependent`."""
+    switch = mode_dependent(model) if switch is None else switch
     training = model.training
-    model.eval()
+    if switch:
+        model.eval()
     try:
         with torch.no_grad():
             yield
     finally:
-        model.train(training)
+        if switch:
+            model.train(training)
 
 
-def hidden_outputs(model: nn.Module, readers: list[nn.Linear], x: torch.Tensor) -> list[torch.Tensor]:
-    """What each of `readers` receives (a hidden layer's output) for inputs `x`, in eval mode."""
-    seen: list[torch.Tensor] = []
-    hooks = [reader.register_forward_pre_hook(lambda _, args: seen.append(args[0])) for reader in readers]
-    try:
-        with evaluated(model):
-            model(x)
-    finally:
-        for hook in hooks:
-            hook.remove()
+def hidden_outputs(model: nn.Sequential, readers: list[nn.Linear], x: torch.Tensor) -> list[torch.Tensor]:
+    """What each of `readers` receives (a hidden layer's output) for inputs `x`; the caller sets the mode."""
+    seen, wanted = [], set(readers)
+    for module in model:
+        if module in wanted:
+            seen.append(x)
+            if len(seen) == len(readers):
+                break
+        x = module(x)
     return seen
-
-
-def _norm(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """The 2-norm of tensors taken together, as one vector."""
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(tensor) for tensor in tensors]))
 
 
 class Recorder:
     """Called after each epoch: at the chosen epochs it writes the norms, dead shares and frames into run.records."""
 
-    def __init__(self, model: nn.Module, epochs: int, data: Tensors, frames: bool) -> None:
+    def __init__(self, model: nn.Module, epochs: int, data: Tensors, plane: bool) -> None:
         self.model, names = model, layer_names(model)
-        self.layers = [(module, name) for module, name in names.items()]
+        self.layers = list(names.items())
+        self.switch = mode_dependent(model)
+        weights = [
+            [parameter for name, parameter in module.named_parameters(recurse=False) if "weight" in name]
+            or list(module.parameters(recurse=False))
+            for module, _ in self.layers
+        ]
+        self.weights = [weight for layer in weights for weight in layer]
+        device = next(model.parameters()).device
+        self.owner = torch.tensor([index for index, layer in enumerate(weights) for _ in layer], device=device)
         rows = {name: index for index, (_, name) in enumerate(self.layers)}
         relus = [layer for layer in hidden_layers(model, names) if layer.relu]
         self.readers, self.dead_rows = [layer.reader for layer in relus], [rows[layer.layer] for layer in relus]
         self.epochs = dynamics_epochs(epochs)
         self.row = {epoch: index for index, epoch in enumerate(self.epochs)}
-        work = max(1, sum(parameter.numel() for parameter in model.parameters()))
-        self.probe = as_inputs(data.x_train[: max(1, DEAD_PROBE_WORK // work)])
-        self.frame_epochs = spaced_epochs(epochs, FRAMES) if frames else []
+        weights_per_row = max(1, sum(parameter.numel() for parameter in model.parameters()))
+        self.probe = as_inputs(data.x_train[: max(1, DEAD_PROBE_WORK // weights_per_row)])
+        self.frame_epochs = spaced_epochs(epochs, FRAMES) if plane else []
         self.frame = {epoch: index for index, epoch in enumerate(self.frame_epochs)}
-        if frames:
+        if plane:
             self.points = data.x_train, data.y_train
-            self.axes, self.grid = grid_points(torch.cat([data.x_train, data.x_test]), FRAME_GRID)
+            self.axes, self.grid = grid_points(torch.cat([data.x_train, data.x_test]), PLANE_GRID)
 
     def blank(self, outputs: int, device: torch.device) -> dict[str, torch.Tensor]:
         """The records before training: NaN wherever an epoch has not been recorded yet."""
@@ -143,24 +159,26 @@ class Recorder:
             records["frames"] = torch.full(shape, float("nan"), device=device)
         return records
 
+    @torch.no_grad()
     def __call__(self, run: Run) -> None:
         row, frame = self.row.get(run.epoch), self.frame.get(run.epoch)
         if row is not None:
             self._dynamics(run.records["dynamics"][row])
         if frame is not None:
-            with evaluated(self.model):
+            with evaluated(self.model, self.switch):
                 run.records["frames"][frame] = self.model(self.grid)
 
     def _dynamics(self, out: torch.Tensor) -> None:
-        for index, (module, _) in enumerate(self.layers):
-            weights = [parameter for name, parameter in module.named_parameters(recurse=False) if "weight" in name]
-            weights = weights or list(module.parameters(recurse=False))
-            grads = [weight.grad for weight in weights if weight.grad is not None]
-            out[index, 0] = _norm(weights)
-            out[index, 1] = _norm(grads) if grads else 0.0
+        grads = [weight.grad if weight.grad is not None else torch.zeros_like(weight) for weight in self.weights]
+        # torch's own per-tensor norms in one call, as clip_grad_norm_ takes them: a tenth of a loop's overhead
+        norms = torch.stack([torch.stack(torch._foreach_norm(tensors)) for tensors in (self.weights, grads)], dim=1)
+        per_layer = torch.zeros(len(self.layers), 2, device=norms.device).index_add_(0, self.owner, norms.square())
+        out[:, :2] = per_layer.sqrt()
         if self.readers:
-            for row, units in zip(self.dead_rows, hidden_outputs(self.model, self.readers, self.probe), strict=True):
-                out[row, 2] = (units.amax(dim=0) <= 0).float().mean()
+            with evaluated(self.model, self.switch):
+                units = hidden_outputs(self.model, self.readers, self.probe)
+            for row, hidden in zip(self.dead_rows, units, strict=True):
+                out[row, 2] = (hidden.amax(dim=0) <= 0).float().mean()
 
     def dynamics_table(self, run: Run) -> dict[str, list]:
         """The recorded epochs' rows, one per epoch and layer: epoch, layer, weight_norm, grad_norm, dead."""
@@ -174,22 +192,30 @@ class Recorder:
                     table[key].append(value)
         return table
 
+    @torch.no_grad()
     def frames(self, run: Run, loss: str) -> dict[str, np.ndarray]:
-        """training.gif's data (none for other nets): the recorded epochs, each one's class probabilities over the grid,
-        the grid's axes, the train points."""
+        """training.gif's data (none for other nets): the recorded epochs, each one's class probabilities over the
+        grid (with early stopping, a last frame of the model it kept), the grid's axes, the train points; and the
+        rows the dead units were counted on."""
+        probe = {"dead_probe_rows": np.array(len(self.probe))}
         if not self.frame_epochs:
-            return {}
+            return probe
         done = [epoch for epoch in self.frame_epochs if epoch <= run.epoch]
-        outputs = run.records["frames"][: len(done)].cpu().numpy()
-        probabilities = np.stack([class_probabilities(frame, loss) for frame in outputs]) if done else outputs
+        outputs = run.records["frames"][: len(done)]
+        if run.stopper:  # the weights the model kept, restored after the last recorded frame
+            with evaluated(self.model, self.switch):
+                outputs = torch.cat([outputs, self.model(self.grid)[None]])
+            done.append(run.stopper.best_epoch)
+        probabilities = np.stack([class_probabilities(frame, loss) for frame in outputs.cpu().numpy()])
         side = len(self.axes[0])
-        return {
+        return probe | {
             "frame_epochs": np.array(done, dtype=np.int64),
+            "frame_kept": np.array(bool(run.stopper)),
             "frames": probabilities.reshape(len(done), side, side, -1).astype(np.float16),
             "frame_x": self.axes[0].numpy(),
             "frame_y": self.axes[1].numpy(),
             "train_points": self.points[0].cpu().numpy(),
-            "train_labels": self.points[1].cpu().numpy().reshape(len(self.points[1]), -1)[:, 0].astype(np.int64),
+            "train_labels": as_labels(self.points[1].cpu().numpy()),
         }
 
 
@@ -199,13 +225,15 @@ def learned(model: nn.Module, data: Tensors, layers: list[int] | None) -> dict[s
     arrays: dict[str, np.ndarray] = {}
     names = layer_names(model)
     hidden = hidden_layers(model, names)
-    if data.x_train.ndim == 2 and data.x_train.shape[1] == 2 and hidden:
-        (axis_x, axis_y), grid = grid_points(torch.cat([data.x_train, data.x_test]), NEURON_GRID)
+    if is_plane(data.x_train) and hidden:
+        (axis_x, axis_y), grid = grid_points(torch.cat([data.x_train, data.x_test]), PLANE_GRID)
         arrays |= {"neuron_x": axis_x.numpy(), "neuron_y": axis_y.numpy()}
         arrays["neuron_layers"] = np.array([layer.layer for layer in hidden])
-        outputs = hidden_outputs(model, [layer.reader for layer in hidden], grid)
+        with evaluated(model):
+            outputs = hidden_outputs(model, [layer.reader for layer in hidden], grid)
         for index, units in enumerate(outputs, 1):
-            arrays[f"neurons_{index}"] = units.T.reshape(-1, NEURON_GRID, NEURON_GRID).cpu().numpy()
+            shown = units[:, :NEURON_UNITS].T.reshape(-1, PLANE_GRID, PLANE_GRID)
+            arrays[f"neurons_{index}"] = shown.cpu().numpy()
     if network_figure_skipped(layers) is None:
         linears = [module for module in names if isinstance(module, nn.Linear)]
         arrays |= {f"network_{index}": linear.weight.detach().cpu().numpy() for index, linear in enumerate(linears, 1)}
@@ -216,14 +244,13 @@ def learned(model: nn.Module, data: Tensors, layers: list[int] | None) -> dict[s
             tiles = first.weight.detach()[:FIRST_LAYER_UNITS]
             arrays["first_layer"] = tiles.reshape(-1, *image.shape[1:]).cpu().numpy()
         else:
-            maps: list[torch.Tensor] = []
-            hook = first.register_forward_hook(lambda _, args, out: maps.append(out))
-            try:
-                with evaluated(model):
-                    model(image)
-            finally:
-                hook.remove()
+            maps = image
+            with evaluated(model):
+                for module in model:  # up to the first conv layer's output
+                    maps = module(maps)
+                    if module is first:
+                        break
             arrays["filters"] = first.weight.detach()[:, 0].cpu().numpy()
-            arrays["feature_maps"] = maps[0][0].cpu().numpy()
+            arrays["feature_maps"] = maps[0].cpu().numpy()
             arrays["feature_image"] = image[0].cpu().numpy()
     return arrays

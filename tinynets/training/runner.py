@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinynets.common.facts import is_classifier
+from tinynets.common.facts import is_classifier, is_plane
 from tinynets.common.settings import plain
 from tinynets.devices import device_name
 from tinynets.models import build_model, parameter_count
@@ -51,7 +51,7 @@ class Trained:
     data: Tensors
     seconds: float
     resumed_at: int
-    recorder: Recorder | None = None  # the first seed's, on rank 0
+    recorder: Recorder | None = None  # the first seed's (rank 0's alone has recorded)
 
 
 def train_once(
@@ -64,10 +64,10 @@ def train_once(
     model = build_model(job.model, job.input_shape, job.outputs).to(job.device)
     data = to_tensors(arrays, config.loss, job.device)
     run = start_run(model, config, seed, validating=data.x_valid is not None)
-    recorder = None
-    if record and shard.rank == 0:
-        plane = is_classifier(config.loss) and data.x_train.ndim == 2 and data.x_train.shape[1] == 2
-        recorder = Recorder(model, config.epochs, data, frames=plane)
+    recorder = (
+        Recorder(model, config.epochs, data, is_classifier(config.loss) and is_plane(data.x_train)) if record else None
+    )
+    if recorder:  # on every rank, as each restores the one checkpoint; rank 0 alone records
         run.records = recorder.blank(job.outputs, job.device)
     facts = (seed, plain(job.model), plain(config), str(job.device), shard.world, code_version())
     checkpoint = Checkpoint(checkpoint_path, fingerprint(*facts, files=(job.features_file,)))

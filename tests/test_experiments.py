@@ -1,0 +1,115 @@
+"""tinynets compare over real DVC experiments: a queued sweep ranked on validation, the noise verdict checked
+against scipy, --apply, bad input, and a sweep shared by two machines through a git and a DVC remote."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import make_repo, run, tiny_params, tool_env, wait_for_the_queue
+from scipy.stats import ttest_ind
+
+pytestmark = pytest.mark.slow
+
+SWEEP = ("-S", "datasets.iris.train.repeats=3", "-S", "datasets.iris.train.valid_size=0.2")
+
+
+def tinynets(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["tinynets", *args], cwd=repo, env=tool_env(repo), capture_output=True, text=True)
+
+
+def experiments(repo: Path) -> dict[str, dict]:
+    """Each experiment's iris metrics and lr, by name, from `dvc exp show --json`."""
+    found = {}
+    for commit in json.loads(run(repo, "dvc", "exp", "show", "--json").stdout):
+        for experiment in commit.get("experiments") or []:
+            latest = experiment["revs"][0]
+            data = latest["data"]
+            lr = data["params"]["params.yaml"]["data"]["datasets"]["iris"]["train"]["lr"]
+            found[experiment["name"]] = {"lr": lr, **data["metrics"]["metrics/iris.json"]["data"]}
+    return found
+
+
+def test_a_queued_sweep_is_ranked_on_validation_tested_against_seed_noise_and_applied(workspace):
+    run(workspace, "dvc", "exp", "run", "--queue", "-S", "datasets.iris.train.lr=0.05,0.2,0.5", *SWEEP)
+    run(workspace, "dvc", "queue", "start")
+    wait_for_the_queue(workspace)
+    recorded = experiments(workspace)
+    assert len(recorded) == 3 and all(len(scores["valid"]["per_seed"]["accuracy"]) == 3 for scores in recorded.values())
+
+    result = tinynets(workspace, "compare", "iris", "--md", "sweep.md")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    ranked = [line.split()[1] for line in lines[1:] if re.match(r"\d+ ", line)]
+    mean = {name: sum(s["valid"]["per_seed"]["accuracy"]) / 3 for name, s in recorded.items()}
+    assert ranked == sorted(recorded, key=lambda name: -mean[name])[: len(ranked)] and len(ranked) == 3
+    best, second = (recorded[name]["valid"]["per_seed"]["accuracy"] for name in ranked[:2])
+    said = lines[-1]
+    if best == second:
+        assert "give every seed the same validation accuracy" in said
+    else:
+        p = float(re.search(r"p = ([0-9.e+-]+)", said).group(1))
+        assert p == pytest.approx(ttest_ind(best, second, equal_var=False).pvalue, rel=0.01)
+        assert said.startswith(f"lr {recorded[ranked[0]]['lr']} beats lr {recorded[ranked[1]]['lr']} by ")
+        assert said.endswith("unlikely to be seed noise" if p < 0.05 else "within seed noise; run more repeats")
+    assert "test accuracy" in lines[0] and (workspace / "sweep.md").read_text().startswith("| rank | experiment |")
+
+    applied = tinynets(workspace, "compare", "iris", "--apply")
+    assert applied.returncode == 0, applied.stderr
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    assert params["datasets"]["iris"]["train"]["lr"] == recorded[ranked[0]]["lr"]
+    assert "up to date" in run(workspace, "dvc", "status").stdout
+
+
+def test_bad_input_gets_one_line_and_changes_nothing(workspace, tmp_path):
+    params = (workspace / "params.yaml").read_bytes()
+    for args, message in (
+        (("compare", "irsi"), "unknown dataset 'irsi': params.yaml declares "),
+        (("compare", "iris", "--metric", "r2"), "no experiment of iris records 'r2'"),
+        (("compare", "iris", "--metric", "speed"), "'speed' is not a metric tinynets compares on"),
+    ):
+        result = tinynets(workspace, *args)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    run(workspace, "dvc", "exp", "run", "-n", "other-lr", "-S", "datasets.iris.train.lr=0.2", *SWEEP)
+    (workspace / "params.yaml").write_bytes(params + b"# an edit of my own\n")
+    result = tinynets(workspace, "compare", "iris", "--apply")
+    assert result.returncode == 2 and "uncommitted changes" in result.stderr and result.stdout == ""
+    assert (workspace / "params.yaml").read_bytes() == params + b"# an edit of my own\n"
+
+    fresh = make_repo(tmp_path / "fresh", tiny_params(["iris"]))  # never run: no experiment has results
+    result = tinynets(fresh, "compare", "iris")
+    assert result.returncode == 2 and "no experiment has results for iris yet" in result.stderr
+
+
+def test_two_machines_share_a_sweep_through_a_git_and_a_dvc_remote(pipeline, tmp_path):
+    origin, storage = tmp_path / "origin.git", tmp_path / "storage"
+    first = Path(shutil.copytree(pipeline, tmp_path / "first", symlinks=True))
+    run(first, "dvc", "remote", "add", "--default", "shared", str(storage))
+    run(first, "git", "commit", "-qam", "the shared DVC remote")
+    run(tmp_path, "git", "init", "-q", "--bare", str(origin))
+    run(first, "git", "remote", "add", "origin", str(origin))
+    run(first, "git", "push", "-q", "origin", "HEAD:main")
+    run(first, "dvc", "push", "-q")
+    machines = {}
+    for name, lr in (("a", "0.1"), ("b", "0.5")):
+        clone = machines[name] = tmp_path / name
+        run(tmp_path, "git", "clone", "-q", str(origin), str(clone))
+        run(clone, "dvc", "pull", "-q")
+        run(clone, "dvc", "exp", "run", "-n", f"lr-{name}", "-S", f"datasets.iris.train.lr={lr}", *SWEEP)
+        run(clone, "dvc", "exp", "push", "origin")  # its git refs to origin, its outputs to the DVC remote
+    last = tmp_path / "last"
+    run(tmp_path, "git", "clone", "-q", str(origin), str(last))
+    run(last, "dvc", "exp", "pull", "origin")
+    result = tinynets(last, "compare", "iris")
+    assert result.returncode == 0, result.stderr
+    ranked = {line.split()[1] for line in result.stdout.splitlines() if re.match(r"\d+ ", line)}
+    assert ranked == {"lr-a", "lr-b"}
+    assert "seed noise" in result.stdout.splitlines()[-1]
+    applied = tinynets(last, "compare", "iris", "--apply")  # the outputs come from the DVC remote
+    assert applied.returncode == 0, applied.stderr
+    assert "up to date" in run(last, "dvc", "status").stdout
