@@ -4,19 +4,26 @@ real DVC experiments, is in tests/test_experiments.py)."""
 from __future__ import annotations
 
 import re
+import statistics
 
 import pytest
 from scipy.stats import ttest_ind
 
 from tinynets.common.errors import DataError
-from tinynets.compare import Comparison, Experiment, differing, flattened, rank, short, verdict
+from tinynets.compare import Comparison, Experiment, differing, figures, flattened, rank, short, verdict, welch
+
+
+def by_seed(values: list[float]) -> dict[str, float]:
+    """Figures as metrics/<ds>.json records them: under each seed (42, 43, ...), up to seed 51 and past it."""
+    return {str(seed): value for seed, value in zip(range(42, 42 + len(values)), values, strict=True)}
 
 
 def experiment(name: str, lr: float, valid: list[float] | None, test: list[float], status: str = "done") -> Experiment:
     params = flattened({"seed": 42, "datasets": {"iris": {"train": {"lr": lr, "repeats": len(test)}}}})
-    scores = {"accuracy": test[0], "per_seed": {"accuracy": test}} if len(test) > 1 else {"accuracy": test[0]}
+    scores = {"accuracy": test[0], "per_seed": {"accuracy": by_seed(test)}} if len(test) > 1 else {"accuracy": test[0]}
     if valid is not None:
-        scores["valid"] = {"accuracy": valid[0], **({"per_seed": {"accuracy": valid}} if len(valid) > 1 else {})}
+        per_seed = {"per_seed": {"accuracy": by_seed(valid)}} if len(valid) > 1 else {}
+        scores["valid"] = {"accuracy": valid[0], **per_seed}
     return Experiment(name, name, "experiment", status, params, scores if status == "done" else None)
 
 
@@ -55,11 +62,27 @@ def test_the_verdict_is_welchs_t_test_on_the_per_seed_figures():
     assert said.endswith(": unlikely to be seed noise") == (expected < 0.05)
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [([0.90, 0.93, 0.92], [0.89, 0.90, 0.88]), ([0.5, 0.7], [0.1, 0.2, 0.25, 0.3, 0.2]), ([3.0, 3.0, 3.1], [2.0, 2.5])],
+)
+def test_welchs_test_is_scipys(a, b):
+    t, error, pvalue = welch(a, b)
+    expected = ttest_ind(a, b, equal_var=False)
+    assert (t, pvalue) == pytest.approx((expected.statistic, expected.pvalue), rel=1e-9)
+    assert error == pytest.approx(abs(statistics.fmean(a) - statistics.fmean(b)) / abs(t))
+
+
 def test_a_lead_inside_the_spread_is_called_seed_noise():
     close = [experiment("a", 0.1, [0.90, 0.80, 0.95], [0.9] * 3), experiment("b", 0.2, [0.88, 0.84, 0.90], [0.9] * 3)]
     entries = rank(close, "iris", "accuracy")
     said = verdict(entries[0], entries[1], "accuracy", ["datasets.iris.train.lr"], "iris")
     assert said.endswith("within seed noise; run more repeats")
+
+
+def test_per_seed_figures_are_read_in_seed_order():
+    assert figures({"per_seed": {"accuracy": {"100": 0.1, "99": 0.2, "9": 0.3}}}, "accuracy") == [0.3, 0.2, 0.1]
+    assert figures({"accuracy": 0.5}, "accuracy") == [0.5] and figures({}, "accuracy") == []
 
 
 def test_one_seed_each_cannot_tell():

@@ -14,6 +14,8 @@ import yaml
 from conftest import make_repo, run, tiny_params, tool_env, wait_for_the_queue
 from scipy.stats import ttest_ind
 
+from tinynets.compare import figures
+
 pytestmark = pytest.mark.slow
 
 SWEEP = ("-S", "datasets.iris.train.repeats=3", "-S", "datasets.iris.train.valid_size=0.2")
@@ -41,14 +43,14 @@ def test_a_queued_sweep_is_ranked_on_validation_tested_against_seed_noise_and_ap
     wait_for_the_queue(workspace)
     recorded = experiments(workspace)
     assert len(recorded) == 3 and all(len(scores["valid"]["per_seed"]["accuracy"]) == 3 for scores in recorded.values())
+    per_seed = {name: figures(scores["valid"], "accuracy") for name, scores in recorded.items()}
 
     result = tinynets(workspace, "compare", "iris", "--md", "sweep.md")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     ranked = [line.split()[1] for line in lines[1:] if re.match(r"\d+ ", line)]
-    mean = {name: sum(s["valid"]["per_seed"]["accuracy"]) / 3 for name, s in recorded.items()}
-    assert ranked == sorted(recorded, key=lambda name: -mean[name])[: len(ranked)] and len(ranked) == 3
-    best, second = (recorded[name]["valid"]["per_seed"]["accuracy"] for name in ranked[:2])
+    assert ranked == sorted(recorded, key=lambda name: -sum(per_seed[name])) and len(ranked) == 3
+    best, second = (per_seed[name] for name in ranked[:2])
     said = lines[-1]
     if best == second:
         assert "give every seed the same validation accuracy" in said

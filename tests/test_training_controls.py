@@ -83,6 +83,8 @@ def test_a_schedule_sets_every_epochs_lr_and_repeats_report_the_spread(workspace
         assert figures["mean"] == pytest.approx(values.mean(), rel=1e-5)
         assert figures["std"] == pytest.approx(values.std(ddof=1), rel=1e-5, abs=1e-9)
         assert (figures["min"], figures["max"]) == pytest.approx((values.min(), values.max()), rel=1e-5)
+        assert list(iris["per_seed"][key].values()) == pytest.approx(values.tolist(), rel=1e-5)  # each seed's
+    assert list(iris["per_seed"]["loss"]) == ["42", "43", "44"]
     summary = (workspace / "reports/summary.md").read_text()
     assert "±" in next(line for line in summary.splitlines() if line.startswith("| iris |"))
 

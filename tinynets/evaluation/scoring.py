@@ -48,13 +48,15 @@ def headline_metrics(
 def seed_figures(
     outputs: np.ndarray,
     losses: np.ndarray,
+    seeds: list[int],
     y_true: np.ndarray,
     loss: str,
     classes: list[str] | None,
     info: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
     """Over the seeds of train.repeats, for the headline metrics: `spread` (mean, standard deviation, min, max)
-    and `per_seed`, each seed's figure in seed order (what `tinynets compare` tests a difference on)."""
+    and `per_seed`, each seed's figure by seed (what `tinynets compare` tests a difference on; numbers under
+    keys, not a list, as DVC's experiment records keep only numbers)."""
     scored = [
         {**headline_metrics(y_true, seed_outputs, loss, classes, info), "loss": float(seed_loss)}
         for seed_outputs, seed_loss in zip(outputs, losses, strict=True)
@@ -68,7 +70,9 @@ def seed_figures(
             "min": metrics.rounded(values.min()),
             "max": metrics.rounded(values.max()),
         }
-        figures["per_seed"][key] = [metrics.rounded(value) for value in values]
+        figures["per_seed"][key] = {
+            str(seed): metrics.rounded(value) for seed, value in zip(seeds, values, strict=True)
+        }
     return figures
 
 
@@ -125,7 +129,7 @@ def evaluate(
         scores["valid"] = {"loss": metrics.rounded(float(net["valid_loss"])), **valid}
         if "repeat_valid_outputs" in net:
             repeats = net["repeat_valid_outputs"], net["repeat_valid_losses"]
-            scores["valid"] |= seed_figures(*repeats, targets["valid"], loss, classes, info)
+            scores["valid"] |= seed_figures(*repeats, training["seeds"], targets["valid"], loss, classes, info)
     rows = {f"x_{split}": features[f"x_{split}"] for split in targets}
     split = rows | {f"y_{split}": y for split, y in targets.items()}
     if "forecast" in info:
@@ -137,7 +141,8 @@ def evaluate(
     scores |= {"n_train": len(features["x_train"]), "n_test": len(features["x_test"]), "source": info["source"]}
     scores |= {key: training[key] for key in TRAINING_FACTS if key in training}
     if "repeat_outputs" in net:
-        scores |= seed_figures(net["repeat_outputs"], net["repeat_losses"], y_true, loss, classes, info)
+        repeats = net["repeat_outputs"], net["repeat_losses"], training["seeds"]
+        scores |= seed_figures(*repeats, y_true, loss, classes, info)
     if "grid_outputs" in net:
         grid_class = decisions.predicted_labels(net["grid_outputs"], loss).reshape(net["grid_x"].shape)
         arrays |= {"grid_x": net["grid_x"], "grid_y": net["grid_y"], "grid_class": grid_class}
