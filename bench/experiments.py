@@ -25,8 +25,10 @@ def save_sweep(clone: Path) -> None:
     for index in range(COUNT):
         declared["datasets"]["iris"]["train"] |= {"lr": round(0.01 * (index + 1), 2), "repeats": 3, "valid_size": 0.2}
         params.write_text(yaml.safe_dump(declared, sort_keys=False))
-        seeds = (0.9 + 0.004 * index + draw.normal(0, 0.01, 3)).round(4).tolist()
-        metrics.write_text(json.dumps(scores | {"valid": {"accuracy": seeds[0], "per_seed": {"accuracy": seeds}}}))
+        seeds = {
+            str(42 + seed): value for seed, value in enumerate((0.9 + 0.004 * index + draw.normal(0, 0.01, 3)).round(4))
+        }
+        metrics.write_text(json.dumps(scores | {"valid": {"accuracy": seeds["42"], "per_seed": {"accuracy": seeds}}}))
         timed(["dvc", "exp", "save", "-n", f"sweep-{index}"], clone)
     subprocess.run(["git", "checkout", "-q", "--", "."], cwd=clone, check=True)
 

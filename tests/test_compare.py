@@ -3,6 +3,7 @@ real DVC experiments, is in tests/test_experiments.py)."""
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 
@@ -123,3 +124,19 @@ def test_a_param_is_named_without_its_datasets_prefix():
 def test_a_metric_tinynets_does_not_compare_on_is_refused():
     with pytest.raises(DataError, match="'speed' is not a metric"):
         rank(SWEEP, "iris", "speed")
+
+
+def test_seeds_that_never_vary_but_differ_are_no_noise():
+    t, error, pvalue = welch([1.0, 1.0, 1.0], [0.9, 0.9, 0.9])
+    assert (t, error, pvalue) == (math.inf, 0.0, 0.0)
+    assert math.isnan(welch([1.0, 1.0], [1.0, 1.0])[2])
+
+
+def test_a_tie_goes_to_the_lower_validation_loss_and_the_workspace_is_never_ranked():
+    tied = [experiment("a", 0.1, [0.9, 0.9], [0.9, 0.9]), experiment("b", 0.2, [0.9, 0.9], [0.9, 0.9])]
+    for row, losses in zip(tied, ([0.3, 0.3], [0.1, 0.1]), strict=True):
+        row.scores["valid"]["per_seed"]["loss"] = by_seed(losses)
+    workspace = Experiment("workspace", "workspace", "workspace", "done", tied[0].params, tied[0].scores)
+    entries = rank([workspace, *tied], "iris", "accuracy")
+    assert [entry.experiment.name for entry in entries] == ["b", "a", "workspace"]
+    assert entries[2].reason.startswith("uncommitted changes")

@@ -66,7 +66,6 @@ def predict(args: argparse.Namespace) -> None:
 
 
 def compare(args: argparse.Namespace) -> None:
-    from tinynets.common import artifacts
     from tinynets.compare import apply_best
     from tinynets.compare import compare as ranked
 
@@ -75,6 +74,8 @@ def compare(args: argparse.Namespace) -> None:
     if args.apply:  # refused before anything is printed or written, when it cannot be done
         applied = apply_best(root, comparison)
     if args.md:
+        from tinynets.common import artifacts  # numpy's import, only when it writes
+
         artifacts.write_text(args.md, f"{comparison.table(markdown=True)}\n{comparison.verdict}\n")
     print(comparison.table())
     print(comparison.verdict)

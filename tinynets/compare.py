@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ class Experiment:
     status: str  # "done", "queued", "running" or "failed"
     params: dict[str, Any] = field(default_factory=dict)  # params.yaml, flattened: "datasets.iris.train.lr" -> 0.03
     scores: dict[str, Any] | None = None
+    baseline: str = ""  # an experiment's: the commit it was run from
 
 
 def flattened(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -42,20 +45,33 @@ def flattened(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _row(state: Any, name: str, kind: str, status: str, dataset: str) -> Experiment:
+def _row(state: Any, name: str, kind: str, status: str, dataset: str, baseline: str = "") -> Experiment:
     data = state.data
     params = (data.params.get("params.yaml") or {}).get("data") or {} if data else {}
     metrics = (data.metrics.get(f"metrics/{dataset}.json") or {}).get("data") if data else None
-    return Experiment(name, state.rev, kind, status, flattened(params), metrics or None)
+    if status != "done":  # a failed experiment still carries its baseline's committed metrics
+        metrics = None
+    return Experiment(name, state.rev, kind, status, flattened(params), metrics or None, baseline)
+
+
+@contextmanager
+def dvc_repo(root: Path) -> Iterator[Any]:
+    """DVC's Repo at `root`; its errors become one line (a lock held by a running `dvc`, say)."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            yield repo
+    except DvcException as error:
+        raise DataError(f"dvc: {error}") from None
 
 
 def records(root: Path, dataset: str) -> list[Experiment]:
-    """Every experiment DVC knows here (the workspace, each branch's commit and its experiments, queued and
-    failed ones too), with `dataset`'s metrics."""
-    from dvc.repo import Repo
-
-    with Repo(str(root)) as repo:
-        states = repo.experiments.show(all_branches=True)
+    """Every experiment DVC knows here (the workspace, HEAD and each branch's commit and their experiments,
+    queued and failed ones too), with `dataset`'s metrics."""
+    with dvc_repo(root) as repo:
+        states = repo.experiments.show(revs=["HEAD"], all_branches=True)  # HEAD too when it is detached
     rows = []
     for state in states:
         kind = WORKSPACE if state.rev == WORKSPACE else "commit"
@@ -63,13 +79,14 @@ def records(root: Path, dataset: str) -> list[Experiment]:
         for run in state.experiments or []:
             status = {"success": "done"}.get(run.executor.state, run.executor.state) if run.executor else "done"
             latest = run.revs[0]
-            rows.append(_row(latest, run.name or latest.name or latest.rev[:7], "experiment", status, dataset))
+            name = run.name or latest.name or latest.rev[:7]
+            rows.append(_row(latest, name, "experiment", status, dataset, baseline=state.rev))
     return _distinct(rows)
 
 
 def _distinct(rows: list[Experiment]) -> list[Experiment]:
-    """The rows without a workspace that only repeats another row (the same params and metrics: after `dvc exp
-    run` or `dvc exp apply`, the workspace holds that experiment's results)."""
+    """The rows without a workspace that only repeats another row (the same params and metrics: the checked-out
+    commit's, or after `dvc exp run` or `dvc exp apply` an experiment's)."""
     seen = {_identity(row) for row in rows if row.kind != WORKSPACE and row.scores}
     return [row for row in rows if not (row.kind == WORKSPACE and row.scores and _identity(row) in seen)]
 
@@ -118,6 +135,8 @@ def rank(rows: list[Experiment], dataset: str, metric: str) -> list[Ranked]:
         valid, test = figures(scores.get("valid", {}), metric), figures(scores, metric)
         if row.status != "done":
             reason = {"failed": f"failed: `dvc queue logs {row.name}` says why"}.get(row.status, row.status)
+        elif row.kind == WORKSPACE and scores:  # its results need not be its params': it is no record
+            reason = "uncommitted changes, its results maybe stale: `dvc exp run` makes them an experiment"
         elif not scores:
             reason = f"no results for {dataset}"
         elif "valid" not in scores:
@@ -128,8 +147,14 @@ def rank(rows: list[Experiment], dataset: str, metric: str) -> list[Ranked]:
             ranked.append(Ranked(row, valid, test))
             continue
         unranked.append(Ranked(row, valid, test, reason))
-    ranked.sort(key=lambda entry: -direction * statistics.fmean(entry.valid))
+    # a tie goes to the lower mean validation loss (with loss ranked on, the next decider is the order DVC lists)
+    ranked.sort(key=lambda entry: (-direction * statistics.fmean(entry.valid), _mean_loss(entry.experiment)))
     return ranked + unranked
+
+
+def _mean_loss(row: Experiment) -> float:
+    losses = figures((row.scores or {}).get("valid", {}), "loss")
+    return statistics.fmean(losses) if losses else math.inf
 
 
 def differing(rows: list[Experiment]) -> list[str]:
@@ -165,8 +190,13 @@ def welch(a: list[float], b: list[float]) -> tuple[float, float, float]:
 
     shares = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
     error = math.sqrt(sum(shares))
-    if error == 0:
-        return math.nan, 0.0, math.nan
+    if error == 0:  # neither varies: the means are equal (nothing to test) or differ with certainty
+        equal = statistics.fmean(a) == statistics.fmean(b)
+        return (
+            (math.nan, 0.0, math.nan)
+            if equal
+            else (math.copysign(math.inf, statistics.fmean(a) - statistics.fmean(b)), 0.0, 0.0)
+        )
     t = (statistics.fmean(a) - statistics.fmean(b)) / error
     freedom = sum(shares) ** 2 / (shares[0] ** 2 / (len(a) - 1) + shares[1] ** 2 / (len(b) - 1))
     pvalue = float(mpmath.betainc(freedom / 2, 0.5, 0, freedom / (freedom + t * t), regularized=True))
@@ -176,15 +206,17 @@ def welch(a: list[float], b: list[float]) -> tuple[float, float, float]:
 def verdict(best: Ranked, runner_up: Ranked, metric: str, keys: list[str], dataset: str) -> str:
     """Whether the best one's lead is larger than seed noise, in a sentence a learner reads."""
     winner, other = label(best.experiment, keys, dataset), label(runner_up.experiment, keys, dataset)
+    if winner == other:
+        winner, other = f"{winner} ({best.experiment.name})", f"{other} ({runner_up.experiment.name})"
     lead = better(metric) * (statistics.fmean(best.valid) - statistics.fmean(runner_up.valid))
     if min(len(best.valid), len(runner_up.valid)) < 2:
         return (
-            f"{winner} leads {other} by {lead:.3g} in validation {metric}, but with one seed each this cannot tell "
-            f"a real difference from seed noise: set datasets.{dataset}.train.repeats to 3 or more"
+            f"{winner} leads {other} by {lead:.3g} in validation {metric}, but with one seed on a side this cannot "
+            f"tell a real difference from seed noise: set datasets.{dataset}.train.repeats to 3 or more"
         )
     _, error, pvalue = welch(best.valid, runner_up.valid)
     if not math.isfinite(pvalue):
-        return f"{winner} and {other} give every seed the same validation {metric}: nothing to test"
+        return f"{winner} ties with {other}: every seed gives the same validation {metric}, nothing to test"
     seen = f"{winner} beats {other} by {lead:.3g} ± {error:.2g} in validation {metric}, p = {pvalue:.2g}"
     if pvalue < NOISE_P:
         return f"{seen}: unlikely to be seed noise"
@@ -266,9 +298,9 @@ def compare(root: Path, dataset: str, metric: str | None = None) -> Comparison:
     if len(ranked) >= 2:  # named by what differs between the ranked ones (not what all of them set)
         said = verdict(ranked[0], ranked[1], metric, differing([entry.experiment for entry in ranked]), dataset)
     elif ranked:
-        said = f"only {ranked[0].experiment.name} has validation figures: nothing to compare it with"
+        said = f"only {ranked[0].experiment.name} can be ranked: nothing to compare it with"
     else:
-        said = f"no experiment of {dataset} has a validation split to rank on: set datasets.{dataset}.train.valid_size"
+        said = f"no experiment of {dataset} can be ranked ({entries[0].experiment.name}: {entries[0].reason})"
     return Comparison(dataset, metric, keys, entries, said)
 
 
@@ -279,14 +311,19 @@ def apply_best(root: Path, comparison: Comparison) -> str:
     if not ranked:
         raise DataError("no ranked experiment to apply")
     best = ranked[0].experiment
-    if best.kind == WORKSPACE:
-        return "the best is the workspace itself: nothing to apply"
-    if best.kind == "commit":
-        raise DataError(f"the best is commit {best.name}, not an experiment: check it out with git and `dvc checkout`")
-    from dvc.repo import Repo
-
-    with Repo(str(root)) as repo:
+    with dvc_repo(root) as repo:
         if repo.scm.is_dirty(untracked_files=False):
             raise DataError("the workspace has uncommitted changes that --apply would overwrite: commit or stash them")
+        if repo.status():
+            raise DataError("outputs differ from dvc.lock (`dvc status` says which), --apply would overwrite them")
+        head = repo.scm.get_rev()
+        if best.kind == "commit":
+            if best.rev == head:
+                return f"the best is {best.name}, the checked-out commit: nothing to apply"
+            raise DataError(
+                f"the best is commit {best.name}: `git checkout {best.name} && dvc checkout` makes it yours"
+            )
+        if best.baseline != head:
+            raise DataError(f"{best.name} was run from commit {best.baseline[:7]}: check that out first, then --apply")
         repo.experiments.apply(best.rev)
     return f"applied {best.name}: params.yaml and the outputs are its own (`dvc status` is clean)"

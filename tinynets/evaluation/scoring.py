@@ -70,9 +70,10 @@ def seed_figures(
             "min": metrics.rounded(values.min()),
             "max": metrics.rounded(values.max()),
         }
-        figures["per_seed"][key] = {
-            str(seed): metrics.rounded(value) for seed, value in zip(seeds, values, strict=True)
-        }
+    for key, value in scored[0].items():  # every headline figure, to compare on any of them
+        if isinstance(value, float):
+            values = [scores[key] for scores in scored]
+            figures["per_seed"][key] = {str(seed): metrics.rounded(v) for seed, v in zip(seeds, values, strict=True)}
     return figures
 
 
