@@ -7,16 +7,19 @@ from __future__ import annotations
 import json
 import statistics
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import yaml
-from pipeline import timed
 
 COUNT = 12
 
 
-def save_sweep(clone: Path) -> None:
+Timed = Callable[[list[str], Path], float]  # pipeline.timed: a command's wall seconds
+
+
+def save_sweep(clone: Path, timed: Timed) -> None:
     """COUNT experiments with `dvc exp save`: each its own lr, repeats and validation split, and per-seed figures
     (drawn, not trained: what is timed is reading and ranking them), then the workspace as it was."""
     params, metrics = clone / "params.yaml", clone / "metrics" / "iris.json"
@@ -33,9 +36,9 @@ def save_sweep(clone: Path) -> None:
     subprocess.run(["git", "checkout", "-q", "--", "."], cwd=clone, check=True)
 
 
-def measure(clone: Path, repeats: int) -> tuple[float, float]:
+def measure(clone: Path, repeats: int, timed: Timed) -> tuple[float, float]:
     """The median seconds of `dvc exp show --json` and of `tinynets compare iris` over the saved sweep."""
-    save_sweep(clone)
+    save_sweep(clone, timed)
     shows, compares = [], []
     for _ in range(repeats):
         shows.append(timed(["dvc", "exp", "show", "--json"], clone))

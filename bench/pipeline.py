@@ -170,7 +170,7 @@ def measure(repeats: int) -> tuple[dict[str, float], list[StageCost], dict[str, 
         figures["no-op repro"] = median(lambda: timed(["dvc", "repro"], clone), max(repeats, 5))
         costs = stage_costs(clone, repeats)
         records = recording.measure(clone, repeats)
-        figures["exp show"], figures["compare"] = experiments.measure(clone, max(repeats, 5))
+        figures["exp show"], figures["compare"] = experiments.measure(clone, max(repeats, 5), timed)
         figures |= fashion_cnn(clone)
         return figures, costs, records
 
