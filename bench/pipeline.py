@@ -156,7 +156,7 @@ def stage_costs(clone: Path, repeats: int) -> list[StageCost]:
     return costs
 
 
-def measure(repeats: int) -> tuple[dict[str, float], list[StageCost], dict[str, tuple[float, float]]]:
+def measure(repeats: int) -> tuple[dict[str, float], list[StageCost], dict[str, tuple[float, float, float]]]:
     """All the pipeline figures, in seconds, and each dataset's training without and with its learning records;
     the clone lives in a temporary folder."""
     with tempfile.TemporaryDirectory() as folder:

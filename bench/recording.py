@@ -16,7 +16,7 @@ import torch
 from tinynets.common import artifacts, settings
 from tinynets.common.facts import DataFacts, outputs_needed
 from tinynets.shapes import resolved_model
-from tinynets.training.recording import learned
+from tinynets.training.recording import Recorder, learned
 from tinynets.training.runner import Job, train_once
 from tinynets.training.tensors import ONE_PROCESS
 
@@ -50,31 +50,53 @@ def job(name: str) -> tuple[Job, dict, int]:
     )
 
 
-def seconds(work: Job, arrays: dict, seed: int, record: bool) -> float:
+@contextmanager
+def clocked(spent: list[float]) -> Iterator[None]:
+    """Add the seconds spent inside Recorder calls to `spent[0]`, while the block runs (machine noise between two
+    trainings is larger than the recording's cost, so its own time is measured too)."""
+    call = Recorder.__call__
+
+    def timed_call(recorder: Recorder, run: object) -> None:
+        started = time.perf_counter()
+        call(recorder, run)
+        spent[0] += time.perf_counter() - started
+
+    Recorder.__call__ = timed_call
+    try:
+        yield
+    finally:
+        Recorder.__call__ = call
+
+
+def seconds(work: Job, arrays: dict, seed: int, record: bool) -> tuple[float, float]:
+    """One training's seconds, and those spent recording (with the frames and what it learned, at the end)."""
     checkpoint = Path("checkpoints") / f"bench-{work.name}.pt"
+    spent = [0.0]
     started = time.perf_counter()
-    with quiet():
+    with quiet(), clocked(spent):
         trained = train_once(work, arrays, seed, checkpoint, work.name, record=record)
         if record:
+            ended = time.perf_counter()
             trained.recorder.dynamics_table(trained.run)
             trained.recorder.frames(trained.run, work.train.loss) | learned(
                 trained.model, trained.data, work.model.layers
             )
+            spent[0] += time.perf_counter() - ended
     took = time.perf_counter() - started
     checkpoint.unlink(missing_ok=True)
-    return took
+    return took, spent[0]
 
 
-def measure(clone: Path, repeats: int) -> dict[str, tuple[float, float]]:
-    """Per dataset of the clone's run: the median seconds of training without recording and with it."""
+def measure(clone: Path, repeats: int) -> dict[str, tuple[float, float, float]]:
+    """Per dataset of the clone's run, medians: training without recording, with it, and the recording's own time."""
     previous = os.getcwd()
     os.chdir(clone)
     try:
         costs = {}
         for name in settings.read(artifacts.RUN_SETTINGS).run:
             work, arrays, seed = job(name)
-            runs = [(seconds(work, arrays, seed, False), seconds(work, arrays, seed, True)) for _ in range(repeats)]
-            costs[name] = (statistics.median(a for a, _ in runs), statistics.median(b for _, b in runs))
+            runs = [(seconds(work, arrays, seed, False)[0], *seconds(work, arrays, seed, True)) for _ in range(repeats)]
+            costs[name] = tuple(statistics.median(run[index] for run in runs) for index in range(3))
         return costs
     finally:
         os.chdir(previous)

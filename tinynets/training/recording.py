@@ -159,14 +159,16 @@ class Recorder:
             records["frames"] = torch.full(shape, float("nan"), device=device)
         return records
 
-    @torch.no_grad()
     def __call__(self, run: Run) -> None:
         row, frame = self.row.get(run.epoch), self.frame.get(run.epoch)
-        if row is not None:
-            self._dynamics(run.records["dynamics"][row])
-        if frame is not None:
-            with evaluated(self.model, self.switch):
-                run.records["frames"][frame] = self.model(self.grid)
+        if row is None and frame is None:  # most epochs of a long run: nothing to do, not even a context
+            return
+        with torch.no_grad():
+            if row is not None:
+                self._dynamics(run.records["dynamics"][row])
+            if frame is not None:
+                with evaluated(self.model, self.switch):
+                    run.records["frames"][frame] = self.model(self.grid)
 
     def _dynamics(self, out: torch.Tensor) -> None:
         grads = [weight.grad if weight.grad is not None else torch.zeros_like(weight) for weight in self.weights]
