@@ -28,7 +28,9 @@ from tinynets.training.tensors import Tensors
 DYNAMICS_POINTS = 100  # log-spaced epochs and as many evenly spaced ones (every epoch of a shorter run)
 FRAMES = 40  # log-spaced epochs asked of training.gif (the first few round to the same epoch)
 PLANE_GRID = 64  # per axis: the frames' and the hidden units' resolution over the plane (the plot smooths it)
-DEAD_PROBE_WORK = 1 << 27  # rows x weights: dead units are counted on the first train rows, as many as make this
+# Dead units are counted on the first train rows: all of them up to DEAD_PROBE_WORK rows x weights (every default
+# set but MNIST and sum30), else as many as make it, and never fewer than DEAD_PROBE_ROWS: a few percent of an epoch.
+DEAD_PROBE_WORK, DEAD_PROBE_ROWS = 1 << 22, 256
 FIRST_LAYER_UNITS = 64  # first-layer weight tiles drawn (the first units)
 NEURON_UNITS = 32  # each hidden layer's units drawn over the plane (the first ones)
 
@@ -144,7 +146,7 @@ class Recorder:
         self.epochs = dynamics_epochs(epochs)
         self.row = {epoch: index for index, epoch in enumerate(self.epochs)}
         weights_per_row = max(1, sum(parameter.numel() for parameter in model.parameters()))
-        self.probe = as_inputs(data.x_train[: max(1, DEAD_PROBE_WORK // weights_per_row)])
+        self.probe = as_inputs(data.x_train[: max(DEAD_PROBE_ROWS, DEAD_PROBE_WORK // weights_per_row)])
         self.frame_epochs = spaced_epochs(epochs, FRAMES) if plane else []
         self.frame = {epoch: index for index, epoch in enumerate(self.frame_epochs)}
         if plane:
