@@ -1,26 +1,33 @@
 """Stage plot: draw every dataset's figures: loss curve, confusion matrix or predicted-vs-actual, and more; then
 the figures of its net learning (training.gif, neurons, network, first layer, mistakes, dynamics).
 
-One process for all datasets: matplotlib's import and DVC's bookkeeping cost more per stage than a
-dataset's figures take to draw.
+One stage for all datasets, drawn in a process per core: matplotlib's import and DVC's bookkeeping cost more per
+stage than a dataset's figures take to draw.
 """
 
+from functools import partial
+from pathlib import Path
+
 from tinynets.common import artifacts, settings
-from tinynets.common.stage import run
+from tinynets.common.stage import each_in_processes, run
 from tinynets.learning_plots import draw_learning
 from tinynets.plots import draw_dataset
 
 
+def draw(name: str, images: Path) -> None:
+    """Every figure of one dataset, into its folder under `images`."""
+    curve = artifacts.read_loss_tsv(artifacts.loss_history(name))
+    predictions = artifacts.read_arrays(artifacts.predictions(name))
+    scores = artifacts.read_json(artifacts.model_metrics(name))
+    draw_dataset(name, curve, predictions, scores, images / name)
+    learning = artifacts.read_arrays(artifacts.learning(name))
+    dynamics = artifacts.read_tsv(artifacts.dynamics(name))
+    draw_learning(name, learning, dynamics, curve, predictions, scores.get("best_epoch"), images / name)
+
+
 def plot() -> None:
     with artifacts.atomic_dir(artifacts.IMAGES) as folder:
-        for name in settings.read(artifacts.RUN_SETTINGS).run:
-            curve = artifacts.read_loss_tsv(artifacts.loss_history(name))
-            predictions = artifacts.read_arrays(artifacts.predictions(name))
-            scores = artifacts.read_json(artifacts.model_metrics(name))
-            draw_dataset(name, curve, predictions, scores, folder / name)
-            learning = artifacts.read_arrays(artifacts.learning(name))
-            dynamics = artifacts.read_tsv(artifacts.dynamics(name))
-            draw_learning(name, learning, dynamics, curve, predictions, scores.get("best_epoch"), folder / name)
+        each_in_processes(partial(draw, images=folder), settings.read(artifacts.RUN_SETTINGS).run)
 
 
 if __name__ == "__main__":

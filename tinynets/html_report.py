@@ -15,11 +15,10 @@ from tinynets.report import BASELINE_ORDER, BASELINES, baseline, headline
 FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order
     "loss.png": "Loss per epoch",
     "confusion_matrix.png": "Confusion matrix (test split)",
-    "predicted_vs_actual.png": "Predicted against actual (test split)",
+    "predicted_vs_actual.png": "Predicted against actual, and the residuals (test split)",
     "forecast.png": "Forecasts over the test period, beside the naive one",
     "roc.png": "ROC curve (test split)",
     "decision_regions.png": "Decision regions",
-    "residuals.png": "Residuals against predicted (test split)",
     "samples.png": "First test images",
     "training.gif": "The decision regions while it learns (train ●, test ✕)",
     "neurons.png": "What each hidden unit computes over the plane",

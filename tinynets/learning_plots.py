@@ -71,7 +71,9 @@ def training_gif(
     for artist in under:  # what the overlay leaves out: it holds the points, the spines and the legend alone
         artist.set_visible(False)
     figure.canvas.draw()
-    overlay = np.asarray(figure.canvas.buffer_rgba()).astype(np.float64)
+    overlay = np.asarray(figure.canvas.buffer_rgba())
+    covered = overlay[..., 3] > 0  # the few pixels the overlay paints
+    overlay = overlay[covered].astype(np.uint32)
     for artist in under:
         artist.set_visible(True)
     for artist in (*on_top, image):
@@ -79,7 +81,8 @@ def training_gif(
     figure.canvas.draw()
     background = figure.canvas.copy_from_bbox(figure.bbox)
     image.set_visible(True)
-    alpha = overlay[..., 3:] / 255.0
+    # Integer alpha compositing, rounded to nearest: (under * (255 - alpha) + over * alpha + 127) // 255.
+    keep, over = 255 - overlay[:, 3:], overlay[:, :3] * overlay[:, 3:] + 127
     pictures = []
     kept = len(frames) - 1 if learning["frame_kept"] else None  # early stopping: the model it kept, last
     for index, (frame, epoch) in enumerate(zip(frames, epochs, strict=True)):
@@ -90,8 +93,8 @@ def training_gif(
         figure.canvas.restore_region(background)
         axes.draw_artist(image)
         axes.draw_artist(heading)
-        drawn = np.asarray(figure.canvas.buffer_rgba())[..., :3]
-        rgb = (drawn * (1 - alpha) + overlay[..., :3] * alpha).round().astype(np.uint8)
+        rgb = np.array(figure.canvas.buffer_rgba())[..., :3]
+        rgb[covered] = (rgb[covered] * keep + over) // 255
         pictures.append(Image.fromarray(rgb).quantize(colors=128, method=Image.Quantize.FASTOCTREE))
     plt.close(figure)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,6 +137,7 @@ def neurons(learning: dict[str, np.ndarray], title: str, path: Path) -> None:
         _tiles(grid[row : row + height], list(outputs), titles, extent, learning.get("train_points"))
         row += height
     figure.suptitle(f"{title}: each hidden unit's output over the plane (red > 0, blue < 0)", fontsize=9)
+    figure.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.5 / figure.get_figheight(), hspace=0.3)
     save(figure, path)
 
 
@@ -172,7 +176,13 @@ def network(learning: dict[str, np.ndarray], inputs: list[str], outputs: list[st
     axes.invert_yaxis()
     axes.axis("off")
     axes.set_title(f"{title}: every weight (width: size; blue > 0, orange < 0)", fontsize=10)
+    _fixed_margins(figure)
     save(figure, path)
+
+
+def _fixed_margins(figure: plt.Figure) -> None:
+    """One axes without ticks filling the figure, under a one-line title."""
+    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.35 / figure.get_figheight())
 
 
 def _signed_tiles(axes: plt.Axes, tiles: np.ndarray, columns: int) -> None:
@@ -193,6 +203,7 @@ def first_layer(learning: dict[str, np.ndarray], title: str, path: Path) -> None
         figure, axes = plt.subplots(figsize=(8, 1.05 * -(-len(tiles) // columns) + 0.5))
         _signed_tiles(axes, tiles, columns)
         axes.set_title(f"{title}: first-layer weights of units 1-{len(tiles)} (red > 0, blue < 0)", fontsize=10)
+        _fixed_margins(figure)
         save(figure, path)
         return
     filters, maps = learning["filters"], learning["feature_maps"]
@@ -208,6 +219,7 @@ def first_layer(learning: dict[str, np.ndarray], title: str, path: Path) -> None
     _signed_tiles(outputs, maps, columns)
     outputs.set_title("what each makes of the image", fontsize=9)
     figure.suptitle(title, fontsize=10)
+    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.82, wspace=0.05)
     save(figure, path)
 
 
@@ -235,6 +247,7 @@ def mistakes(predictions: dict[str, np.ndarray], title: str, path: Path) -> None
         axes.set_ylim(rows * cell_h, -1)
     axes.axis("off")
     axes.set_title(f"{title}: misclassified test images, their true class and the net's top 3 guesses", fontsize=10)
+    _fixed_margins(figure)
     save(figure, path)
 
 
@@ -264,7 +277,7 @@ def dynamics(table: dict[str, np.ndarray], probe_rows: int, best_epoch: int | No
             axes.axvline(best_epoch, color="gray", linestyle="--", linewidth=1, label="kept (early stopping)")
         axes.grid(alpha=0.3)
     grid[0, 0].legend(fontsize=7)
-    save(figure, path, tight=False)  # fixed margins: tight_layout would draw the whole figure once more
+    save(figure, path)
 
 
 def output_names(learning: dict[str, np.ndarray], predictions: dict[str, np.ndarray]) -> list[str]:
