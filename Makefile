@@ -33,7 +33,7 @@ repro: setup
 	@echo "All plots, interactive: dvc plots show (then open dvc_plots/index.html)"
 
 test: setup system
-	python -m pytest
+	python -m pytest --durations=25  # the slowest tests, in every CI log
 
 lint: $(STAMP)
 	ruff check .

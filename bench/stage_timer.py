@@ -2,12 +2,14 @@
 
 The work is the time spent inside the stage function, everything after the imports; the benchmark
 subtracts it from the process's wall time to get the stage's overhead. Peak memory is VmHWM, the
-high-water mark of this process's own memory (rusage would also count the forking parent's). Usage:
+high-water mark of this process's own memory (its own rusage would also count the forking parent's), or its
+largest child's, where the stage forks workers. Usage:
     python bench/stage_timer.py RESULT_FILE stages.train iris
 """
 
 import json
 import os
+import resource
 import runpy
 import sys
 import time
@@ -21,9 +23,10 @@ run_work = tinynets.common.stage.outcome
 
 
 def peak_rss_mb() -> float:
+    """This process's high-water mark, or its largest child's (the plot stage draws in forked processes)."""
     status = Path("/proc/self/status").read_text()
     kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
-    return int(kilobytes) / 1024
+    return max(int(kilobytes), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
 
 def timed_outcome(main) -> int:

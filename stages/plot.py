@@ -1,16 +1,17 @@
 """Stage plot: draw every dataset's figures: loss curve, confusion matrix or predicted-vs-actual, and more; then
 the figures of its net learning (training.gif, neurons, network, first layer, mistakes, dynamics).
 
-One stage for all datasets, drawn in a process per core: matplotlib's import and DVC's bookkeeping cost more per
-stage than a dataset's figures take to draw.
+One stage for all datasets, drawn in up to a process per core (tinynets/parallel.py): matplotlib's import and
+DVC's bookkeeping cost more per stage than a dataset's figures take to draw.
 """
 
 from functools import partial
 from pathlib import Path
 
 from tinynets.common import artifacts, settings
-from tinynets.common.stage import each_in_processes, run
+from tinynets.common.stage import run
 from tinynets.learning_plots import draw_learning
+from tinynets.parallel import each_in_processes
 from tinynets.plots import draw_dataset
 
 

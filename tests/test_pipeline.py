@@ -45,7 +45,7 @@ LEARNING_FIGURES = {
     "circles": ("training.gif", "neurons.png", "network.png", "dynamics.png"),
     "iris": ("network.png", "dynamics.png"),
     "mnist": ("mistakes.png", "first_layer.png", "dynamics.png"),
-    "sum30": ("dynamics.png",),
+    "sum30": ("predicted_vs_actual.png", "dynamics.png"),  # its residuals beside the fit
 }
 
 

@@ -10,10 +10,15 @@ matplotlib.use("Agg")  # files only: no display, no GUI toolkit to import
 import matplotlib.pyplot as plt
 import numpy as np
 
+# Tick values of 10^5 or more, or under 10^-2, are written as a scaled number with the power once by the axis
+# (a user's data of any size): tick labels stay short enough for the figures' fixed margins.
+matplotlib.rcParams["axes.formatter.limits"] = (-3, 5)
+
 
 def save(figure: plt.Figure, path: Path, tight: bool = False) -> None:
-    """Write the figure as a PNG (no timestamp in it: equal figures give equal bytes) and close it; `tight`: lay it
-    out to fit its labels first (that measures every text once more: half the cost of a plain figure)."""
+    """Write the figure as a PNG (no timestamp in it: equal figures give equal bytes) and close it. Its margins
+    are the caller's (`subplots_adjust`), or with `tight` fitted to its labels first (which measures every text
+    once more: half again the cost of a plain figure)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if tight:
         figure.tight_layout()
@@ -25,7 +30,7 @@ def loss_curve(curve: dict[str, np.ndarray], title: str, path: Path) -> None:
     """Loss per epoch (train, test, and validation when there is one); the lr on a second axis if it changes."""
     figure, axes = plt.subplots(figsize=(6, 4))
     changing_lr = "lr" in curve and np.ptp(curve["lr"]) > 0
-    figure.subplots_adjust(left=0.13, right=0.86 if changing_lr else 0.97, bottom=0.12, top=0.92)
+    figure.subplots_adjust(left=0.14, right=0.86 if changing_lr else 0.97, bottom=0.12, top=0.92)
     epochs = curve["epoch"]
     losses = {key: values for key, values in curve.items() if key in ("train", "valid", "test")}
     for key, values in losses.items():
@@ -77,11 +82,10 @@ def decision_regions(
 ) -> None:
     """The class the model predicts over the input plane, with the test points on top."""
     figure, axes = plt.subplots(figsize=(5, 5))
-    figure.subplots_adjust(left=0.14, right=0.96, bottom=0.11, top=0.93)
     axes.contourf(grid_x, grid_y, grid_class, alpha=0.3, cmap="coolwarm")
     axes.scatter(x[:, 0], x[:, 1], c=y, s=8, cmap="coolwarm", edgecolors="k", linewidths=0.2)
     axes.set(xlabel="x1", ylabel="x2", title=title)
-    save(figure, path)
+    save(figure, path, tight=True)  # a user's two features, of any size
 
 
 def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, title: str, path: Path) -> None:
@@ -90,7 +94,7 @@ def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, title: str, p
     learn, a fan means its errors grow with the value."""
     actual, predicted = actual.ravel(), predicted.ravel()
     figure, (fit, misses) = plt.subplots(1, 2, figsize=(10, 4.6))
-    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.9, wspace=0.25)
+    figure.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.9, wspace=0.28)
     fit.scatter(actual, predicted, s=8, alpha=0.6)
     low, high = min(actual.min(), predicted.min()), max(actual.max(), predicted.max())
     fit.plot([low, high], [low, high], color="gray", linestyle="--", label="perfect")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from tinynets.common.errors import TinynetsError
 
@@ -46,16 +45,3 @@ def run_stage(stage: Callable[[str], None]) -> None:
     if len(sys.argv) != 2:
         sys.exit(f"usage: python -m {main_module()} DATASET")
     run(lambda: stage(sys.argv[1]))
-
-
-def each_in_processes(work: Callable[[str], None], names: Sequence[str]) -> None:
-    """Call `work(name)` for every name, spread over this machine's cores in forked processes (which inherit the
-    imports already done); the first error is raised here, as `work` raised it."""
-    processes = min(len(names), len(os.sched_getaffinity(0)))
-    if processes <= 1:
-        for name in names:
-            work(name)
-        return
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        for _ in pool.imap_unordered(work, names):
-            pass

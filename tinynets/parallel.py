@@ -1,0 +1,35 @@
+"""One job per dataset, spread over this machine's cores: the stages that do every dataset's work in one process
+(matplotlib's import and DVC's bookkeeping cost more than a dataset's figures take to draw)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+
+def cores() -> int:
+    """The cores this process may run on (all of them where the OS cannot say, as on macOS)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def each_in_processes(work: Callable[[str], None], names: Sequence[str]) -> None:
+    """Call `work(name)` for every name: in forked processes (which inherit the imports done), up to one per
+    core, or one after another here where there is one core or one name, or forking is unsafe (Windows cannot
+    fork; macOS' system libraries may crash in a forked child). The first error to happen is raised here, the
+    work not yet begun cancelled; a process that dies raises BrokenProcessPool, never hangs."""
+    processes = min(len(names), cores())
+    if processes <= 1 or sys.platform in ("win32", "darwin"):
+        for name in names:
+            work(name)
+        return
+    sys.stdout.flush()  # or each child would print again what this process has not yet written
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        try:
+            for done in as_completed([pool.submit(work, name) for name in names]):
+                done.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
