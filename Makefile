@@ -32,8 +32,9 @@ repro: setup
 	@echo "Report: file://$(CURDIR)/reports/index.html   Metrics: metrics/<dataset>.json   Plots: plots/images/<dataset>/"
 	@echo "All plots, interactive: dvc plots show (then open dvc_plots/index.html)"
 
+# --durations: the slowest tests, in every CI log
 test: setup system
-	python -m pytest --durations=25  # the slowest tests, in every CI log
+	python -m pytest --durations=25
 
 lint: $(STAMP)
 	ruff check .

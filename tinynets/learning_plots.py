@@ -176,8 +176,7 @@ def network(learning: dict[str, np.ndarray], inputs: list[str], outputs: list[st
     axes.invert_yaxis()
     axes.axis("off")
     axes.set_title(f"{title}: every weight (width: size; blue > 0, orange < 0)", fontsize=10)
-    _fixed_margins(figure)
-    save(figure, path)
+    save(figure, path, tight=True)  # a user's feature and class names, of any length
 
 
 def _fixed_margins(figure: plt.Figure) -> None:
@@ -256,9 +255,10 @@ def dynamics(table: dict[str, np.ndarray], probe_rows: int, best_epoch: int | No
     (on the first `probe_rows` train rows); with early stopping, a line at the epoch it kept."""
     panels = [("weight_norm", "weight norm"), ("grad_norm", "gradient norm (an epoch's last batch)")]
     if np.isfinite(table["dead"]).any():
-        panels.append(("dead", f"dead ReLU units (share, first {probe_rows} train rows)"))
+        panels.append(("dead", f"dead ReLU share (first {probe_rows} train rows)"))
     figure, grid = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    figure.subplots_adjust(left=0.22 / len(panels), right=0.98, bottom=0.15, top=0.9, wspace=0.25)
+    # The top margin leaves room for a title that an axis' power of ten (1e-5 above its ticks) pushes up.
+    figure.subplots_adjust(left=0.22 / len(panels), right=0.98, bottom=0.15, top=0.86, wspace=0.25)
     layers = list(dict.fromkeys(table["layer"].tolist()))
     plain = StrMethodFormatter("{x:g}")  # a log axis labels 10^k in mathtext by default, slow to draw
     for axes, (key, label) in zip(grid[0], panels, strict=True):

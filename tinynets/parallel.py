@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 
 def cores() -> int:
@@ -16,20 +16,22 @@ def cores() -> int:
 
 
 def each_in_processes(work: Callable[[str], None], names: Sequence[str]) -> None:
-    """Call `work(name)` for every name: in forked processes (which inherit the imports done), up to one per
-    core, or one after another here where there is one core or one name, or forking is unsafe (Windows cannot
-    fork; macOS' system libraries may crash in a forked child). The first error to happen is raised here, the
-    work not yet begun cancelled; a process that dies raises BrokenProcessPool, never hangs."""
+    """Call `work(name)` for every name: on Linux in forked processes (which inherit the imports done), up to one
+    per core; one after another here where there is one core or one name, or forking is unsafe (Windows cannot
+    fork; macOS' system libraries may crash in a forked child). The first error is raised here once the jobs
+    already running end, and no other job starts; a process that dies raises BrokenProcessPool, never hangs."""
     processes = min(len(names), cores())
     if processes <= 1 or sys.platform in ("win32", "darwin"):
         for name in names:
             work(name)
         return
     sys.stdout.flush()  # or each child would print again what this process has not yet written
+    waiting = list(reversed(names))
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
-        try:
-            for done in as_completed([pool.submit(work, name) for name in names]):
-                done.result()
-        except BaseException:
-            pool.shutdown(cancel_futures=True)
-            raise
+        running: set[Future] = set()
+        while waiting or running:
+            while waiting and len(running) < processes:  # a job queued in the pool could not be called back
+                running.add(pool.submit(work, waiting.pop()))
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for job in done:
+                job.result()

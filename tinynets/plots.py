@@ -94,7 +94,7 @@ def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, title: str, p
     learn, a fan means its errors grow with the value."""
     actual, predicted = actual.ravel(), predicted.ravel()
     figure, (fit, misses) = plt.subplots(1, 2, figsize=(10, 4.6))
-    figure.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.9, wspace=0.28)
+    figure.subplots_adjust(left=0.1, right=0.98, bottom=0.12, top=0.9, wspace=0.28)
     fit.scatter(actual, predicted, s=8, alpha=0.6)
     low, high = min(actual.min(), predicted.min()), max(actual.max(), predicted.max())
     fit.plot([low, high], [low, high], color="gray", linestyle="--", label="perfect")
