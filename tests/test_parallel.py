@@ -90,7 +90,7 @@ def test_an_error_in_one_dataset_s_process_is_the_stage_s_one_line_error(tmp_pat
 
 @forks
 def test_after_an_error_no_other_dataset_s_work_starts(tmp_path, two_cores):
-    work = partial(write_or_fail, folder=tmp_path, seconds=0.5)
+    work = partial(write_or_fail, folder=tmp_path, seconds=2.0)  # long enough for broken's error to arrive first
     with pytest.raises(DataError):
         within(60, lambda: parallel.each_in_processes(work, ["broken", "iris", "mnist", "circles", "sum30"]))
     assert len(list(tmp_path.iterdir())) <= 1  # iris, which was running beside it

@@ -74,6 +74,7 @@ BROKEN = [
         "params.yaml: run: lists 'nope', which has no entry under datasets",
     ),
     ("empty run", setter("run", []), "params.yaml: run:"),
+    ("a dataset run twice", setter("run", ["iris", "mnist", "iris"]), "params.yaml: run: lists 'iris' twice"),
     ("unknown source", setter("datasets.iris.data.source", "kaggle"), "datasets.iris.data:"),
     (
         "unknown activation",

@@ -408,9 +408,13 @@ class Params(Strict):
     @model_validator(mode="after")
     def _run_names_are_defined(self) -> Params:
         for key in ("run", "export"):
-            missing = [name for name in getattr(self, key) if name not in self.datasets]
+            names = getattr(self, key)
+            missing = [name for name in names if name not in self.datasets]
             if missing:
                 raise FieldProblem(key, f"lists {missing[0]!r}, which has no entry under datasets")
+            repeated = [name for index, name in enumerate(names) if name in names[:index]]
+            if repeated:  # one dataset's stages, and its files, twice
+                raise FieldProblem(key, f"lists {repeated[0]!r} twice")
         not_run = [name for name in self.export if name not in self.run]
         if not_run:
             raise FieldProblem("export", f"lists {not_run[0]!r}, which is not in run (only trained models export)")
