@@ -13,7 +13,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.ticker import NullLocator, StrMethodFormatter
 from PIL import Image
 
-from tinynets.plots import mosaic, save
+from tinynets.plots import fill_under_title, mosaic, save
 
 CLASS_COLORS = plt.get_cmap("tab10").colors
 POSITIVE, NEGATIVE = "#1f77b4", "#ff7f0e"  # weight signs, as TensorFlow Playground colours them
@@ -179,11 +179,6 @@ def network(learning: dict[str, np.ndarray], inputs: list[str], outputs: list[st
     save(figure, path, tight=True)  # a user's feature and class names, of any length
 
 
-def _fixed_margins(figure: plt.Figure) -> None:
-    """One axes without ticks filling the figure, under a one-line title."""
-    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.35 / figure.get_figheight())
-
-
 def _signed_tiles(axes: plt.Axes, tiles: np.ndarray, columns: int) -> None:
     """Weights as one mosaic of tiles, each on its own scale symmetric about 0: red > 0, blue < 0, 0 white."""
     bounds = np.abs(tiles).reshape(len(tiles), -1).max(axis=1)
@@ -202,7 +197,7 @@ def first_layer(learning: dict[str, np.ndarray], title: str, path: Path) -> None
         figure, axes = plt.subplots(figsize=(8, 1.05 * -(-len(tiles) // columns) + 0.5))
         _signed_tiles(axes, tiles, columns)
         axes.set_title(f"{title}: first-layer weights of units 1-{len(tiles)} (red > 0, blue < 0)", fontsize=10)
-        _fixed_margins(figure)
+        fill_under_title(figure)
         save(figure, path)
         return
     filters, maps = learning["filters"], learning["feature_maps"]
@@ -246,7 +241,7 @@ def mistakes(predictions: dict[str, np.ndarray], title: str, path: Path) -> None
         axes.set_ylim(rows * cell_h, -1)
     axes.axis("off")
     axes.set_title(f"{title}: misclassified test images, their true class and the net's top 3 guesses", fontsize=10)
-    _fixed_margins(figure)
+    fill_under_title(figure)
     save(figure, path)
 
 

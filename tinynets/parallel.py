@@ -30,7 +30,7 @@ def each_in_processes(work: Callable[[str], None], names: Sequence[str]) -> None
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
         running: set[Future] = set()
         while waiting or running:
-            while waiting and len(running) < processes:  # a job queued in the pool could not be called back
+            while waiting and len(running) < processes:  # never more jobs than workers: the pool starts queued ones
                 running.add(pool.submit(work, waiting.pop()))
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for job in done:

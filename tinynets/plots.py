@@ -26,6 +26,11 @@ def save(figure: plt.Figure, path: Path, tight: bool = False) -> None:
     plt.close(figure)
 
 
+def fill_under_title(figure: plt.Figure) -> None:
+    """Margins for one axes without ticks (a mosaic of images) filling the figure under a one-line title."""
+    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.4 / figure.get_figheight())
+
+
 def loss_curve(curve: dict[str, np.ndarray], title: str, path: Path) -> None:
     """Loss per epoch (train, test, and validation when there is one); the lr on a second axis if it changes."""
     figure, axes = plt.subplots(figsize=(6, 4))
@@ -143,7 +148,7 @@ def sample_images(images: np.ndarray, labels: list[str], predicted: list[str], t
     axes.set_ylim(rows * cell_h, -1)
     axes.axis("off")
     axes.set_title(f"{title}: predicted (true)")
-    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.92)
+    fill_under_title(figure)
     save(figure, path)
 
 
