@@ -6,7 +6,7 @@ export PATH := $(BIN):$(PATH)
 STAMP := $(VENV)/.installed
 PLOTS_PAGE := .dvc/plots.html
 
-.PHONY: setup system repro test lint bench mutate clean
+.PHONY: setup system repro test test-fast coverage lint bench mutate clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -32,9 +32,22 @@ repro: setup
 	@echo "Report: file://$(CURDIR)/reports/index.html   Metrics: metrics/<dataset>.json   Plots: plots/images/<dataset>/"
 	@echo "All plots, interactive: dvc plots show (then open dvc_plots/index.html)"
 
-# --durations: the slowest tests, in every CI log
+# One worker per core (-n auto); a group of tests that share a fixture goes to one worker (loadgroup).
+# --durations: the slowest tests, in every CI log.
 test: setup system
-	python -m pytest --durations=25
+	python -m pytest -n auto --dist loadgroup --durations=25
+
+# The inner loop: every test not marked slow, in about a minute.
+test-fast: setup
+	python -m pytest -m "not slow" -n auto --dist loadgroup
+
+# Line and branch coverage of tinynets/ and stages/ over the whole suite, the processes it starts included.
+coverage: setup system
+	rm -f .coverage .coverage.*
+	TINYNETS_COVERAGE_DATA=$(CURDIR)/.coverage python -m coverage run -m pytest -n auto --dist loadgroup -q
+	python -m coverage combine -q
+	python -m coverage report --format=total --precision=1
+	python -m coverage report --skip-covered | tail -n 1
 
 lint: $(STAMP)
 	ruff check .

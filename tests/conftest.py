@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import os
+
+# Under pytest-xdist each worker's processes get their share of the cores: torch, MKL and OpenBLAS would
+# otherwise each run one thread per core in every worker. Set before numpy (below) or torch is imported.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_variable, str(max(1, (os.cpu_count() or 1) // _WORKERS)))
+
+import fcntl
 import gzip
 import hashlib
-import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
@@ -138,14 +147,35 @@ def ran_stages(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
-@pytest.fixture(scope="session")
-def pipeline(tmp_path_factory) -> Path:
-    """A repo after one full `dvc repro` of RUN with few epochs, committed. Copy it before changing it."""
-    repo = make_repo(tmp_path_factory.mktemp("pipeline") / "repo", tiny_params(RUN))
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A private copy of the repo that `build(repo)` makes once per test session, whichever xdist worker asks
+    first (the others wait for it), so that no worker repeats the work and none runs DVC in another's repo."""
+    shared = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        shared = shared.parent  # every worker's base folder lies in the session's
+    built = shared / "built" / name / "repo"
+    built.parent.mkdir(parents=True, exist_ok=True)
+    with open(built.parent / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (built.parent / "done").exists():
+            shutil.rmtree(built, ignore_errors=True)
+            build(built)
+            (built.parent / "done").touch()
+    return Path(shutil.copytree(built, tmp_path_factory.mktemp(name) / "repo", symlinks=True))
+
+
+def pipeline_build(repo: Path) -> None:
+    """One full `dvc repro` of RUN with few epochs, committed."""
+    make_repo(repo, tiny_params(RUN))
     run(repo, "dvc", "repro")
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "first run")
-    return repo
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory) -> Path:
+    """A repo after one full `dvc repro` of RUN with few epochs, committed. Copy it before changing it."""
+    return built_once(tmp_path_factory, "pipeline", pipeline_build)
 
 
 @pytest.fixture
@@ -196,13 +226,70 @@ def changed_frames(frames: list) -> int:
     return sum(ImageChops.difference(plot(a), plot(b)).getbbox() is not None for a, b in pairwise(frames))
 
 
-def wait_for_the_queue(repo: Path) -> None:
-    """Until DVC's queue has no experiment Queued or Running; fails the test if one Failed."""
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        status = run(repo, "dvc", "queue", "status").stdout
-        if "Queued" not in status and "Running" not in status:
-            assert "Failed" not in status, status
-            return
-        time.sleep(2)
-    pytest.fail("the queue did not finish")
+README_BLOCK = re.compile(r"```(bash|yaml)\n(.*?)```", re.S)
+
+
+def readme_blocks() -> list[tuple[str, str]]:
+    """The README's bash blocks, each with the yaml block that follows it (params it tells users to add)."""
+    blocks = README_BLOCK.findall((ROOT / "README.md").read_text())
+    pairs = []
+    for index, (kind, text) in enumerate(blocks):
+        if kind == "bash":
+            following = blocks[index + 1] if index + 1 < len(blocks) else ("", "")
+            params = following[1] if following[0] == "yaml" and following[1].startswith("run:") else ""
+            pairs.append((text, params))
+    return pairs
+
+
+def readme_block(containing: str) -> str:
+    """The one README bash block that contains `containing`."""
+    [script] = [text for text, _ in readme_blocks() if containing in text]
+    return script
+
+
+def run_readme_block(repo: Path, script: str) -> subprocess.CompletedProcess:
+    """Run a README bash block as printed, as bash with -euo pipefail; fail the test if it fails."""
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=repo, env=tool_env(repo), capture_output=True, text=True
+    )
+    assert result.returncode == 0, f"{script}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+DURATIONS = "tinynets/durations"  # each test's seconds in the last run, in pytest's cache folder
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slowest first (by the last run's times; on a first run, the slow tests), so that under xdist no worker
+    is left with a long test when the others have finished. A group of tests (xdist_group: one worker runs them,
+    in a row, sharing a module's fixture) is timed and kept together."""
+    cache = getattr(config, "cache", None)  # none with -p no:cacheprovider
+    last = cache.get(DURATIONS, {}) if cache else {}
+
+    def unit(item: pytest.Item) -> str:
+        group = item.get_closest_marker("xdist_group")
+        return f"group {group.args[0] if group.args else group.kwargs['name']}" if group else item.nodeid
+
+    seconds: dict[str, float] = {}
+    for item in items:
+        guess = 1.0 if item.get_closest_marker("slow") else 0.0
+        seconds[unit(item)] = seconds.get(unit(item), 0.0) + last.get(item.nodeid.split("@")[0], guess)
+    first = {}
+    for index, item in enumerate(items):
+        first.setdefault(unit(item), index)
+    items.sort(key=lambda item: (-seconds[unit(item)], first[unit(item)]))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when in ("setup", "call"):
+        nodeid = report.nodeid.split("@")[0]  # xdist's loadgroup adds @group
+        _durations[nodeid] = _durations.get(nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cache = getattr(session.config, "cache", None)
+    if cache and _durations and not hasattr(session.config, "workerinput"):  # the controller, or a serial run
+        cache.set(DURATIONS, cache.get(DURATIONS, {}) | _durations)
+
+
+_durations: dict[str, float] = {}

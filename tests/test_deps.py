@@ -158,6 +158,7 @@ def instances(reads: dict[tuple[str, str], set[str]]) -> list[tuple[Stage, tuple
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("deps")  # one worker runs both, sharing pipeline_run
 def test_every_stage_reads_only_its_dependencies(pipeline_run):
     reads, digested = pipeline_run
     assert {name for name, _ in reads} == {stage.name for stage in stages()}, "a stage did not run"
@@ -166,6 +167,7 @@ def test_every_stage_reads_only_its_dependencies(pipeline_run):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("deps")
 def test_dropping_any_one_dependency_fails_a_check(pipeline_run):
     reads, digested = pipeline_run
     for stage, deps, files in instances(reads):

@@ -1,5 +1,5 @@
-"""tinynets compare over real DVC experiments: a queued sweep ranked on validation, the noise verdict checked
-against scipy, --apply, bad input, and a sweep shared by two machines through a git and a DVC remote."""
+"""tinynets compare over real DVC experiments: the README's queued sweep ranked on validation, the noise verdict
+checked against scipy, --apply, bad input, and a sweep shared by two machines through a git and a DVC remote."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import make_repo, run, tiny_params, tool_env, wait_for_the_queue
+from conftest import make_repo, readme_block, run, run_readme_block, tiny_params, tool_env
 from scipy.stats import ttest_ind
 
 from tinynets.compare import figures
@@ -37,31 +37,37 @@ def experiments(repo: Path) -> dict[str, dict]:
     return found
 
 
-def test_a_queued_sweep_is_ranked_on_validation_tested_against_seed_noise_and_applied(workspace):
-    run(workspace, "dvc", "exp", "run", "--queue", "-S", "datasets.iris.train.lr=0.01,0.02,0.05", *SWEEP)
-    run(workspace, "dvc", "queue", "start")
-    wait_for_the_queue(workspace)
+def ranked_names(compared: str) -> list[str]:
+    """The experiments a `tinynets compare` table ranks, best first."""
+    return [line.split()[1] for line in compared.splitlines()[1:] if re.match(r"\d+ ", line)]
+
+
+def assert_the_verdict_is_welchs(said: str, best: list[float], second: list[float]) -> None:
+    """The verdict line gives Welch's p (as scipy computes it) and the verdict that p decides."""
+    expected = ttest_ind(best, second, equal_var=False).pvalue
+    assert float(re.search(r"p = ([0-9.e+-]+)", said).group(1)) == float(f"{expected:.2g}"), said
+    assert said.endswith("unlikely to be seed noise" if expected < 0.05 else "within seed noise; run more repeats")
+
+
+def test_the_readmes_sweep_is_ranked_on_validation_tested_against_seed_noise_and_applied(workspace):
+    block = run_readme_block(workspace, readme_block("tinynets compare iris --apply"))  # queue, wait, compare, apply
     recorded = experiments(workspace)
     assert len(recorded) == 3 and all(len(scores["valid"]["per_seed"]["accuracy"]) == 3 for scores in recorded.values())
     per_seed = {name: figures(scores["valid"], "accuracy") for name, scores in recorded.items()}
 
-    result = tinynets(workspace, "compare", "iris", "--md", "sweep.md")
+    result = tinynets(workspace, "compare", "iris", "--md", "sweep.md")  # what the block printed before --apply
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    ranked = [line.split()[1] for line in lines[1:] if re.match(r"\d+ ", line)]
+    assert result.stdout in block.stdout
+    lines, ranked = result.stdout.splitlines(), ranked_names(result.stdout)
     assert ranked == sorted(recorded, key=lambda name: -sum(per_seed[name])) and len(ranked) == 3
-    best, second = (per_seed[name] for name in ranked[:2])
-    said, expected = lines[-1], ttest_ind(best, second, equal_var=False).pvalue  # these lrs: no two seeds tie
-    assert float(re.search(r"p = ([0-9.e+-]+)", said).group(1)) == float(f"{expected:.2g}")
-    assert said.startswith(f"lr {recorded[ranked[0]]['lr']} beats lr {recorded[ranked[1]]['lr']} by ")
-    assert said.endswith("unlikely to be seed noise" if expected < 0.05 else "within seed noise; run more repeats")
+    assert_the_verdict_is_welchs(lines[-1], *(per_seed[name] for name in ranked[:2]))
+    assert lines[-1].startswith(f"lr {recorded[ranked[0]]['lr']} beats lr {recorded[ranked[1]]['lr']} by ")
     assert "test accuracy" in lines[0] and (workspace / "sweep.md").read_text().startswith("| rank | experiment |")
 
-    applied = tinynets(workspace, "compare", "iris", "--apply")
-    assert applied.returncode == 0, applied.stderr
-    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params = yaml.safe_load((workspace / "params.yaml").read_text())  # --apply made the best one the workspace's
     assert params["datasets"]["iris"]["train"]["lr"] == recorded[ranked[0]]["lr"]
     assert "up to date" in run(workspace, "dvc", "status").stdout
+    assert re.search(r"^\| Experiment +\|", block.stdout, re.M)  # the last command's table, in markdown
 
 
 def test_bad_input_gets_one_line_and_changes_nothing(workspace, tmp_path):
@@ -110,9 +116,12 @@ def test_two_machines_share_a_sweep_through_a_git_and_a_dvc_remote(pipeline, tmp
     run(last, "dvc", "exp", "pull", "origin")
     result = tinynets(last, "compare", "iris")
     assert result.returncode == 0, result.stderr
-    ranked = {line.split()[1] for line in result.stdout.splitlines() if re.match(r"\d+ ", line)}
-    assert ranked == {"lr-a", "lr-b"}
-    assert "seed noise" in result.stdout.splitlines()[-1]
+    ranked = ranked_names(result.stdout)
+    assert sorted(ranked) == ["lr-a", "lr-b"]
+    recorded = experiments(last)
+    assert_the_verdict_is_welchs(
+        result.stdout.splitlines()[-1], *(figures(recorded[name]["valid"], "accuracy") for name in ranked)
+    )
     applied = tinynets(last, "compare", "iris", "--apply")  # the outputs come from the DVC remote
     assert applied.returncode == 0, applied.stderr
     assert "up to date" in run(last, "dvc", "status").stdout

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import RUN, make_repo, result_hashes, run, tiny_params, tool_env, write_params
+from conftest import RUN, built_once, make_repo, result_hashes, run, tiny_params, tool_env, write_params
 
 from tinynets.modelfile import load_model
 
@@ -66,16 +66,56 @@ def wait_for(path: Path, process: subprocess.Popen) -> None:
     assert path.exists(), "no checkpoint was written while training"
 
 
-@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
-def test_a_killed_train_stage_resumes_to_the_same_model(tmp_path, signum):
+def mnist_params() -> dict:
     params = tiny_params(["mnist"])
     params["datasets"]["mnist"]["train"]["epochs"] = 40  # about 3 s: checkpoints are written every second
-    repo = make_repo(tmp_path / "repo", params)
-    run(repo, "dvc", "repro", "featurize@mnist")
-    checkpoint = repo / "checkpoints/mnist.pt"
+    return params
 
+
+def featurize_mnist(repo: Path) -> None:
+    make_repo(repo, mnist_params())
+    run(repo, "dvc", "repro", "featurize@mnist")
+
+
+@pytest.fixture
+def featurized(tmp_path_factory) -> Path:
+    """A private copy of a repo whose mnist is featurized, ready to train (made once per test session)."""
+    return built_once(tmp_path_factory, "featurized_mnist", featurize_mnist)
+
+
+def train_mnist(repo: Path) -> None:
+    featurize_mnist(repo)
+    run(repo, "dvc", "repro", "train@mnist")
+
+
+RECORDED = ("plots/loss/mnist.tsv", "plots/dynamics/mnist.tsv", "data/learning/mnist.npz")
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(tmp_path_factory) -> tuple[dict[str, torch.Tensor], dict[str, bytes]]:
+    """The weights and records of the same mnist run trained from epoch 0 to the end without a stop."""
+    repo = built_once(tmp_path_factory, "trained_mnist", train_mnist)
+    return weights(repo / "models/mnist.safetensors"), {path: (repo / path).read_bytes() for path in RECORDED}
+
+
+def start_training(repo: Path) -> subprocess.Popen:
+    """mnist's train stage, answering Ctrl-C as in a terminal even when the tests run in a background job (whose
+    shell ignores SIGINT, which its children inherit)."""
     train = [sys.executable, "-m", "stages.train", "mnist"]
-    process = subprocess.Popen(train, cwd=repo, env=tool_env(repo), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        train,
+        cwd=repo,
+        env=tool_env(repo),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_a_killed_train_stage_resumes_to_the_same_model(featurized, uninterrupted, signum):
+    repo, checkpoint = featurized, featurized / "checkpoints/mnist.pt"
+    process = start_training(repo)
     wait_for(checkpoint, process)
     process.send_signal(signum)
     assert process.wait() != 0
@@ -86,59 +126,41 @@ def test_a_killed_train_stage_resumes_to_the_same_model(tmp_path, signum):
     resumed = run(repo, "dvc", "repro", "train@mnist")
     assert "mnist: resuming at epoch" in resumed.stdout
     assert not checkpoint.exists()
+    expected_weights, expected_records = uninterrupted
     resumed_weights = weights(repo / "models/mnist.safetensors")
-    recorded = ("plots/loss/mnist.tsv", "plots/dynamics/mnist.tsv", "data/learning/mnist.npz")
-    resumed_records = {path: (repo / path).read_bytes() for path in recorded}
-
-    run(repo, "dvc", "repro", "--force", "train@mnist")  # uninterrupted, from epoch 0
-    for key, tensor in weights(repo / "models/mnist.safetensors").items():
-        assert torch.equal(resumed_weights[key], tensor), key
-    assert {path: (repo / path).read_bytes() for path in recorded} == resumed_records  # the records, checkpointed
+    assert resumed_weights.keys() == expected_weights.keys()
+    for key, tensor in resumed_weights.items():
+        assert torch.equal(expected_weights[key], tensor), key
+    assert {path: (repo / path).read_bytes() for path in RECORDED} == expected_records  # the records, checkpointed
 
 
-def killed_mid_training(tmp_path, params: dict) -> Path:
-    """A repo whose mnist train stage was killed after its first checkpoint."""
-    repo = make_repo(tmp_path / "repo", params)
-    run(repo, "dvc", "repro", "featurize@mnist")
-    train = [sys.executable, "-m", "stages.train", "mnist"]
-    process = subprocess.Popen(train, cwd=repo, env=tool_env(repo), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_for(repo / "checkpoints/mnist.pt", process)
-    process.kill()
-    process.wait()
-    return repo
-
-
-def other_data(repo: Path, params: dict) -> None:
+def other_data(repo: Path) -> None:
+    params = mnist_params()
     params["datasets"]["mnist"]["data"]["split"] = {"test_size": 0.2, "random_state": 7}  # other rows to train on
     write_params(repo, params)
 
 
-def other_code(repo: Path, params: dict) -> None:
+def other_code(repo: Path) -> None:
     loop = repo / "tinynets/training/loop.py"
     loop.write_text(loop.read_text() + "\n# an edit to the training loop\n")
 
 
-@pytest.mark.parametrize("change", [other_data, other_code], ids=["other data", "other code"])
-def test_a_checkpoint_of_other_data_or_code_is_not_resumed(tmp_path, change):
-    params = tiny_params(["mnist"])
-    params["datasets"]["mnist"]["train"]["epochs"] = 40
-    repo = killed_mid_training(tmp_path, params)
-    change(repo, params)
-    result = run(repo, "dvc", "repro")
-    assert "resuming" not in result.stdout
-    assert '"resumed_at_epoch": 0' in (repo / "runs/mnist.json").read_text()
+def other_params(repo: Path) -> None:
+    params = mnist_params()
+    params["datasets"]["mnist"]["train"]["lr"] /= 2  # the same data and code: only the run's settings differ
+    write_params(repo, params)
 
 
-def test_a_checkpoint_of_other_params_is_not_resumed(tmp_path):
-    params = tiny_params(["mnist"])
-    params["datasets"]["mnist"]["train"]["epochs"] = 3
-    repo = make_repo(tmp_path / "repo", params)
-    run(repo, "dvc", "repro", "featurize@mnist")
-    (repo / "checkpoints").mkdir()
-    torch.save({"fingerprint": "another run", "epoch": 2}, repo / "checkpoints/mnist.pt")
-    result = run(repo, "dvc", "repro", "train@mnist")
+@pytest.mark.parametrize("change", [other_data, other_code, other_params], ids=lambda change: change.__name__)
+def test_a_checkpoint_of_other_data_code_or_params_is_not_resumed(featurized, change):
+    process = start_training(featurized)
+    wait_for(featurized / "checkpoints/mnist.pt", process)
+    process.kill()
+    process.wait()
+    change(featurized)
+    result = run(featurized, "dvc", "repro")
     assert "resuming" not in result.stdout
-    assert '"resumed_at_epoch": 0' in (repo / "runs/mnist.json").read_text()
+    assert '"resumed_at_epoch": 0' in (featurized / "runs/mnist.json").read_text()
 
 
 def restore(repo: Path, line: str) -> None:

@@ -12,7 +12,7 @@ from test_pipeline import LEARNING_FIGURES
 
 from tinynets.html_report import FIGURES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]  # one worker, one browser
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 

@@ -2,13 +2,18 @@
 
 import copy
 import os
+import shutil
+from pathlib import Path
 
 import pytest
+import yaml
 from conftest import RUN, default_params, result_hashes, run, tiny_params, write_params
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stages.validate import validate
 from tinynets.common.errors import ConfigError
+from tinynets.common.stage import EXIT_USER_ERROR, outcome
 from tinynets.params import parse_params
 
 
@@ -73,7 +78,7 @@ BROKEN = [
         setter("run", ["iris", "nope"]),
         "params.yaml: run: lists 'nope', which has no entry under datasets",
     ),
-    ("empty run", setter("run", []), "params.yaml: run:"),
+    ("empty run", setter("run", []), "params.yaml: run: List should have at least 1 item"),
     ("a dataset run twice", setter("run", ["iris", "mnist", "iris"]), "params.yaml: run: lists 'iris' twice"),
     ("unknown source", setter("datasets.iris.data.source", "kaggle"), "datasets.iris.data:"),
     (
@@ -335,14 +340,82 @@ BROKEN = [
 ]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("mutate", "expected"), [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN])
-def test_broken_params_fail_in_one_line_and_lose_nothing(workspace, mutate, expected):
+@pytest.fixture(scope="module")
+def checked(pipeline, tmp_path_factory) -> Path:
+    """One copy of the committed pipeline that every broken case validates in-process in turn."""
+    return Path(shutil.copytree(pipeline, tmp_path_factory.mktemp("checked") / "repo", symlinks=True))
+
+
+def snapshot(repo: Path) -> dict[str, tuple[int, int]]:
+    """Every file's size and modification time but params.yaml's: a file written, even with the same bytes,
+    or one left behind, changes it."""
+    return {
+        str(path.relative_to(repo)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in repo.rglob("*")
+        if path.is_file() and path.name != "params.yaml"
+    }
+
+
+def validated(repo: Path, params: dict | str, capsys, monkeypatch) -> tuple[int, str]:
+    """The validate stage's exit code and stderr for these params (a dict, or the file's text), run in-process
+    in `repo`, which the caller checks is left as it was."""
+    monkeypatch.chdir(repo)
+    text = params if isinstance(params, str) else yaml.safe_dump(params, sort_keys=False)
+    (repo / "params.yaml").write_text(text)
+    capsys.readouterr()
+    code = outcome(validate)
+    return code, capsys.readouterr().err
+
+
+def assert_one_error_line(code: int, stderr: str, expected: str) -> None:
+    assert code == EXIT_USER_ERROR
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and expected in errors[0], stderr
+    assert "Traceback" not in stderr
+
+
+def no_gpu_here(expected: str) -> None:
     if "cuda" in expected and os.environ.get("CUDA_VISIBLE_DEVICES") != "":
         import torch
 
         if torch.cuda.is_available():
             pytest.skip("a GPU is present here")
+
+
+IN_PROCESS = pytest.mark.xdist_group("checked")  # one worker, in a row, validates in `checked`
+
+
+@pytest.mark.slow
+@IN_PROCESS
+@pytest.mark.parametrize(("mutate", "expected"), [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN])
+def test_broken_params_fail_in_one_line_and_lose_nothing(checked, mutate, expected, capsys, monkeypatch):
+    no_gpu_here(expected)
+    params = tiny_params(RUN)
+    mutate(params)
+    before = snapshot(checked)
+    assert_one_error_line(*validated(checked, params, capsys, monkeypatch), expected)
+    assert snapshot(checked) == before
+
+
+# One case of each kind through the real `dvc repro`: a schema error, a rule across fields, one that reads the
+# data, one that reads a series, and the device.
+THROUGH_DVC = [
+    "typo learning_rate",
+    "bce with three outputs",
+    "first layer does not match features",
+    "a window longer than the train period",
+    "explicit cuda without a GPU",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [case[1:] for case in BROKEN if case[0] in THROUGH_DVC],
+    ids=[case[0] for case in BROKEN if case[0] in THROUGH_DVC],
+)
+def test_dvc_repro_with_broken_params_fails_in_one_line_and_loses_nothing(workspace, mutate, expected):
+    no_gpu_here(expected)
     params = tiny_params(RUN)
     mutate(params)
     write_params(workspace, params)
@@ -352,15 +425,29 @@ def test_broken_params_fail_in_one_line_and_lose_nothing(workspace, mutate, expe
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and expected in errors[0], result.stderr
     assert "Traceback" not in result.stderr
+    assert "failed to reproduce 'validate'" in result.stderr  # before any stage removed an output
     assert result_hashes(workspace) == before
 
 
+BROKEN_YAML = "seed: 1\ndevice: cpu: gpu\nrun: [iris]\n"  # line 2: a colon in a plain value
+
+
 @pytest.mark.slow
-def test_invalid_yaml_names_the_line_and_loses_nothing(workspace):
-    (workspace / "params.yaml").write_text("seed: 1\nrun: [iris\n")
+@IN_PROCESS
+def test_invalid_yaml_names_the_line_and_loses_nothing(checked, capsys, monkeypatch):
+    before = snapshot(checked)
+    assert_one_error_line(
+        *validated(checked, BROKEN_YAML, capsys, monkeypatch), "params.yaml: not valid YAML at line 2"
+    )
+    assert snapshot(checked) == before
+
+
+@pytest.mark.slow
+def test_dvc_repro_with_invalid_yaml_names_the_line_and_loses_nothing(workspace):
+    (workspace / "params.yaml").write_text(BROKEN_YAML)
     before = result_hashes(workspace)
     result = run(workspace, "dvc", "repro", check=False)
-    assert result.returncode != 0 and "params.yaml" in result.stderr
+    assert result.returncode != 0 and "params.yaml" in result.stderr and "line 2" in result.stderr, result.stderr
     assert result_hashes(workspace) == before
 
 

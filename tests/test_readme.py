@@ -1,30 +1,21 @@
 """Every command the README's `bash` blocks show runs as printed (each block in a trained copy of the project,
-with few epochs)."""
+with few epochs) and does what the README says it does."""
 
 from __future__ import annotations
 
-import re
-import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, run, tool_env, wait_for_the_queue, write_params
+from conftest import readme_block, readme_blocks, run, run_readme_block, write_params
 
 pytestmark = pytest.mark.slow
 
-BLOCK = re.compile(r"```(bash|yaml)\n(.*?)```", re.S)
-
-
-def readme_blocks() -> list[tuple[str, str]]:
-    """The README's bash blocks, each with the yaml block that follows it (params it tells users to add)."""
-    blocks = BLOCK.findall((ROOT / "README.md").read_text())
-    pairs = []
-    for index, (kind, text) in enumerate(blocks):
-        if kind == "bash":
-            following = blocks[index + 1] if index + 1 < len(blocks) else ("", "")
-            params = following[1] if following[0] == "yaml" and following[1].startswith("run:") else ""
-            pairs.append((text, params))
-    return pairs
+# Blocks that another test runs as printed, asserting what they do in detail.
+RUN_ELSEWHERE = {
+    "tinynets compare iris --apply": "test_experiments.py: the sweep ranked on validation, its verdict, --apply",
+    "dvc queue start -j 2": "test_scale.py: the queued grid on two workers, each experiment's own metrics",
+}
 
 
 def merge(base: dict, extra: dict) -> dict:
@@ -33,27 +24,32 @@ def merge(base: dict, extra: dict) -> dict:
     return base
 
 
-BLOCKS = readme_blocks()
+def only_the_two_datasets_metrics(repo: Path) -> None:
+    assert sorted(path.name for path in (repo / "metrics").iterdir()) == ["fashion_mnist.json", "iris.json"]
+
+
+# What a block's comments say it leaves, by a line of the block.
+PROMISES = {"(metrics/: those two)": only_the_two_datasets_metrics}
+
+BLOCKS = [(text, params) for text, params in readme_blocks() if not any(line in text for line in RUN_ELSEWHERE)]
 
 
 def test_the_readme_shows_the_commands_users_need():
-    commands = "\n".join(text for text, _ in BLOCKS)
+    commands = "\n".join(text for text, _ in readme_blocks())
     for needed in ("dvc repro", "dvc plots show", "tinynets predict", "dvc exp run --queue", "dvc add"):
         assert needed in commands
+    for line in [*RUN_ELSEWHERE, *PROMISES]:
+        assert readme_block(line)  # exactly one block holds it
 
 
 @pytest.mark.parametrize(("script", "params"), BLOCKS, ids=[text.split("\n")[0][:40] for text, _ in BLOCKS])
 def test_a_readme_block_runs_as_printed(workspace, script, params):
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=workspace,
-        env=tool_env(workspace),
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, f"{script}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    if "dvc queue start" in script:
-        wait_for_the_queue(workspace)
+    run_readme_block(workspace, script)
+    queue = run(workspace, "dvc", "queue", "status").stdout
+    assert not {"Queued", "Running", "Failed"} & set(queue.split()), queue  # a block that runs the queue waits
+    for line, promise in PROMISES.items():
+        if line in script:
+            promise(workspace)
     if params:  # the params the README tells users to add next, then `dvc repro`
         write_params(workspace, merge(yaml.safe_load((workspace / "params.yaml").read_text()), yaml.safe_load(params)))
         run(workspace, "dvc", "repro")

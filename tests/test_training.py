@@ -68,13 +68,17 @@ def test_a_tiny_mlp_trains_on_one_thread_and_leaves_torchs_setting_as_it_was():
     mnist = ExplicitMlp(build_mlp(mnist_config), mnist_config)
     assert threads_for(tiny, batch=120) == 1 and threads_for(mnist, batch=256) is None
     before = torch.get_num_threads()
-    seen = []
-    model_config = ModelConfig(layers=[4, 10, 3])
-    config = TrainConfig(epochs=2, optimizer={"name": "sgd"}, lr=0.1, loss="cross_entropy")
-    run = start_run(build_mlp(model_config), config, seed=0)
-    step = explicit_step(ExplicitMlp(run.model, model_config), run.optimizer, config.loss, batch=75)
-    fit(run, iris_tensors(), config, step, lambda run: seen.append(torch.get_num_threads()))
-    assert seen == [1, 1] and torch.get_num_threads() == before
+    torch.set_num_threads(2)  # as on a user's two cores (a test worker may have been given one)
+    try:
+        seen = []
+        model_config = ModelConfig(layers=[4, 10, 3])
+        config = TrainConfig(epochs=2, optimizer={"name": "sgd"}, lr=0.1, loss="cross_entropy")
+        run = start_run(build_mlp(model_config), config, seed=0)
+        step = explicit_step(ExplicitMlp(run.model, model_config), run.optimizer, config.loss, batch=75)
+        fit(run, iris_tensors(), config, step, lambda run: seen.append(torch.get_num_threads()))
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_divergence_stops_with_the_dataset_epoch_and_lr():
