@@ -32,22 +32,27 @@ repro: setup
 	@echo "Report: file://$(CURDIR)/reports/index.html   Metrics: metrics/<dataset>.json   Plots: plots/images/<dataset>/"
 	@echo "All plots, interactive: dvc plots show (then open dvc_plots/index.html)"
 
-# One worker per core (-n auto); a group of tests that share a fixture goes to one worker (loadgroup).
+# One worker per core (-n auto); a group of tests that share a fixture goes to one worker (loadgroup), and the
+# tests are handed out in conftest's order, the slowest first (--no-loadscope-reorder).
+WORKERS := -n auto --dist loadgroup --no-loadscope-reorder
+
 # --durations: the slowest tests, in every CI log.
 test: setup system
-	python -m pytest -n auto --dist loadgroup --durations=25
+	python -m pytest $(WORKERS) --durations=25
 
 # The inner loop: every test not marked slow, in about a minute.
 test-fast: setup
-	python -m pytest -m "not slow" -n auto --dist loadgroup
+	python -m pytest -m "not slow" $(WORKERS)
 
-# Line and branch coverage of tinynets/ and stages/ over the whole suite, the processes it starts included.
+# Line and branch coverage of tinynets/ and stages/ over the whole suite, the processes it starts included
+# (reported, and the suite's exit status kept, even when a test fails).
 coverage: setup system
-	rm -f .coverage .coverage.*
-	TINYNETS_COVERAGE_DATA=$(CURDIR)/.coverage python -m coverage run -m pytest -n auto --dist loadgroup -q
-	python -m coverage combine -q
-	python -m coverage report --format=total --precision=1
-	python -m coverage report --skip-covered | tail -n 1
+	rm -f .coverage .coverage.* .coverage-totals.json
+	COVERAGE_FILE=$(CURDIR)/.coverage python -m coverage run -m pytest $(WORKERS) -q; status=$$?; \
+	python -m coverage combine -q && python -m coverage json -q -o .coverage-totals.json && \
+	python -c "import json; t = json.load(open('.coverage-totals.json'))['totals']; \
+	print(f\"lines {t['percent_statements_covered']:.2f}%, branches {t['percent_branches_covered']:.2f}%\")"; \
+	exit $$status
 
 lint: $(STAMP)
 	ruff check .

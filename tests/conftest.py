@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 
-# Under pytest-xdist each worker's processes get their share of the cores: torch, MKL and OpenBLAS would
-# otherwise each run one thread per core in every worker. Set before numpy (below) or torch is imported.
-_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_variable, str(max(1, (os.cpu_count() or 1) // _WORKERS)))
+# Each pytest-xdist worker's processes get their share of the cores: torch, MKL and OpenBLAS would otherwise
+# each run one thread per core in every worker. Set in the workers alone (the controller starts them with its
+# environment), before numpy (below) or torch is imported; a value the user set is kept.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_variable, _share)
 
 import fcntl
 import gzip
@@ -147,20 +149,33 @@ def ran_stages(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
-def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
-    """A private copy of the repo that `build(repo)` makes once per test session, whichever xdist worker asks
-    first (the others wait for it), so that no worker repeats the work and none runs DVC in another's repo."""
+def shared_build(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """The repo that `build(repo)` makes once per test session, whichever xdist worker asks first (the others
+    wait for it). Never run a command in it: two workers would share it. A failed build fails every test after."""
     shared = tmp_path_factory.getbasetemp()
     if "PYTEST_XDIST_WORKER" in os.environ:
         shared = shared.parent  # every worker's base folder lies in the session's
-    built = shared / "built" / name / "repo"
-    built.parent.mkdir(parents=True, exist_ok=True)
-    with open(built.parent / "lock", "w") as lock:
+    folder = shared / "built" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    repo, failed = folder / "repo", folder / "failed"
+    with open(folder / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (built.parent / "done").exists():
-            shutil.rmtree(built, ignore_errors=True)
-            build(built)
-            (built.parent / "done").touch()
+        if failed.exists():
+            pytest.fail(f"building {name} failed in an earlier test:\n{failed.read_text()}")
+        if not (folder / "done").exists():
+            shutil.rmtree(repo, ignore_errors=True)
+            try:
+                build(repo)
+            except BaseException as error:
+                failed.write_text(str(error)[-3000:])
+                raise
+            (folder / "done").touch()
+    return repo
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A private copy of `shared_build`'s repo, for a test to change."""
+    built = shared_build(tmp_path_factory, name, build)
     return Path(shutil.copytree(built, tmp_path_factory.mktemp(name) / "repo", symlinks=True))
 
 
@@ -173,15 +188,21 @@ def pipeline_build(repo: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def pipeline(tmp_path_factory) -> Path:
-    """A repo after one full `dvc repro` of RUN with few epochs, committed. Copy it before changing it."""
-    return built_once(tmp_path_factory, "pipeline", pipeline_build)
+def pristine_pipeline(tmp_path_factory) -> Path:
+    """The committed pipeline as built, shared by every worker: copy it, never run a command in it."""
+    return shared_build(tmp_path_factory, "pipeline", pipeline_build)
+
+
+@pytest.fixture(scope="session")
+def pipeline(pristine_pipeline, tmp_path_factory) -> Path:
+    """This worker's copy of the committed pipeline, for tests that read it or run what leaves it as it is."""
+    return Path(shutil.copytree(pristine_pipeline, tmp_path_factory.mktemp("pipeline") / "repo", symlinks=True))
 
 
 @pytest.fixture
-def workspace(pipeline, tmp_path) -> Path:
+def workspace(pristine_pipeline, tmp_path) -> Path:
     """A private copy of the committed pipeline (its DVC cache included) that a test may change."""
-    return Path(shutil.copytree(pipeline, tmp_path / "repo", symlinks=True))
+    return Path(shutil.copytree(pristine_pipeline, tmp_path / "repo", symlinks=True))
 
 
 @pytest.fixture
@@ -248,23 +269,48 @@ def readme_block(containing: str) -> str:
 
 
 def run_readme_block(repo: Path, script: str) -> subprocess.CompletedProcess:
-    """Run a README bash block as printed, as bash with -euo pipefail; fail the test if it fails."""
+    """Run a README bash block as printed, as bash with -euo pipefail; fail the test if it fails (or takes more
+    than ten minutes: a queue that never empties)."""
     result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], cwd=repo, env=tool_env(repo), capture_output=True, text=True
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=repo,
+        env=tool_env(repo),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, f"{script}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
 
 
-DURATIONS = "tinynets/durations"  # each test's seconds in the last run, in pytest's cache folder
+DURATIONS = "tinynets/durations"  # each test's seconds in the runs so far, in pytest's cache folder
+_durations: dict[str, float] = {}  # this run's
+
+
+def _test_id(nodeid: str) -> str:
+    return re.sub(r"@[^\]/]*$", "", nodeid)  # without the @group that xdist's loadgroup adds
+
+
+def _recorded(config: pytest.Config) -> dict[str, float]:
+    """The durations recorded so far: a worker takes the controller's (read once, so every worker orders the
+    tests alike, as xdist requires); the controller, or a serial run, reads pytest's cache."""
+    if hasattr(config, "workerinput"):
+        return config.workerinput.get("tinynets_durations", {})
+    cache = getattr(config, "cache", None)  # none with -p no:cacheprovider
+    return cache.get(DURATIONS, {}) if cache else {}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist, in the controller: hand each worker the recorded durations."""
+    node.workerinput["tinynets_durations"] = _recorded(node.config)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The slowest first (by the last run's times; on a first run, the slow tests), so that under xdist no worker
-    is left with a long test when the others have finished. A group of tests (xdist_group: one worker runs them,
-    in a row, sharing a module's fixture) is timed and kept together."""
-    cache = getattr(config, "cache", None)  # none with -p no:cacheprovider
-    last = cache.get(DURATIONS, {}) if cache else {}
+    """The slowest first (by the recorded durations; on a first run, the slow tests), so that under xdist no
+    worker is left with a long test when the others have finished. A group of tests (xdist_group: one worker
+    runs them in a row, sharing a module's fixture) is timed and kept together."""
+    last = _recorded(config)
 
     def unit(item: pytest.Item) -> str:
         group = item.get_closest_marker("xdist_group")
@@ -273,23 +319,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     seconds: dict[str, float] = {}
     for item in items:
         guess = 1.0 if item.get_closest_marker("slow") else 0.0
-        seconds[unit(item)] = seconds.get(unit(item), 0.0) + last.get(item.nodeid.split("@")[0], guess)
-    first = {}
-    for index, item in enumerate(items):
-        first.setdefault(unit(item), index)
-    items.sort(key=lambda item: (-seconds[unit(item)], first[unit(item)]))
+        seconds[unit(item)] = seconds.get(unit(item), 0.0) + last.get(_test_id(item.nodeid), guess)
+    order = sorted(dict.fromkeys(map(unit, items)), key=lambda name: -seconds[name])  # stable: ties keep theirs
+    # While the first worker builds the pipeline, each other worker starts on a slow unit that does not need it.
+    waits = {unit(item) for item in items if "pristine_pipeline" in item.fixturenames}
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    free = [name for name in order[1:] if name not in waits][: workers - 1]
+    order = order[:1] + free + [name for name in order[1:] if name not in free]
+    position = {name: index for index, name in enumerate(order)}
+    items.sort(key=lambda item: position[unit(item)])
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when in ("setup", "call"):
-        nodeid = report.nodeid.split("@")[0]  # xdist's loadgroup adds @group
-        _durations[nodeid] = _durations.get(nodeid, 0.0) + report.duration
+    """Record each test's own time (its call: a fixture's setup is paid by whichever test asks first)."""
+    if report.when == "call":
+        _durations[_test_id(report.nodeid)] = report.duration
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Keep this run's durations for the next run's order (the controller, or a serial run)."""
     cache = getattr(session.config, "cache", None)
-    if cache and _durations and not hasattr(session.config, "workerinput"):  # the controller, or a serial run
+    if cache and _durations and not hasattr(session.config, "workerinput"):
         cache.set(DURATIONS, cache.get(DURATIONS, {}) | _durations)
-
-
-_durations: dict[str, float] = {}

@@ -4,6 +4,7 @@ next, and what it says works."""
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +13,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import RUN, built_once, make_repo, result_hashes, run, tiny_params, tool_env, write_params
+from conftest import (
+    RUN,
+    built_once,
+    killed_after,
+    make_repo,
+    result_hashes,
+    run,
+    shared_build,
+    tiny_params,
+    tool_env,
+    write_params,
+)
 
 from tinynets.modelfile import load_model
 
@@ -83,18 +95,18 @@ def featurized(tmp_path_factory) -> Path:
     return built_once(tmp_path_factory, "featurized_mnist", featurize_mnist)
 
 
-def train_mnist(repo: Path) -> None:
-    featurize_mnist(repo)
-    run(repo, "dvc", "repro", "train@mnist")
-
-
 RECORDED = ("plots/loss/mnist.tsv", "plots/dynamics/mnist.tsv", "data/learning/mnist.npz")
 
 
 @pytest.fixture(scope="session")
 def uninterrupted(tmp_path_factory) -> tuple[dict[str, torch.Tensor], dict[str, bytes]]:
     """The weights and records of the same mnist run trained from epoch 0 to the end without a stop."""
-    repo = built_once(tmp_path_factory, "trained_mnist", train_mnist)
+
+    def train_mnist(repo: Path) -> None:
+        shutil.copytree(shared_build(tmp_path_factory, "featurized_mnist", featurize_mnist), repo, symlinks=True)
+        run(repo, "dvc", "repro", "train@mnist")
+
+    repo = shared_build(tmp_path_factory, "trained_mnist", train_mnist)
     return weights(repo / "models/mnist.safetensors"), {path: (repo / path).read_bytes() for path in RECORDED}
 
 
@@ -153,10 +165,7 @@ def other_params(repo: Path) -> None:
 
 @pytest.mark.parametrize("change", [other_data, other_code, other_params], ids=lambda change: change.__name__)
 def test_a_checkpoint_of_other_data_code_or_params_is_not_resumed(featurized, change):
-    process = start_training(featurized)
-    wait_for(featurized / "checkpoints/mnist.pt", process)
-    process.kill()
-    process.wait()
+    killed_after(featurized, "mnist", featurized / "checkpoints/mnist.pt")
     change(featurized)
     result = run(featurized, "dvc", "repro")
     assert "resuming" not in result.stdout

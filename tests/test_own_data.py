@@ -24,11 +24,11 @@ def add_houses(repo: Path) -> None:
 
 
 @pytest.fixture
-def with_houses(pipeline, tmp_path_factory) -> Path:
+def with_houses(pristine_pipeline, tmp_path_factory) -> Path:
     """A private copy of the pipeline after a user added houses.csv with `dvc add` and ran it (made once)."""
 
     def build(repo: Path) -> None:
-        shutil.copytree(pipeline, repo, symlinks=True)
+        shutil.copytree(pristine_pipeline, repo, symlinks=True)
         add_houses(repo)
 
     return built_once(tmp_path_factory, "houses", build)

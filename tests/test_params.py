@@ -1,13 +1,13 @@
 """params.yaml mistakes: each one a single line naming the key, exit code 2, and nothing written."""
 
 import copy
-import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import RUN, default_params, result_hashes, run, tiny_params, write_params
+from conftest import RUN, default_params, result_hashes, tiny_params, tool_env, write_params
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -341,18 +341,18 @@ BROKEN = [
 
 
 @pytest.fixture(scope="module")
-def checked(pipeline, tmp_path_factory) -> Path:
+def checked(pristine_pipeline, tmp_path_factory) -> Path:
     """One copy of the committed pipeline that every broken case validates in-process in turn."""
-    return Path(shutil.copytree(pipeline, tmp_path_factory.mktemp("checked") / "repo", symlinks=True))
+    return Path(shutil.copytree(pristine_pipeline, tmp_path_factory.mktemp("checked") / "repo", symlinks=True))
 
 
 def snapshot(repo: Path) -> dict[str, tuple[int, int]]:
-    """Every file's size and modification time but params.yaml's: a file written, even with the same bytes,
-    or one left behind, changes it."""
+    """Every file's and folder's size and modification time but params.yaml's: a file written, even with the
+    same bytes, or one left behind, changes it."""
     return {
         str(path.relative_to(repo)): (path.stat().st_size, path.stat().st_mtime_ns)
         for path in repo.rglob("*")
-        if path.is_file() and path.name != "params.yaml"
+        if path != repo / "params.yaml"
     }
 
 
@@ -375,7 +375,8 @@ def assert_one_error_line(code: int, stderr: str, expected: str) -> None:
 
 
 def no_gpu_here(expected: str) -> None:
-    if "cuda" in expected and os.environ.get("CUDA_VISIBLE_DEVICES") != "":
+    """Skip the in-process cuda case where torch sees a GPU (the dvc repro case hides it)."""
+    if "cuda" in expected:
         import torch
 
         if torch.cuda.is_available():
@@ -398,14 +399,21 @@ def test_broken_params_fail_in_one_line_and_lose_nothing(checked, mutate, expect
 
 
 # One case of each kind through the real `dvc repro`: a schema error, a rule across fields, one that reads the
-# data, one that reads a series, and the device.
+# data, one that reads a series, the device; and every list DVC itself reads (dvc.yaml's foreach over run and
+# export), before validate runs.
 THROUGH_DVC = [
     "typo learning_rate",
     "bce with three outputs",
     "first layer does not match features",
     "a window longer than the train period",
     "explicit cuda without a GPU",
+    "unknown dataset in run",
+    "empty run",
+    "a dataset run twice",
+    "export of an unknown dataset",
+    "export of a dataset not run",
 ]
+assert set(THROUGH_DVC) <= {case[0] for case in BROKEN}
 
 
 @pytest.mark.slow
@@ -415,12 +423,14 @@ THROUGH_DVC = [
     ids=[case[0] for case in BROKEN if case[0] in THROUGH_DVC],
 )
 def test_dvc_repro_with_broken_params_fails_in_one_line_and_loses_nothing(workspace, mutate, expected):
-    no_gpu_here(expected)
     params = tiny_params(RUN)
     mutate(params)
     write_params(workspace, params)
     before = result_hashes(workspace)
-    result = run(workspace, "dvc", "repro", check=False)
+    hidden = {"CUDA_VISIBLE_DEVICES": ""}  # a GPU here would satisfy the cuda case
+    result = subprocess.run(
+        ["dvc", "repro"], cwd=workspace, env=tool_env(workspace) | hidden, capture_output=True, text=True
+    )
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and expected in errors[0], result.stderr
@@ -446,8 +456,9 @@ def test_invalid_yaml_names_the_line_and_loses_nothing(checked, capsys, monkeypa
 def test_dvc_repro_with_invalid_yaml_names_the_line_and_loses_nothing(workspace):
     (workspace / "params.yaml").write_text(BROKEN_YAML)
     before = result_hashes(workspace)
-    result = run(workspace, "dvc", "repro", check=False)
-    assert result.returncode != 0 and "params.yaml" in result.stderr and "line 2" in result.stderr, result.stderr
+    result = subprocess.run(["dvc", "repro"], cwd=workspace, env=tool_env(workspace), capture_output=True, text=True)
+    assert result.returncode != 0  # DVC reads params.yaml first (for dvc.yaml's foreach): its message, its line
+    assert "'params.yaml', YAML file structure is corrupted" in result.stderr and "line 2" in result.stderr
     assert result_hashes(workspace) == before
 
 

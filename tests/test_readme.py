@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import readme_block, readme_blocks, run, run_readme_block, write_params
+from conftest import readme_blocks, run, run_readme_block, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +39,15 @@ def test_the_readme_shows_the_commands_users_need():
     for needed in ("dvc repro", "dvc plots show", "tinynets predict", "dvc exp run --queue", "dvc add"):
         assert needed in commands
     for line in [*RUN_ELSEWHERE, *PROMISES]:
-        assert readme_block(line)  # exactly one block holds it
+        assert [line in text for text, _ in readme_blocks()].count(True) == 1, f"one README block holds {line!r}"
 
 
 @pytest.mark.parametrize(("script", "params"), BLOCKS, ids=[text.split("\n")[0][:40] for text, _ in BLOCKS])
 def test_a_readme_block_runs_as_printed(workspace, script, params):
     run_readme_block(workspace, script)
-    queue = run(workspace, "dvc", "queue", "status").stdout
-    assert not {"Queued", "Running", "Failed"} & set(queue.split()), queue  # a block that runs the queue waits
+    if "--queue" in script:  # the block runs the queue and waits for it
+        queue = run(workspace, "dvc", "queue", "status").stdout
+        assert not {"Queued", "Running", "Failed"} & set(queue.split()), queue
     for line, promise in PROMISES.items():
         if line in script:
             promise(workspace)
