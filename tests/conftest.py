@@ -306,10 +306,15 @@ def pytest_configure_node(node) -> None:
     node.workerinput["tinynets_durations"] = _recorded(node.config)
 
 
+@pytest.hookimpl(trylast=True)  # after xdist's own, which marks each grouped test's id with @group
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The slowest first (by the recorded durations; on a first run, the slow tests), so that under xdist no
     worker is left with a long test when the others have finished. A group of tests (xdist_group: one worker
     runs them in a row, sharing a module's fixture) is timed and kept together."""
+    if config.getoption("loadgroup", False):
+        ungrouped = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+        if ungrouped:
+            raise pytest.UsageError(f"xdist's loadgroup does not group {ungrouped[0]} (pytest-xdist#1386)")
     last = _recorded(config)
 
     def unit(item: pytest.Item) -> str:
