@@ -82,10 +82,14 @@ def test_validation_rows_get_their_own_figures_for_the_net_and_each_baseline():
     wrong = np.where(features["y_valid"][:, None] == 1, [[1.0]], [[-1.0]]) * -1  # every validation row wrong
     right = np.where(features["y_test"][:, None] == 1, [[1.0]], [[-1.0]])
     net = {"outputs": right, "loss": np.array(0.1), "valid_outputs": wrong, "valid_loss": np.array(2.0)}
-    info = {"classes": ["no", "yes"], "source": "test"}
-    scores, _ = evaluate(
+    info = {"classes": ["no", "yes"], "source": "test", "valid_rows": "0123456789ab"}
+    scores, arrays = evaluate(
         net, {"loss": "bce_with_logits", "epochs": 1, "device": "cpu"}, features, info, EvaluateConfig()
     )
     assert scores["accuracy"] == 1.0 and scores["valid"]["accuracy"] == 0.0 and scores["valid"]["loss"] == 2.0
+    assert scores["valid"]["rows"] == "0123456789ab"  # what compare ranks together on
+    # per row, for compare's noise test: each wrong, each at a logit of 1 the wrong way: loss log(1 + e)
+    assert arrays["valid_rows_correct"].shape == (1, len(wrong)) and not arrays["valid_rows_correct"].any()
+    assert arrays["valid_rows_loss"] == pytest.approx(np.full((1, len(wrong)), np.log1p(np.e)))
     assert scores["n_train"] == 200
     assert scores["baseline"]["linear"]["valid"]["accuracy"] > 0.95

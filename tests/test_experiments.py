@@ -3,19 +3,21 @@ checked against scipy, --apply, bad input, and a sweep shared by two machines th
 
 from __future__ import annotations
 
+import io
 import json
-import math
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import dvc.api
+import numpy as np
 import pytest
 import yaml
 from conftest import make_repo, readme_block, run, run_readme_block, tiny_params, tool_env
-from scipy.stats import ttest_ind
 
 from tinynets.compare import figures
+from tinynets.noise import paired_bootstrap
 
 pytestmark = pytest.mark.slow
 
@@ -43,15 +45,32 @@ def ranked_names(compared: str) -> list[str]:
     return [line.split()[1] for line in compared.splitlines()[1:] if re.match(r"\d+ ", line)]
 
 
-def assert_the_verdict_is_welchs(said: str, best: list[float], second: list[float]) -> None:
-    """The verdict line gives Welch's p (as scipy computes it) and the verdict that p decides."""
-    expected = ttest_ind(best, second, equal_var=False).pvalue
-    if math.isnan(expected):  # every seed of both scores the same
+def experiment_revs(repo: Path) -> dict[str, str]:
+    """Each experiment's commit, by name."""
+    commits = json.loads(run(repo, "dvc", "exp", "show", "--json").stdout)
+    return {exp["name"]: exp["revs"][0]["rev"] for commit in commits for exp in commit.get("experiments") or []}
+
+
+def valid_correct(repo: Path, rev: str) -> np.ndarray:
+    """An experiment's per-seed, per-row validation correctness, from its data/predictions/iris.npz."""
+    with dvc.api.open("data/predictions/iris.npz", repo=str(repo), rev=rev, mode="rb") as file:
+        return np.load(io.BytesIO(file.read()))["valid_rows_correct"]
+
+
+def assert_the_verdict_is_the_bootstraps(said: str, repo: Path, ranked: list[str], per_seed: dict) -> None:
+    """The verdict line gives the paired bootstrap's p over the top two's recorded validation rows (whose means are
+    the per-seed accuracies the metrics record), and the verdict that p decides."""
+    revs = experiment_revs(repo)
+    rows = [valid_correct(repo, revs[name]) for name in ranked[:2]]
+    for name, values in zip(ranked, rows, strict=False):
+        assert values.mean(axis=1) == pytest.approx(per_seed[name], abs=1e-4)
+    if rows[0].mean() == rows[1].mean():
         assert " ties with " in said, said
         return
+    expected = paired_bootstrap(*rows, paired_seeds=True).pvalue
     found = re.search(r"p = ([0-9.e+-]+)", said)
     assert found and float(found.group(1)) == float(f"{expected:.2g}"), said
-    assert said.endswith("unlikely to be seed noise" if expected < 0.05 else "within seed noise; run more repeats")
+    assert said.endswith("unlikely to be noise" if expected < 0.05 else "within the noise of seeds and validation rows")
 
 
 def test_the_readmes_sweep_is_ranked_on_validation_tested_against_seed_noise_and_applied(workspace):
@@ -65,7 +84,7 @@ def test_the_readmes_sweep_is_ranked_on_validation_tested_against_seed_noise_and
     assert result.stdout in block.stdout
     lines, ranked = result.stdout.splitlines(), ranked_names(result.stdout)
     assert ranked == sorted(recorded, key=lambda name: -sum(per_seed[name])) and len(ranked) == 3
-    assert_the_verdict_is_welchs(lines[-1], *(per_seed[name] for name in ranked[:2]))
+    assert_the_verdict_is_the_bootstraps(lines[-1], workspace, ranked, per_seed)
     assert lines[-1].startswith(f"lr {recorded[ranked[0]]['lr']} beats lr {recorded[ranked[1]]['lr']} by ")
     assert "test accuracy" in lines[0] and (workspace / "sweep.md").read_text().startswith("| rank | experiment |")
 
@@ -85,16 +104,32 @@ def test_bad_input_gets_one_line_and_changes_nothing(workspace, tmp_path):
         result = tinynets(workspace, *args)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     run(workspace, "dvc", "exp", "run", "-n", "other-lr", "-S", "datasets.iris.train.lr=0.2", *SWEEP)
-    (workspace / "params.yaml").write_bytes(params + b"# an edit of my own\n")
+    (workspace / "params.yaml").write_bytes(params + b"# an edit of my own\n")  # dvc.lock: other-lr's, saved
     result = tinynets(workspace, "compare", "iris", "--apply")
-    assert result.returncode == 2 and "uncommitted changes" in result.stderr and result.stdout == ""
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--apply would overwrite uncommitted changes to dvc.lock, metrics/iris.json, params.yaml" in result.stderr
     assert (workspace / "params.yaml").read_bytes() == params + b"# an edit of my own\n"
     run(workspace, "git", "checkout", "-q", "--", ".")  # back to the committed run, outputs and all
     run(workspace, "dvc", "checkout", "-q")
     (workspace / "models/iris.safetensors").write_bytes(b"a model of my own")  # a DVC output, not in git
     result = tinynets(workspace, "compare", "iris", "--apply")
-    assert result.returncode == 2 and "outputs differ from dvc.lock" in result.stderr
+    assert (
+        result.returncode == 2
+        and "would overwrite models/iris.safetensors, which differ from dvc.lock" in result.stderr
+    )
     assert (workspace / "models/iris.safetensors").read_bytes() == b"a model of my own"
+    run(workspace, "dvc", "checkout", "-q", "--force")
+
+    # params changed and committed, not reproduced: every output is in the cache, so nothing would be lost
+    committed = yaml.safe_load(params)
+    committed["datasets"]["iris"]["train"] |= {"repeats": 3, "valid_size": 0.2}
+    (workspace / "params.yaml").write_text(yaml.safe_dump(committed, sort_keys=False))
+    run(workspace, "git", "commit", "-qam", "validate with three seeds")
+    run(workspace, "dvc", "exp", "run", "--queue", "-n", "after-commit", "-S", "datasets.iris.train.lr=0.2")
+    run(workspace, "dvc", "exp", "run", "--run-all")
+    result = tinynets(workspace, "compare", "iris", "--apply")
+    assert result.returncode == 0 and "applied after-commit" in result.stdout, result.stderr
+    assert ranked_names(result.stdout) == ["after-commit"]  # other-lr was run from the commit before
 
     fresh = make_repo(tmp_path / "fresh", tiny_params(["iris"]))  # never run: no experiment has results
     result = tinynets(fresh, "compare", "iris")
@@ -124,9 +159,8 @@ def test_two_machines_share_a_sweep_through_a_git_and_a_dvc_remote(pipeline, tmp
     ranked = ranked_names(result.stdout)
     assert sorted(ranked) == ["lr-a", "lr-b"]
     recorded = experiments(last)
-    assert_the_verdict_is_welchs(
-        result.stdout.splitlines()[-1], *(figures(recorded[name]["valid"], "accuracy") for name in ranked)
-    )
+    per_seed = {name: figures(recorded[name]["valid"], "accuracy") for name in ranked}
+    assert_the_verdict_is_the_bootstraps(result.stdout.splitlines()[-1], last, ranked, per_seed)
     applied = tinynets(last, "compare", "iris", "--apply")  # the outputs come from the DVC remote
     assert applied.returncode == 0, applied.stderr
     assert "up to date" in run(last, "dvc", "status").stdout

@@ -179,6 +179,12 @@ BROKEN = [
     ),
     ("a class name twice", setter("datasets.iris.data.classes", ["a", "b", "a"]), "datasets.iris.data.classes: each"),
     (
+        "class names that misspell a label",
+        setter("datasets.iris.data.classes", ["setosa", "versicolor", "virginca"]),
+        "datasets.iris.data.classes: 'virginca' is not one of the data's labels, setosa (0), versicolor (1), "
+        "virginica (2)",
+    ),
+    (
         "class names on a regression",
         setter("datasets.sum30.data.classes", ["a", "b"]),
         "datasets.sum30.data.classes: names classes, but loss mse makes this a regression",

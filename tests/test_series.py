@@ -19,6 +19,7 @@ from tinynets.common.settings import Settings
 from tinynets.evaluation.forecasts import forecast_baselines, forecast_metrics, naive, seasonal_naive
 from tinynets.evaluation.scoring import forecast_arrays
 from tinynets.params import EvaluateConfig, TimeseriesData
+from tinynets.predict import recent_window
 from tinynets.preprocess import featurize, mase_scale
 from tinynets.series import Periods, Series, periods, read_series, split_windows
 
@@ -38,8 +39,8 @@ def test_the_split_keeps_every_window_inside_its_period():
     steps = np.arange(100.0)  # each value is its own step index: a window's values say where it reads
     raw = split_windows(toy(steps), series_data(horizon=3, split={"valid_size": 0.2, "test_size": 0.2}), "toy")
     assert periods(100, 0.2, 0.2) == Periods(valid_start=60, test_start=80, steps=100)
-    valid_start, test_start, first_test_target = raw.periods
-    assert first_test_target == test_start  # a test window reads the steps before its period
+    valid_start, test_start = 60, 80
+    assert raw.test_targets.tolist() == list(range(80, 98))  # a test window reads the steps before its period
     assert raw.x_train.max() < valid_start and raw.y_train.max() < valid_start  # nothing of later periods
     assert raw.y_valid.min() >= valid_start and raw.y_valid.max() < test_start
     assert raw.y_test.min() >= test_start and raw.y_test.max() == 99
@@ -58,7 +59,7 @@ def test_the_scalers_keep_the_train_periods_statistics_when_the_level_jumps():
     raw = split_windows(toy(level, feature), series_data(split={"valid_size": 0.1, "test_size": 0.2}), "toy")
     arrays = {key: value for key, value in raw.fields().items() if isinstance(value, np.ndarray)}
     arrays |= {"source": np.array("toy"), "feature_names": np.array(raw.feature_names), "target_names": np.array([])}
-    data = {"scaler": "standard", "target_scaler": "standard", "classes": None, "time": None}
+    data = {"scaler": "standard", "target_scaler": "standard", "classes": None, "time": None, "missing": "error"}
     settings = Settings({"data": data, "loss": "mse"})
     features, info = featurize(arrays, settings, "toy")
     train = level[:70]
@@ -222,18 +223,43 @@ def test_a_csv_series_is_read_in_time_order_with_its_gaps_handled(tmp_path, monk
         read_series(series_data(time="day"))
 
 
-def test_a_gap_is_filled_within_its_period_never_from_a_later_one(tmp_path, monkeypatch):
+def test_no_window_reads_a_value_from_after_its_last_input_step(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data/own").mkdir(parents=True)
     path = tmp_path / "data/own/series.csv"
     values = [str(float(step)) for step in range(20)]  # train: steps 0-13 (0.15 + 0.15 of 20 held out)
-    values[5] = ""
+    values[5], values[6] = "", "1000"  # step 5 is filled from steps 4 and 6: (4 + 1000) / 2
     path.write_text("t,y\n" + "".join(f"{step},{value}\n" for step, value in enumerate(values)))
-    assert read_series(series_data(window=3, missing="interpolate")).values[5, 0] == 5  # from steps 4 and 6
+    data = series_data(window=3, horizon=1, missing="interpolate")
+    series = read_series(data)
+    assert series.values[5, 0] == 502
+    raw = split_windows(series, data, "toy")
+    # the window forecasting step 6 would read 502, made from its own target; the one forecasting step 5 would
+    # be scored on 502, a value nobody observed: both are left out, the ones after kept
+    assert 1000 not in raw.y_train and 502 not in raw.y_train
+    assert raw.y_train[:, 0].tolist() == [3, 4, 7, 8, 9, 10, 11, 12, 13]
+    assert raw.x_train[2, :, 0].tolist() == [4, 502, 1000]  # forecasting step 7, the fill is from its past
     values[5], values[13] = "5", ""  # the last train step: its next value lies in the validation period
     path.write_text("t,y\n" + "".join(f"{step},{value}\n" for step, value in enumerate(values)))
     with pytest.raises(DataError, match=re.escape("line 15: missing value (at an end of a period")):
         read_series(series_data(window=3, missing="interpolate"))
+
+
+def test_predict_fills_the_recent_steps_gaps_as_training_did(tmp_path):
+    info = {
+        "forecast": {"window": 3, "time": "t", "missing": "interpolate"},
+        "columns": ["y"],
+        "scaler": {"kind": "none", "offset": [0.0], "scale": [1.0]},
+    }
+    path = tmp_path / "recent.csv"
+    path.write_text("t,y\n4,40\n1,10\n2,\n3,30\n")  # in time order: 10, (20), 30, 40
+    assert recent_window([path], info)[0, :, 0].tolist() == [20, 30, 40]
+    path.write_text("t,y\n1,10\n2,20\n3,30\n4,\n")  # the last step: nothing after it to fill from
+    with pytest.raises(DataError, match=re.escape("line 5: missing value (a forecast needs a value on each side")):
+        recent_window([path], info)
+    info["forecast"]["missing"] = "drop"
+    path.write_text("t,y\n1,10\n2,20\n3,\n4,40\n")
+    assert recent_window([path], info)[0, :, 0].tolist() == [10, 20, 40]
 
 
 def test_mase_scale_is_the_train_periods_mean_one_step_change():
@@ -247,7 +273,9 @@ def test_the_forecast_plot_labels_each_window_with_the_steps_it_reads_and_foreca
     )
     arrays = {key: value for key, value in raw.fields().items() if isinstance(value, np.ndarray)}
     arrays |= {"source": np.array("toy"), "feature_names": np.array(["y"]), "target_names": np.array([])}
-    settings = Settings({"data": {"scaler": "none", "target_scaler": "none", "time": None}, "loss": "mse"})
+    settings = Settings(
+        {"data": {"scaler": "none", "target_scaler": "none", "time": None, "missing": "error"}, "loss": "mse"}
+    )
     features, info = featurize(arrays, settings, "toy")
     drawn = forecast_arrays(features, info)
     assert drawn["times"].tolist() == [str(step) for step in range(30, 38)]  # each test window's first target

@@ -1,5 +1,8 @@
 """A user's CSV: every bad file is one line naming the file and what is wrong, and where."""
 
+import re
+
+import numpy as np
 import pytest
 from own_data import COLUMNS, houses, write_csv
 
@@ -51,3 +54,37 @@ def test_a_bad_file_is_one_line_naming_the_file_and_the_problem(tmp_path, rows, 
         load(path, **data)
     assert str(error.value).startswith(str(path)) and message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def featurized(raw, classes):
+    from tinynets.common.settings import Settings
+    from tinynets.preprocess import featurize
+
+    arrays = {key: np.asarray(value) for key, value in raw.fields().items() if value is not None}
+    data = {"scaler": "minmax", "target_scaler": "none", "classes": classes, "target": "price_band"}
+    return featurize(arrays, Settings({"data": data, "loss": "cross_entropy"}), "houses")
+
+
+def test_classes_that_are_the_labels_number_them_by_name(tmp_path):
+    raw = load(write_csv(tmp_path / "houses.csv", houses()))
+    as_read, _ = featurized(raw, None)
+    reordered, info = featurized(raw, ["cheap", "mid", "expensive"])  # sorted they are cheap, expensive, mid
+    assert info["classes"] == ["cheap", "mid", "expensive"]
+    names = np.array(info["classes"])[reordered["y_test"]]
+    assert names.tolist() == np.array(["cheap", "expensive", "mid"])[as_read["y_test"]].tolist()  # same label per row
+
+
+def test_classes_that_name_some_labels_but_not_others_are_refused_in_one_line(tmp_path):
+    from tinynets.common.errors import ConfigError
+    from tinynets.common.facts import renaming
+
+    raw = load(write_csv(tmp_path / "houses.csv", houses()))
+    message = (
+        "datasets.houses.data.classes: 'middle' is not one of the data's labels, cheap (0), expensive (1), mid (2)"
+    )
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        featurized(raw, ["cheap", "expensive", "middle"])
+    assert renaming(["low", "high", "medium"], raw.target_names) == (
+        "data.classes renames the data's labels by their numbers: "
+        "cheap (0) as low, expensive (1) as high, mid (2) as medium"
+    )

@@ -133,6 +133,8 @@ def test_a_killed_run_with_every_control_resumes_bit_identically(tmp_path):
 
     resumed = run(repo, "dvc", "repro", "train@mnist")
     assert "mnist (seed 43): resuming at epoch" in resumed.stdout
+    assert "mnist: finished before the interruption, restored from its checkpoint" in resumed.stdout
+    assert "mnist: resuming" not in resumed.stdout  # the first seed had stopped early: nothing to resume
     kept = weights(repo / "models/mnist.safetensors"), (repo / "data/outputs/mnist.npz").read_bytes()
     history = (repo / "plots/loss/mnist.tsv").read_bytes()
 

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -71,32 +72,50 @@ def test_predict_finds_the_project_from_a_folder_inside_it(pipeline, tmp_path):
     assert outside.returncode == 2 and "is not inside a tinynets project" in outside.stderr
 
 
-def test_a_built_wheel_gives_a_working_tinynets(pipeline, tmp_path):
+def test_a_built_wheel_installs_with_its_dependencies_into_an_empty_venv_and_predicts(pipeline, tmp_path):
     source = tmp_path / "source"
     for name in ("tinynets", "pyproject.toml"):
         copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
         copy(ROOT / name, source / name if copy is shutil.copytree else source)
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path, source], check=True)
+    pip = ["-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run(
+        [sys.executable, *pip, "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path, source], check=True
+    )
     (wheel,) = tmp_path.glob("tinynets-*.whl")
-    site = tmp_path / "site"
-    subprocess.run([*pip, "install", "--no-deps", "--target", site, wheel], check=True)
-    env = {**tool_env(pipeline), "PYTHONPATH": str(site)}  # the wheel's package, not the project's folder
+    venv = tmp_path / "venv"  # empty: pip installs what the wheel declares, from the package registry
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    subprocess.run([venv / "bin/python", *pip, "install", wheel], check=True)
+    env = {key: value for key, value in tool_env(pipeline).items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = f"{venv / 'bin'}:/usr/bin:/bin"
     path = iris_rows_file(pipeline, tmp_path / "rows.csv")
     result = subprocess.run(
-        [site / "bin/tinynets", "predict", "iris", path], cwd=pipeline, env=env, capture_output=True, text=True
+        ["tinynets", "predict", "iris", path], cwd=pipeline, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     assert rows(result.stdout) == rows(tinynets(pipeline, "predict", "iris", str(path)).stdout)
     where = subprocess.run(
-        [sys.executable, "-c", "import tinynets.training.loop as m; print(m.__file__)"],
+        ["python", "-c", "import tinynets.training.loop as m; print(m.__file__)"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    assert where.stdout.startswith(str(site))
+    assert where.stdout.startswith(str(venv))
+
+
+def test_every_pin_satisfies_what_the_wheel_declares():
+    from packaging.requirements import Requirement
+
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("#")[0].strip().split("==")
+            pins[name.lower()] = version
+    declared = [
+        Requirement(text) for text in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    ]
+    assert declared and all(requirement.specifier.contains(pins[requirement.name.lower()]) for requirement in declared)
 
 
 def test_mnist_images_saved_as_png_come_back_with_their_digits(pipeline, tmp_path):

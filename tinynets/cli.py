@@ -30,11 +30,15 @@ def parser() -> argparse.ArgumentParser:
         "compare",
         help="rank a dataset's experiments on validation data and tell a real lead from seed noise",
         description="Reads DVC's experiment records (the workspace, branches, queued and failed experiments): one "
-        "row each, ranked on the mean validation figure over seeds, the test figure beside it; then whether the "
-        "best one's lead over the runner-up is larger than seed noise (Welch's t-test).",
+        "row each, ranked on the mean validation figure over seeds when measured alike (the same validation rows, "
+        "commit and loss units), the test figure beside it; then whether the best one's lead over the runner-up "
+        "is larger than the noise of seeds and validation rows (a paired bootstrap).",
     )
     compare.add_argument("dataset", help="a dataset in params.yaml")
     compare.add_argument("--metric", help="what to rank on (default: accuracy for a classifier, else mae)")
+    compare.add_argument(
+        "--all-commits", action="store_true", help="rank experiments of every commit, not HEAD's alone"
+    )
     compare.add_argument("--apply", action="store_true", help="`dvc exp apply` the best experiment")
     compare.add_argument("--md", type=Path, metavar="FILE", help="also write the table and verdict as Markdown")
     return commands
@@ -70,7 +74,7 @@ def compare(args: argparse.Namespace) -> None:
     from tinynets.compare import compare as ranked
 
     root = project_root(Path.cwd())
-    comparison = ranked(root, args.dataset, args.metric)
+    comparison = ranked(root, args.dataset, args.metric, args.all_commits)
     if args.apply:  # refused before anything is printed or written, when it cannot be done
         applied = apply_best(root, comparison)
     if args.md:

@@ -1,6 +1,6 @@
 """`tinynets compare`: one dataset's experiments, read from DVC's own records, ranked on their validation figure
-(test figures are shown, never used to choose), with whether the best one's lead over the runner-up is larger
-than the spread over seeds (Welch's t-test on the per-seed figures); `--apply` makes the best the workspace's."""
+(test figures are shown, never used to choose) when they were measured alike, with whether the best one's lead
+over the runner-up is larger than noise (tinynets.noise); `--apply` makes the best the workspace's."""
 
 from __future__ import annotations
 
@@ -13,12 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from tinynets import noise
 from tinynets.common.errors import DataError
 
 HIGHER_IS_BETTER = ("accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc", "r2")
 LOWER_IS_BETTER = ("mae", "rmse", "mse", "mase", "loss")
-NOISE_P = 0.05  # below it, a lead is called unlikely to be seed noise
+NOISE_P = 0.05  # below it, a lead is called unlikely to be noise
 WORKSPACE = "workspace"
+# The figures whose noise test resamples per-row values (data/predictions/<ds>.npz, `valid_rows_*`): the
+# figure is the mean of those values over the rows, then `finish`ed
+ROW_VALUES = {"accuracy": "correct", "mae": "abs_error", "mase": "abs_error", "mse": "sq_error", "loss": "loss"}
+ROW_VALUES |= {"rmse": "sq_error"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,11 @@ class Experiment:
     params: dict[str, Any] = field(default_factory=dict)  # params.yaml, flattened: "datasets.iris.train.lr" -> 0.03
     scores: dict[str, Any] | None = None
     baseline: str = ""  # an experiment's: the commit it was run from
+
+    @property
+    def commit(self) -> str:
+        """The commit the results belong to: an experiment's baseline, a commit's own."""
+        return self.baseline or self.rev
 
 
 def flattened(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -67,11 +79,12 @@ def dvc_repo(root: Path) -> Iterator[Any]:
         raise DataError(f"dvc: {error}") from None
 
 
-def records(root: Path, dataset: str) -> list[Experiment]:
+def records(root: Path, dataset: str) -> tuple[list[Experiment], str]:
     """Every experiment DVC knows here (the workspace, HEAD and each branch's commit and their experiments,
-    queued and failed ones too), with `dataset`'s metrics."""
+    queued and failed ones too), with `dataset`'s metrics; and HEAD's commit."""
     with dvc_repo(root) as repo:
         states = repo.experiments.show(revs=["HEAD"], all_branches=True)  # HEAD too when it is detached
+        head = repo.scm.get_rev()
     rows = []
     for state in states:
         kind = WORKSPACE if state.rev == WORKSPACE else "commit"
@@ -81,7 +94,7 @@ def records(root: Path, dataset: str) -> list[Experiment]:
             latest = run.revs[0]
             name = run.name or latest.name or latest.rev[:7]
             rows.append(_row(latest, name, "experiment", status, dataset, baseline=state.rev))
-    return _distinct(rows)
+    return _distinct(rows), head
 
 
 def _distinct(rows: list[Experiment]) -> list[Experiment]:
@@ -125,35 +138,76 @@ class Ranked:
     reason: str = ""  # why it is not ranked; empty when it is
 
 
-def rank(rows: list[Experiment], dataset: str, metric: str) -> list[Ranked]:
+def rank(rows: list[Experiment], dataset: str, metric: str, head: str = "", all_commits: bool = False) -> list[Ranked]:
     """Every row, the ranked ones first, best first on the mean validation figure; then the others, each with
-    the reason it is not ranked."""
+    the reason it is not ranked. Only figures measured alike are ranked: on the same validation rows, a loss
+    in the same units, and (unless `all_commits`) experiments of the commit `head`."""
     direction = better(metric)
-    ranked, unranked = [], []
+    candidates, unranked = [], []
     for row in rows:
         scores = row.scores or {}
         valid, test = figures(scores.get("valid", {}), metric), figures(scores, metric)
-        if row.status != "done":
-            reason = {"failed": f"failed: `dvc queue logs {row.name}` says why"}.get(row.status, row.status)
-        elif row.kind == WORKSPACE and scores:  # its results need not be its params': it is no record
-            reason = "uncommitted changes, its results maybe stale: `dvc exp run` makes them an experiment"
-        elif not scores:
-            reason = f"no results for {dataset}"
-        elif "valid" not in scores:
-            reason = f"no validation split (set datasets.{dataset}.train.valid_size)"
-        elif not valid:
-            reason = f"records no validation {metric}"
+        reason = _unrankable(row, dataset, metric, head if not all_commits else "")
+        if reason or not valid:
+            unranked.append(Ranked(row, valid, test, reason or f"records no validation {metric}"))
         else:
-            ranked.append(Ranked(row, valid, test))
+            candidates.append(Ranked(row, valid, test))
+    ranked, apart = _measured_alike(candidates, metric, direction)
+    # a tie goes to the lower mean validation loss, in the targets' units for a regressor (its MSE)
+    ranked.sort(key=lambda entry: (-direction * statistics.fmean(entry.valid), _tie_break(entry.experiment)))
+    return ranked + apart + unranked
+
+
+def _unrankable(row: Experiment, dataset: str, metric: str, head: str) -> str:
+    """Why a row cannot be ranked at all (empty when it can)."""
+    scores = row.scores or {}
+    if row.status != "done":
+        return {"failed": f"failed: `dvc queue logs {row.name}` says why"}.get(row.status, row.status)
+    if row.kind == WORKSPACE and scores:  # its results need not be its params': it is no record
+        return "uncommitted changes, its results maybe stale: `dvc exp run` makes them an experiment"
+    if not scores:
+        return f"no results for {dataset}"
+    if head and row.commit != head:
+        return f"run from commit {row.commit[:7]}, not HEAD (--all-commits ranks it too)"
+    if "valid" not in scores:  # a series validates on a period of its timeline, a table on held-out rows
+        setting = "data.split.valid_size" if "forecast" in scores else "train.valid_size"
+        return f"no validation split (set datasets.{dataset}.{setting})"
+    return ""
+
+
+def _measure(entry: Ranked, metric: str) -> tuple[Any, Any]:
+    """What must match for two validation figures to be compared: the rows, and for a loss its units."""
+    valid = (entry.experiment.scores or {})["valid"]
+    return valid.get("rows"), valid.get("loss_scale") if metric == "loss" else None
+
+
+def _measured_alike(entries: list[Ranked], metric: str, direction: int) -> tuple[list[Ranked], list[Ranked]]:
+    """The entries measured like the largest group of them (ties: the group with the best figure), and the
+    others, each with why it is not comparable."""
+    groups: dict[tuple[Any, Any], list[Ranked]] = {}
+    for entry in entries:
+        groups.setdefault(_measure(entry, metric), []).append(entry)
+    if len(groups) < 2:
+        return entries, []
+    best = max(direction * statistics.fmean(entry.valid) for entry in entries)
+    key = max(
+        groups, key=lambda k: (len(groups[k]), best in [direction * statistics.fmean(e.valid) for e in groups[k]])
+    )
+    reference, apart = groups[key][0].experiment.name, []
+    for other, members in groups.items():
+        if other == key:
             continue
-        unranked.append(Ranked(row, valid, test, reason))
-    # a tie goes to the lower mean validation loss (with loss ranked on, the next decider is the order DVC lists)
-    ranked.sort(key=lambda entry: (-direction * statistics.fmean(entry.valid), _mean_loss(entry.experiment)))
-    return ranked + unranked
+        if other[0] != key[0]:
+            why = f"validated on other rows than {reference} (its seed, valid_size or data differ): not comparable"
+        else:
+            why = f"its loss is in {other[1]}-scaled units, {reference}'s in {key[1]}: rank on mse"
+        apart += [Ranked(entry.experiment, entry.valid, entry.test, why) for entry in members]
+    return groups[key], apart
 
 
-def _mean_loss(row: Experiment) -> float:
-    losses = figures((row.scores or {}).get("valid", {}), "loss")
+def _tie_break(row: Experiment) -> float:
+    scores = (row.scores or {}).get("valid", {})
+    losses = figures(scores, "loss" if "accuracy" in scores else "mse")
     return statistics.fmean(losses) if losses else math.inf
 
 
@@ -179,48 +233,61 @@ def short(key: str, dataset: str) -> str:
     return key
 
 
-def welch(a: list[float], b: list[float]) -> tuple[float, float, float]:
-    """Welch's t-test of two samples' means (scipy.stats.ttest_ind with equal_var=False, which the tests check
-    it against): t, the standard error of the difference, the two-sided p-value (NaN when neither varies).
-
-    Written out because importing scipy.stats takes 1.6 s, three times what compare may add to `dvc exp show`;
-    the t distribution's tail is mpmath's regularized incomplete beta function (imported in 0.05 s).
-    """
-    import mpmath
-
-    shares = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    error = math.sqrt(sum(shares))
-    if error == 0:  # neither varies: the means are equal (nothing to test) or differ with certainty
-        equal = statistics.fmean(a) == statistics.fmean(b)
-        return (
-            (math.nan, 0.0, math.nan)
-            if equal
-            else (math.copysign(math.inf, statistics.fmean(a) - statistics.fmean(b)), 0.0, 0.0)
-        )
-    t = (statistics.fmean(a) - statistics.fmean(b)) / error
-    freedom = sum(shares) ** 2 / (shares[0] ** 2 / (len(a) - 1) + shares[1] ** 2 / (len(b) - 1))
-    pvalue = float(mpmath.betainc(freedom / 2, 0.5, 0, freedom / (freedom + t * t), regularized=True))
-    return t, error, pvalue
+def seeds(row: Experiment) -> list[int]:
+    """The seeds an experiment trained with (train.repeats: seed, seed + 1, ...)."""
+    return list((row.scores or {}).get("seeds") or [row.params.get("seed")])
 
 
-def verdict(best: Ranked, runner_up: Ranked, metric: str, keys: list[str], dataset: str) -> str:
-    """Whether the best one's lead is larger than seed noise, in a sentence a learner reads."""
+def verdict(
+    best: Ranked,
+    runner_up: Ranked,
+    metric: str,
+    keys: list[str],
+    dataset: str,
+    rows: tuple[np.ndarray, np.ndarray] | None,
+) -> str:
+    """Whether the best one's lead is larger than the noise of seeds and validation rows, in a sentence a learner
+    reads; `rows` holds each side's per-seed, per-row values of the metric (None: not recorded)."""
     winner, other = label(best.experiment, keys, dataset), label(runner_up.experiment, keys, dataset)
     if winner == other:
         winner, other = f"{winner} ({best.experiment.name})", f"{other} ({runner_up.experiment.name})"
     lead = better(metric) * (statistics.fmean(best.valid) - statistics.fmean(runner_up.valid))
+    leads = f"{winner} leads {other} by {lead:.3g} in validation {metric}"
+    if metric not in ROW_VALUES:
+        tested = ", ".join(ROW_VALUES)
+        return f"{leads}; {metric} is no mean over rows, so there is no noise test on it: rank on {tested} for one"
+    if rows is None:
+        return f"{leads}; their per-row validation results are not recorded: run them again to test the lead"
+    if lead == 0:
+        return f"{winner} ties with {other} in validation {metric}"
+    finish = np.sqrt if metric == "rmse" else np.asarray
+    found = noise.paired_bootstrap(
+        *rows, paired_seeds=seeds(best.experiment) == seeds(runner_up.experiment), finish=finish
+    )
+    seen = f"{winner} beats {other} by {lead:.3g} ± {found.error:.2g} in validation {metric}, p = {found.pvalue:.2g}"
     if min(len(best.valid), len(runner_up.valid)) < 2:
-        return (
-            f"{winner} leads {other} by {lead:.3g} in validation {metric}, but with one seed on a side this cannot "
-            f"tell a real difference from seed noise: set datasets.{dataset}.train.repeats to 3 or more"
-        )
-    _, error, pvalue = welch(best.valid, runner_up.valid)
-    if not math.isfinite(pvalue):
-        return f"{winner} ties with {other}: every seed gives the same validation {metric}, nothing to test"
-    seen = f"{winner} beats {other} by {lead:.3g} ± {error:.2g} in validation {metric}, p = {pvalue:.2g}"
-    if pvalue < NOISE_P:
-        return f"{seen}: unlikely to be seed noise"
-    return f"{seen}: within seed noise; run more repeats"
+        repeats = f"datasets.{dataset}.train.repeats"
+        return f"{seen}, counting the validation rows but not seed noise: set {repeats} to 3 or more"
+    if found.pvalue < NOISE_P:
+        return f"{seen}: unlikely to be noise"
+    return f"{seen}: within the noise of seeds and validation rows"
+
+
+def valid_rows(root: Path, row: Experiment, dataset: str, metric: str) -> np.ndarray | None:
+    """An experiment's per-seed, per-row validation values of `metric` (seeds, rows), read from its
+    data/predictions/<dataset>.npz through DVC; None when it holds none."""
+    import io
+
+    import dvc.api
+    from dvc.exceptions import DvcException
+
+    try:
+        with dvc.api.open(f"data/predictions/{dataset}.npz", repo=str(root), rev=row.rev, mode="rb") as file:
+            arrays = np.load(io.BytesIO(file.read()))
+    except (DvcException, FileNotFoundError):
+        return None
+    key = f"valid_rows_{ROW_VALUES[metric]}"
+    return arrays[key] if key in arrays.files else None
 
 
 @dataclass(frozen=True)
@@ -232,16 +299,20 @@ class Comparison:
     keys: list[str]
     entries: list[Ranked]
     verdict: str
+    commits: bool = False  # whether the rows come from several commits: each row's is shown
 
     def table(self, markdown: bool = False) -> str:
         """The ranking as aligned text, or as a Markdown table."""
         params = [short(key, self.dataset) for key in self.keys]
-        header = ["rank", "experiment", *params, f"valid {self.metric}", "n", f"test {self.metric}", "not ranked"]
+        header = ["rank", "experiment", *(["commit"] if self.commits else []), *params]
+        header += [f"valid {self.metric}", "n", f"test {self.metric}", "not ranked"]
         lines, place = [], 0
         for entry in self.entries:
             row = entry.experiment
             place += not entry.reason
-            cells = ["-" if entry.reason else str(place), row.name, *(_value(row.params.get(key)) for key in self.keys)]
+            commit = [row.commit[:7] if row.kind != WORKSPACE else ""] if self.commits else []
+            cells = ["-" if entry.reason else str(place), row.name, *commit]
+            cells += [_value(row.params.get(key)) for key in self.keys]
             cells += [_mean_std(entry.valid), str(len(entry.valid)) if entry.valid else "", _mean_std(entry.test)]
             lines.append([*cells, entry.reason])
         if not any(entry.reason for entry in self.entries):
@@ -278,9 +349,9 @@ def default_metric(rows: list[Experiment]) -> str:
     return "accuracy" if any("accuracy" in (row.scores or {}) for row in rows) else "mae"
 
 
-def compare(root: Path, dataset: str, metric: str | None = None) -> Comparison:
+def compare(root: Path, dataset: str, metric: str | None = None, all_commits: bool = False) -> Comparison:
     """`dataset`'s experiments ranked on their validation `metric`, and the noise verdict on the top two."""
-    rows = records(root, dataset)
+    rows, head = records(root, dataset)
     if dataset not in known_datasets(rows):
         names = ", ".join(sorted(known_datasets(rows))) or "none"
         raise DataError(f"unknown dataset {dataset!r}: params.yaml declares {names}")
@@ -293,29 +364,39 @@ def compare(root: Path, dataset: str, metric: str | None = None) -> Comparison:
     ):
         raise DataError(f"no experiment of {dataset} records {metric!r}")
     keys = differing(rows)
-    entries = rank(rows, dataset, metric)
+    entries = rank(rows, dataset, metric, head, all_commits)
     ranked = [entry for entry in entries if not entry.reason]
     if len(ranked) >= 2:  # named by what differs between the ranked ones (not what all of them set)
-        said = verdict(ranked[0], ranked[1], metric, differing([entry.experiment for entry in ranked]), dataset)
+        top = ranked[0], ranked[1]
+        values = [valid_rows(root, entry.experiment, dataset, metric) for entry in top] if metric in ROW_VALUES else []
+        rows_read = (
+            (values[0], values[1]) if len(values) == 2 and values[0] is not None and values[1] is not None else None
+        )
+        said = verdict(*top, metric, differing([entry.experiment for entry in ranked]), dataset, rows_read)
     elif ranked:
         said = f"only {ranked[0].experiment.name} can be ranked: nothing to compare it with"
     else:
         said = f"no experiment of {dataset} can be ranked ({entries[0].experiment.name}: {entries[0].reason})"
-    return Comparison(dataset, metric, keys, entries, said)
+    commits = len({entry.experiment.commit for entry in entries if entry.experiment.kind != WORKSPACE}) > 1
+    return Comparison(dataset, metric, keys, entries, said, commits)
 
 
 def apply_best(root: Path, comparison: Comparison) -> str:
-    """`dvc exp apply` the best ranked experiment, so params.yaml and the outputs are its own; refuses a
-    workspace with uncommitted changes (they would be lost)."""
+    """`dvc exp apply` the best ranked experiment, so params.yaml and the outputs are its own; refuses, naming
+    them, when it would lose uncommitted changes to git-tracked files or outputs that differ from dvc.lock."""
     ranked = [entry for entry in comparison.entries if not entry.reason]
     if not ranked:
         raise DataError("no ranked experiment to apply")
     best = ranked[0].experiment
     with dvc_repo(root) as repo:
-        if repo.scm.is_dirty(untracked_files=False):
-            raise DataError("the workspace has uncommitted changes that --apply would overwrite: commit or stash them")
-        if repo.status():
-            raise DataError("outputs differ from dvc.lock (`dvc status` says which), --apply would overwrite them")
+        staged, unstaged, _ = repo.scm.status(untracked_files="no")
+        changed = sorted({*unstaged, *(path for paths in staged.values() for path in paths)})
+        experiments = [entry.experiment.rev for entry in comparison.entries if entry.experiment.kind == "experiment"]
+        if changed and not any(_saved_in(repo, rev, root, changed) for rev in experiments):
+            raise DataError(f"--apply would overwrite uncommitted changes to {_listed(changed)}: commit or stash them")
+        edited = _edited_outputs(repo.status())
+        if edited:
+            raise DataError(f"--apply would overwrite {_listed(edited)}, which differ from dvc.lock: `dvc commit` them")
         head = repo.scm.get_rev()
         if best.kind == "commit":
             if best.rev == head:
@@ -326,4 +407,30 @@ def apply_best(root: Path, comparison: Comparison) -> str:
         if best.baseline != head:
             raise DataError(f"{best.name} was run from commit {best.baseline[:7]}: check that out first, then --apply")
         repo.experiments.apply(best.rev)
-    return f"applied {best.name}: params.yaml and the outputs are its own (`dvc status` is clean)"
+    return f"applied {best.name}: params.yaml and the outputs are its own"
+
+
+def _saved_in(repo: Any, rev: str, root: Path, paths: list[str]) -> bool:
+    """Whether commit `rev` holds each of `paths` as the workspace does: after `dvc exp run` the workspace's
+    changes are that experiment's, saved in its commit, and nothing is lost."""
+    files = repo.scm.get_fs(rev)
+    try:
+        return all(files.cat_file(path) == (root / path).read_bytes() for path in paths)
+    except FileNotFoundError:
+        return False
+
+
+def _edited_outputs(status: dict[str, Any]) -> list[str]:
+    """The outputs whose workspace copy differs from dvc.lock (edited, or written outside `dvc repro`): work an
+    apply would lose. A changed dependency (params.yaml) or a deleted output loses nothing."""
+    edited = []
+    for changes in status.values():
+        for change in changes:
+            if isinstance(change, dict):
+                outs = change.get("changed outs", {})
+                edited += [path for path, state in outs.items() if state == "modified"]
+    return sorted(set(edited))
+
+
+def _listed(paths: list[str]) -> str:
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")

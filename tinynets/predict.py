@@ -102,14 +102,25 @@ def recent_window(paths: list[Path], info: dict) -> np.ndarray:
     if len(frame) < window:
         raise DataError(f"{path}: {len(frame)} rows, but the model forecasts from the last {window} steps")
     lines = np.arange(len(frame)) + FIRST_ROW_LINE
-    time = info["forecast"]["time"]
+    time, missing = info["forecast"]["time"], info["forecast"].get("missing", "error")
     if time in frame.columns:  # the last steps in time, as training ordered them; else the file's last rows
         from tinynets.series import time_order
 
         order = time_order(path, frame[time], lines)
         frame, lines = frame.iloc[order], lines[order]
-    recent, lines = frame[columns].iloc[-window:], lines[-window:]
-    check_filled(path, recent, lines, " (a forecast needs every one of the last steps)")
+    values = frame[columns]
+    if missing == "drop":  # as training did: a step with a gap is left out
+        kept = values.notna().all(axis=1).to_numpy()
+        values, lines = values[kept], lines[kept]
+    elif missing == "interpolate":  # between two values, as training did; the last step must be observed
+        from tinynets.series import interpolated
+
+        values = values.apply(interpolated)
+    if len(values) < window:
+        raise DataError(f"{path}: {len(values)} rows with values, but the model forecasts from the last {window} steps")
+    recent, lines = values.iloc[-window:], lines[-window:]
+    hint = {"error": "every one of the last steps", "drop": "", "interpolate": "a value on each side of a gap"}[missing]
+    check_filled(path, recent, lines, f" (a forecast needs {hint})" if hint else "")
     x = np.column_stack([numbers(path, recent[column], column, lines) for column in columns])
     return inputs(x, None, info)[np.newaxis]
 

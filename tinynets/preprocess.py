@@ -6,13 +6,14 @@ Every scaler is affine per feature, x' = (x - offset) * scale, so its fitted sta
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tinynets.common.errors import DataError
-from tinynets.common.facts import DataFacts, class_count, is_classifier
+from tinynets.common.facts import DataFacts, class_count, class_order, is_classifier
 from tinynets.common.pixels import PIXEL_SCALE
 
 if TYPE_CHECKING:
@@ -138,24 +139,45 @@ def featurize(
             arrays[key] = raw[key] if targets.kind == "none" else targets.transform(raw[key], np.float64)
         info["target_names"] = raw["target_names"].tolist()
         info["target_scaler"] = targets.stats()
+    if "x_valid" in raw:
+        info["valid_rows"] = rows_digest(raw, "valid")
     if series is not None:
-        info["forecast"] = forecast_facts(raw, data.time)
+        info["forecast"] = forecast_facts(raw, data.time, data.missing)
     facts = DataFacts.of(arrays["x_train"], arrays["y_train"])
     if is_classifier(settings.loss):
-        info["classes"] = class_names(settings, class_count(name, settings.loss, facts), raw["target_names"].tolist())
+        labels = raw["target_names"].tolist()
+        order = class_order(name, data.classes, labels)
+        if order is not None:  # data.classes lists the labels in another order: number them so
+            for key in (f"y_{split}" for split in splits):
+                arrays[key] = np.asarray(order)[arrays[key].astype(np.int64)].astype(arrays[key].dtype)
+        facts = dataclasses.replace(facts, labels=tuple(labels))
+        info["classes"] = class_names(settings, class_count(name, settings.loss, facts), labels)
     info["facts"] = facts.as_dict()
     return arrays, info
 
 
-def forecast_facts(raw: dict[str, np.ndarray], time_column: str | None) -> dict[str, Any]:
+def rows_digest(raw: dict[str, np.ndarray], split: str) -> str:
+    """A short digest of a split's raw rows (inputs, text columns, targets): two runs whose digests match were
+    measured on the same rows, whatever their scalers or models."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for key in (f"x_{split}", f"text_{split}", f"y_{split}"):
+        if key in raw:
+            digest.update(np.ascontiguousarray(raw[key]).tobytes())
+    return digest.hexdigest()[:12]
+
+
+def forecast_facts(raw: dict[str, np.ndarray], time_column: str | None, missing: str) -> dict[str, Any]:
     """What scoring, plotting and predicting a forecast need: the window and horizon, the time column, each
-    step's time label, the step the first test window forecasts, and MASE's scale."""
+    step's time label, the step each test window forecasts first, how gaps are handled, and MASE's scale."""
     return {
         "window": int(raw["x_train"].shape[1]),
         "horizon": int(raw["y_train"].shape[1]),
         "time": time_column,
+        "missing": missing,  # how a gap among the recent steps is handled, as in training
         "mase_scale": mase_scale(raw["fit_rows"][:, 0]),
-        "first_test_target": int(raw["periods"][2]),
+        "test_targets": raw["test_targets"].tolist(),
         "times": raw["times"].tolist(),
     }
 

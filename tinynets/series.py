@@ -5,6 +5,11 @@ The split is chronological and no window crosses into a later period: a window b
 targets lie in (one that straddles two periods is left out), so no train window sees a validation or test
 value, while a validation or test window reads the steps before it, as a forecast made then would. Only the
 train windows are shuffled (by the training loop). The scalers fit on the train period's rows alone.
+
+A gap filled by interpolation (`missing: interpolate`) holds a value drawn from the next observed step. A
+window whose last input step is such a gap would read the step after it, its own target or later, and a
+window whose target is a gap would be scored on an invented value: both are left out, so no window's inputs
+hold a value from after its last input step.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class Series:
     columns: tuple[str, ...]
     times: np.ndarray  # one label per step (the `time` column, else the step's index), as text
     origin: str  # where it came from, for the metrics' `source`
+    filled: np.ndarray | None = None  # (steps, columns) bool: the values interpolated into a gap
 
 
 @dataclass(frozen=True)
@@ -55,12 +61,20 @@ def first_target(start: int, window: int) -> int:
     return max(start, window)
 
 
-def windows(values: np.ndarray, window: int, horizon: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every window whose `horizon` targets (column 0) lie in steps [start, stop): inputs (n, window, columns),
-    targets (n, horizon)."""
-    targets = range(first_target(start, window), stop - horizon + 1)
+def windows(
+    values: np.ndarray, window: int, horizon: int, start: int, stop: int, filled: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every window whose `horizon` targets (column 0) lie in steps [start, stop), but those a filled gap would
+    show the future or score on an invented target: inputs (n, window, columns), targets (n, horizon), and the
+    step each one's first target is."""
+    targets = [
+        t
+        for t in range(first_target(start, window), stop - horizon + 1)
+        if filled is None or not (filled[t - 1].any() or filled[t : t + horizon, 0].any())
+    ]
     x = np.array([values[t - window : t] for t in targets]).reshape(len(targets), window, values.shape[1])
-    return x, np.array([values[t : t + horizon, 0] for t in targets]).reshape(len(targets), horizon)
+    y = np.array([values[t : t + horizon, 0] for t in targets]).reshape(len(targets), horizon)
+    return x, y, np.array(targets, dtype=np.int64)
 
 
 def split_windows(series: Series, data: TimeseriesData, name: str) -> RawData:
@@ -80,17 +94,21 @@ def split_windows(series: Series, data: TimeseriesData, name: str) -> RawData:
     for period, (start, stop) in bounds.items():
         if period == "valid" and not data.split.valid_size:
             continue
-        x, y = windows(series.values, data.window, data.horizon, start, stop)
+        x, y, targets = windows(series.values, data.window, data.horizon, start, stop, series.filled)
         if not len(x):
-            raise DataError(
-                f"{where}.split: the {period} period has {stop - start} steps, fewer than the horizon "
-                f"({data.horizon}): it holds no window to forecast"
+            why = (
+                f"fewer than the horizon ({data.horizon})"
+                if stop - start < data.horizon
+                else "but every window reads a filled gap or forecasts one"
             )
-        parts[period] = (x, y)
-    x_valid, y_valid = parts.get("valid", (None, None))
+            raise DataError(
+                f"{where}.split: the {period} period has {stop - start} steps, {why}: no window to forecast"
+            )
+        parts[period] = (x, y, targets)
+    x_valid, y_valid, _ = parts.get("valid", (None, None, None))
     return RawData(
-        *parts["train"],
-        *parts["test"],
+        *parts["train"][:2],
+        *parts["test"][:2],
         series.origin,
         feature_names=series.columns,
         target_names=tuple(f"{series.columns[0]}+{step}" for step in range(1, data.horizon + 1)),
@@ -98,8 +116,7 @@ def split_windows(series: Series, data: TimeseriesData, name: str) -> RawData:
         y_valid=y_valid,
         fit_rows=series.values[:train_steps],
         times=series.times,
-        # where validation and test start, and the step the first test window forecasts (for the plots' labels)
-        periods=np.array([split.valid_start, split.test_start, first_target(split.test_start, data.window)]),
+        test_targets=parts["test"][2],  # the step each test window forecasts first (for the plots' labels)
     )
 
 
@@ -146,21 +163,22 @@ def _ordered(frame, data: TimeseriesData, path: Path, origin: str) -> Series:
     if data.missing == "drop":
         kept = frame[columns].notna().all(axis=1).to_numpy()
         frame, lines = frame[kept], lines[kept]
-    values = frame[columns]
-    if data.missing == "interpolate":  # within each period: a train gap is never filled from a later value
+    values, filled = frame[columns], None
+    if data.missing == "interpolate":  # within each period: a train gap is never filled from a later period
         split = periods(len(values), data.split.valid_size, data.split.test_size)
         cuts = [0, split.valid_start, split.test_start, split.steps]
-        filled = pd.concat([values.iloc[start:stop].apply(_interpolated) for start, stop in pairwise(cuts)])
-        check_filled(path, filled, lines, " (at an end of a period: interpolation needs a value on each side)")
-        values = filled
+        filled = values.isna().to_numpy()
+        values = pd.concat([values.iloc[start:stop].apply(interpolated) for start, stop in pairwise(cuts)])
+        check_filled(path, values, lines, " (at an end of a period: interpolation needs a value on each side)")
     else:
         check_filled(path, values, lines, " (set data.missing: interpolate or drop)")
     matrix = np.column_stack([numbers(path, values[column], column, lines) for column in columns])
     times = _labels(frame[data.time]) if data.time else np.arange(len(frame)).astype(str)
-    return Series(matrix, tuple(columns), times, origin)
+    return Series(matrix, tuple(columns), times, origin, filled)
 
 
-def _interpolated(column):
+def interpolated(column):
+    """A column's gaps between two values filled linearly (text that is not a number is kept, to be named)."""
     import pandas as pd
 
     numeric = pd.to_numeric(column, errors="coerce").where(column.notna(), np.nan)

@@ -33,10 +33,10 @@ class RawData:
     y_valid: np.ndarray | None = None
     text_valid: np.ndarray | None = None
     # a time series' (tinynets.series): the train period's rows, which the scalers fit on; each step's time
-    # label; where the validation and test periods start
+    # label; the step each test window forecasts first
     fit_rows: np.ndarray | None = None
     times: np.ndarray | None = None
-    periods: np.ndarray | None = None
+    test_targets: np.ndarray | None = None
 
     def fields(self) -> dict[str, Any]:
         """Every field by name, the arrays themselves (dataclasses.asdict would copy each)."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from tinynets.common import artifacts
 from tinynets.common.errors import ConfigError
-from tinynets.common.facts import DataFacts, class_count, is_classifier
+from tinynets.common.facts import DataFacts, class_count, class_order, is_classifier
 from tinynets.common.settings import Settings, digest, plain
 from tinynets.params import DatasetConfig, Params
 from tinynets.shapes import resolved_model
@@ -66,6 +66,8 @@ def featurize_settings(params: Params, name: str) -> dict[str, Any]:
     config = params.dataset(name)
     data = plain(config.data)
     keys = (*FEATURIZE_KEYS, "target", "time")  # a CSV's target and a series' time column, as predict reads them
+    if config.data.source == "timeseries":
+        keys += ("missing",)  # predict fills a series' gaps as training did
     return {"data": {key: data[key] for key in keys if key in data}, "loss": config.train.loss}
 
 
@@ -114,6 +116,8 @@ def check_model_fits(name: str, config: DatasetConfig, facts: DataFacts) -> None
     wanted = class_count(name, loss, facts)
     if is_classifier(loss) and classes is not None and len(classes) != wanted:
         raise ConfigError(f"{where}.data.classes: names {len(classes)} classes, but the model has {wanted}")
+    if is_classifier(loss):
+        class_order(name, classes, facts.labels)
 
 
 def known_facts(params: Params, name: str) -> DataFacts | None:

@@ -30,6 +30,7 @@ class DataFacts:
     n_targets: int  # target columns (1 for class labels)
     n_classes: int | None  # labels 0..K-1 when every target is a non-negative integer, else None
     binary: bool  # every target is 0 or 1
+    labels: tuple[str, ...] = ()  # a classifier's: the source's name for each class index (a CSV's sorted labels)
 
     @classmethod
     def of(cls, x_train: np.ndarray, y_train: np.ndarray) -> DataFacts:
@@ -54,7 +55,37 @@ class DataFacts:
 
     @classmethod
     def from_dict(cls, facts: dict[str, Any]) -> DataFacts:
-        return cls(**{**facts, "input_shape": tuple(facts["input_shape"])})
+        return cls(**{**facts, "input_shape": tuple(facts["input_shape"]), "labels": tuple(facts.get("labels", ()))})
+
+
+def class_order(name: str, classes: list[str] | None, labels: list[str] | tuple[str, ...]) -> list[int] | None:
+    """Where `classes` (params' data.classes) put each of the data's labels when they name those labels in
+    another order: class index by label index (None when they keep the order, or rename the labels by index).
+    ConfigError when some name a label and others do not: a typo would otherwise renumber in silence."""
+    if classes is None or not labels:
+        return None
+    known = [label for label in classes if label in labels]
+    if not known:
+        return None
+    if len(known) != len(classes) or set(classes) != set(labels):
+        stranger = next((label for label in classes if label not in labels), None)
+        problem = f"{stranger!r} is not" if stranger else f"{sorted(set(labels) - set(classes))[0]!r} is missing, yet"
+        numbered = ", ".join(f"{label} ({index})" for index, label in enumerate(labels))
+        raise ConfigError(
+            f"params.yaml: datasets.{name}.data.classes: {problem} one of the data's labels, {numbered}: list "
+            "those, in the order to number them, or new names for the numbers"
+        )
+    return [classes.index(label) for label in labels]
+
+
+def renaming(classes: list[str] | None, labels: list[str] | tuple[str, ...]) -> str | None:
+    """The line that says how `classes` rename the data's labels by their numbers (None: they do not)."""
+    if classes is None or not labels or any(label in labels for label in classes) or list(classes) == list(labels):
+        return None
+    pairs = ", ".join(
+        f"{label} ({index}) as {new}" for index, (label, new) in enumerate(zip(labels, classes, strict=False))
+    )
+    return f"data.classes renames the data's labels by their numbers: {pairs}"
 
 
 def outputs_needed(name: str, loss: str, facts: DataFacts) -> int:

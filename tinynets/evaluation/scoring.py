@@ -77,16 +77,43 @@ def seed_figures(
     return figures
 
 
+def row_figures(
+    outputs: np.ndarray, y: np.ndarray, loss: str, classes: list[str] | None, info: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """Each seed's figures on each validation row, (seeds, rows) each, whose means over the rows are the split's
+    accuracy (`correct`), MAE (`abs_error`), MSE (`sq_error`) and loss: what `tinynets compare` resamples to
+    tell a lead from noise. `outputs` are the raw outputs of every seed, `y` the split's targets as trained on."""
+    raw = outputs.astype(np.float64)
+    if classes is not None:
+        labels = decisions.as_labels(y)
+        if loss == "bce_with_logits":  # softplus(z) - y z, without overflow
+            logits = raw[:, :, 0]
+            row_loss = np.logaddexp(0, logits) - labels * logits
+        else:
+            log_softmax = raw - np.logaddexp.reduce(raw, axis=2, keepdims=True)
+            row_loss = -np.take_along_axis(log_softmax, labels[None, :, None], axis=2)[:, :, 0]
+        correct = np.stack([decisions.predicted_labels(seed, loss) == labels for seed in outputs])
+        return {"valid_rows_correct": correct.astype(np.float64), "valid_rows_loss": row_loss}
+    scaler = from_stats(info["target_scaler"])
+    errors = np.stack([scaler.inverse(seed) for seed in raw]) - scaler.inverse(y)
+    scaled = raw - np.asarray(y, dtype=np.float64).reshape(1, len(y), -1)
+    return {
+        "valid_rows_abs_error": np.abs(errors).mean(axis=2),
+        "valid_rows_sq_error": (errors**2).mean(axis=2),
+        "valid_rows_loss": (scaled**2).mean(axis=2),
+    }
+
+
 def forecast_arrays(features: dict[str, np.ndarray], info: dict[str, Any]) -> dict[str, np.ndarray]:
     """What the forecast plot draws beside the net's: the naive forecast of the test windows, the time label of
     each one's first target step, and the last test window's inputs in the series' units."""
     facts = info["forecast"]
     horizon, window, x_test = facts["horizon"], facts["window"], features["x_test"]
-    times = np.asarray(facts["times"], dtype=str)
-    last = facts["first_test_target"] + len(x_test) - 1  # the first step the last test window forecasts
+    times, targets = np.asarray(facts["times"], dtype=str), facts["test_targets"]
+    last = targets[-1]  # the first step the last test window forecasts
     return {
         "naive": naive(x_test, horizon, info),
-        "times": times[facts["first_test_target"] : last + 1],
+        "times": times[targets],
         "last_window": last_values(x_test[-1:], info)[0],
         "last_window_times": times[last - window : last],
         "horizon_times": times[last : last + horizon],
@@ -131,6 +158,11 @@ def evaluate(
         if "repeat_valid_outputs" in net:
             repeats = net["repeat_valid_outputs"], net["repeat_valid_losses"]
             scores["valid"] |= seed_figures(*repeats, training["seeds"], targets["valid"], loss, classes, info)
+        by_seed = net.get("repeat_valid_outputs", net["valid_outputs"][np.newaxis])
+        arrays |= row_figures(by_seed, features["y_valid"], loss, classes, info)
+        scores["valid"]["rows"] = info["valid_rows"]  # compare ranks together only figures on the same rows
+        if classes is None:  # a regressor's loss is in its scaled targets' units
+            scores["valid"]["loss_scale"] = info["target_scaler"]["kind"]
     rows = {f"x_{split}": features[f"x_{split}"] for split in targets}
     split = rows | {f"y_{split}": y for split, y in targets.items()}
     if "forecast" in info:

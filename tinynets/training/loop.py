@@ -101,12 +101,12 @@ def fit(
         for epoch in range(run.epoch, last):
             lr = run.optimizer.lr = run.schedule.lr if run.schedule else config.lr
             if batch == rows:
-                train_loss = shard.mean(step.update(x_all, y_all), rows_here, rows)
+                train_loss = shard.mean(step.update(x_all, y_all, rows), rows_here, rows)
             else:
                 order = torch.randperm(rows, generator=run.generator, device=device) if config.shuffle else None
                 total = torch.zeros((), device=device)
-                for inputs, targets in epoch_batches(data, batch, order, shard):
-                    total += step.update(inputs, targets) * len(targets)
+                for inputs, targets, batch_total in epoch_batches(data, batch, order, shard):
+                    total += step.update(inputs, targets, batch_total) * len(targets)
                 train_loss = shard.total(total) / rows
             losses = [train_loss]
             if data.x_valid is not None:

@@ -22,7 +22,14 @@ class Monitor:
     INTERVAL_S = 0.5
 
     def __init__(
-        self, name: str, epochs: int, lr: float, start: int = 0, stream=sys.stdout, label: str | None = None
+        self,
+        name: str,
+        epochs: int,
+        lr: float,
+        start: int = 0,
+        stream=sys.stdout,
+        label: str | None = None,
+        finished: bool = False,
     ) -> None:
         self.dataset, self.epochs, self.lr, self.stream = name, epochs, lr, stream
         self.name = label or name  # what lines start with, e.g. "iris (seed 43)" for a repeat
@@ -34,6 +41,10 @@ class Monitor:
             from tqdm import tqdm
 
             self.bar = tqdm(total=epochs, initial=start, desc=self.name, unit="epoch", file=stream, leave=True)
+        elif finished:  # a seed that ended (all epochs, or an early stop) before a later seed was interrupted
+            print(
+                f"{self.name}: finished before the interruption, restored from its checkpoint", file=stream, flush=True
+            )
         elif start:
             print(f"{self.name}: resuming at epoch {start + 1}/{epochs} from a checkpoint", file=stream, flush=True)
 

@@ -72,7 +72,8 @@ def train_once(
     facts = (seed, plain(job.model), plain(config), str(job.device), shard.world, code_version())
     checkpoint = Checkpoint(checkpoint_path, fingerprint(*facts, files=(job.features_file,)))
     resumed_at = checkpoint.restore(run)
-    monitor = Monitor(job.name, config.epochs, config.lr, start=resumed_at, label=label)
+    finished = run.stopped or resumed_at >= config.epochs
+    monitor = Monitor(job.name, config.epochs, config.lr, start=resumed_at, label=label, finished=finished)
 
     def on_epoch(run: Run) -> None:
         if shard.rank == 0:

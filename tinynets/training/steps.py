@@ -3,6 +3,7 @@ DistributedDataParallel around whatever the model is on several processes."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,7 +32,8 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 class TrainStep:
     """How a run trains: one update from a batch, and the forward pass that measures the test loss."""
 
-    update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (inputs, targets) -> loss; parameters updated
+    # (inputs, targets, the batch's rows over every process) -> this process's mean loss; parameters updated
+    update: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
     forward: Forward  # outputs, recording no autograd history
     uses_autograd: bool  # False: the whole loop can run in inference mode, a tenth faster per tiny step
     threads: int | None = None  # the CPU threads to train on; None: as torch is set (its cores, or OMP_NUM_THREADS)
@@ -65,7 +67,7 @@ def evaluating(model: nn.Module) -> Forward:
 def explicit_step(mlp: ExplicitMlp, optimizer: Optimizer, loss: str, batch: int) -> TrainStep:
     """One process's step: the explicit forward and backward, then the optimizer."""
 
-    def update(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def update(x: torch.Tensor, y: torch.Tensor, rows: int) -> torch.Tensor:
         value = mlp.loss_backward(x, y, loss)
         optimizer.step()
         return value
@@ -74,15 +76,32 @@ def explicit_step(mlp: ExplicitMlp, optimizer: Optimizer, loss: str, batch: int)
 
 
 def autograd_step(module: nn.Module, forward: Forward, optimizer: Optimizer, loss: str) -> TrainStep:
-    """A step through autograd: for networks the explicit pass does not cover, and for wrappers that hook into
-    it (DistributedDataParallel averages gradients)."""
+    """A step through autograd, for networks the explicit pass does not cover."""
 
-    def update(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def update(x: torch.Tensor, y: torch.Tensor, rows: int) -> torch.Tensor:
         optimizer.zero_grad()
         value = LOSSES[loss](module(x), y)
         value.backward()
         optimizer.step()
         return value.detach()
+
+    return TrainStep(update, forward, uses_autograd=True)
+
+
+def distributed_step(ddp: nn.Module, forward: Forward, optimizer: Optimizer, loss: str, world: int) -> TrainStep:
+    """A step of one of `world` processes, whatever share of the batch it holds (none, for an uneven last batch).
+
+    DistributedDataParallel averages the processes' gradients; each backpropagates its rows' summed loss times
+    world / (the batch's rows), so that the average is the whole batch's mean loss's gradient, as on one process.
+    """
+
+    def update(x: torch.Tensor, y: torch.Tensor, rows: int) -> torch.Tensor:
+        optimizer.zero_grad()
+        per_row = math.prod(y.shape[1:])  # the elements a mean loss divides by, per row
+        total = LOSSES[loss](ddp(x), y, reduction="sum")
+        (total * (world / (rows * per_row))).backward()
+        optimizer.step()
+        return (total / max(len(y) * per_row, 1)).detach()
 
     return TrainStep(update, forward, uses_autograd=True)
 
@@ -97,7 +116,7 @@ def make_step(run: Run, model_config: ModelConfig, loss: str, shard: Shard, batc
 
         run.model.train()
         forward = mlp.forward if mlp else evaluating(run.model)
-        return autograd_step(DistributedDataParallel(run.model), forward, run.optimizer, loss)
+        return distributed_step(DistributedDataParallel(run.model), forward, run.optimizer, loss, shard.world)
     if mlp:
         return explicit_step(mlp, run.optimizer, loss, batch)
     run.model.train()

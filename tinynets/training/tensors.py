@@ -70,14 +70,15 @@ def batch_rows(batch_size: int | None, rows: int) -> int:
 
 def epoch_batches(
     data: Tensors, batch: int, order: torch.Tensor | None, shard: Shard
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """This process's (inputs, targets) of each batch of one epoch, in `order` (None: as stored)."""
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+    """This process's (inputs, targets) of each batch of one epoch, in `order` (None: as stored), with the
+    batch's rows over every process (the last batch may hold fewer, and a process none of them)."""
     rows = len(data.x_train)
     for start in range(0, rows, batch):
         stop = min(start + batch, rows)
         if order is None:
             index = slice(start + shard.rank, stop, shard.world)
-            yield as_inputs(data.x_train[index]), data.y_train[index]
+            yield as_inputs(data.x_train[index]), data.y_train[index], stop - start
         else:  # index_select gathers rows ten times faster than x[index]
             index = order[start + shard.rank : stop : shard.world]
-            yield as_inputs(data.x_train.index_select(0, index)), data.y_train.index_select(0, index)
+            yield as_inputs(data.x_train.index_select(0, index)), data.y_train.index_select(0, index), stop - start

@@ -1,0 +1,1 @@
+"""tinynets: the small PyTorch networks beginners meet first, as one reproducible DVC pipeline."""

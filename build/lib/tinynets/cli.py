@@ -1,0 +1,88 @@
+"""The `tinynets` command: a thin layer over the package, for what a user does outside the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tinynets.common.errors import DataError
+from tinynets.common.stage import outcome
+
+
+def parser() -> argparse.ArgumentParser:
+    commands = argparse.ArgumentParser(
+        prog="tinynets", description="Use the models the pipeline trained; compare runs."
+    )
+    verbs = commands.add_subparsers(dest="verb", required=True)
+    predict = verbs.add_parser(
+        "predict",
+        help="label new rows (CSV) or images (PNG/JPEG) with a trained model",
+        description="Writes a CSV: the input's columns (or file names), `predicted`, then `p_<class>` per class; "
+        "for a forecast, `step` and `predicted` for each step ahead of the file's last rows.",
+    )
+    predict.add_argument("dataset", help="a dataset trained by `dvc repro` (its name in params.yaml)")
+    predict.add_argument(
+        "inputs", nargs="+", type=Path, help="a CSV with the dataset's columns (a series' recent steps), or images"
+    )
+    predict.add_argument("-o", "--output", type=Path, help="where to write the CSV (default: print it)")
+    compare = verbs.add_parser(
+        "compare",
+        help="rank a dataset's experiments on validation data and tell a real lead from seed noise",
+        description="Reads DVC's experiment records (the workspace, branches, queued and failed experiments): one "
+        "row each, ranked on the mean validation figure over seeds when measured alike (the same validation rows, "
+        "commit and loss units), the test figure beside it; then whether the best one's lead over the runner-up "
+        "is larger than the noise of seeds and validation rows (a paired bootstrap).",
+    )
+    compare.add_argument("dataset", help="a dataset in params.yaml")
+    compare.add_argument("--metric", help="what to rank on (default: accuracy for a classifier, else mae)")
+    compare.add_argument("--all-commits", action="store_true", help="rank experiments of every commit, not HEAD's alone")
+    compare.add_argument("--apply", action="store_true", help="`dvc exp apply` the best experiment")
+    compare.add_argument("--md", type=Path, metavar="FILE", help="also write the table and verdict as Markdown")
+    return commands
+
+
+def project_root(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds dvc.yaml (as git and dvc find theirs)."""
+    for folder in (start, *start.parents):
+        if (folder / "dvc.yaml").is_file():
+            return folder
+    raise DataError(f"{start} is not inside a tinynets project (no dvc.yaml here or above)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line, run the verb, exit with 0, or 2 and one line for a user's mistake."""
+    args = parser().parse_args(argv)
+    sys.exit(outcome(lambda: VERBS[args.verb](args)))
+
+
+def predict(args: argparse.Namespace) -> None:
+    from tinynets.common import artifacts
+    from tinynets.predict import predict_files
+
+    table = predict_files(args.dataset, args.inputs, project_root(Path.cwd()))
+    if args.output is None:
+        sys.stdout.write(table)
+    else:
+        artifacts.write_text(args.output, table)
+
+
+def compare(args: argparse.Namespace) -> None:
+    from tinynets.compare import apply_best
+    from tinynets.compare import compare as ranked
+
+    root = project_root(Path.cwd())
+    comparison = ranked(root, args.dataset, args.metric, args.all_commits)
+    if args.apply:  # refused before anything is printed or written, when it cannot be done
+        applied = apply_best(root, comparison)
+    if args.md:
+        from tinynets.common import artifacts  # numpy's import, only when it writes
+
+        artifacts.write_text(args.md, f"{comparison.table(markdown=True)}\n{comparison.verdict}\n")
+    print(comparison.table())
+    print(comparison.verdict)
+    if args.apply:
+        print(applied)
+
+
+VERBS = {"predict": predict, "compare": compare}

@@ -1,0 +1,93 @@
+"""Reference models beside every net: a trivial one (the most frequent class, the mean) and a linear one.
+
+Fitted on the same train split and features the net saw, scored on the same test split with the same
+metrics, so a user sees at once whether the net learned anything a straight line could not.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from tinynets.common.pixels import PIXEL_SCALE
+from tinynets.evaluation.metrics import classification, regression
+
+if TYPE_CHECKING:
+    from tinynets.params import EvaluateConfig
+
+
+def as_rows(x: np.ndarray) -> np.ndarray:
+    """Inputs as the net sees them, one flat row per sample (uint8 images become floats in [0, 1])."""
+    rows = x.reshape(len(x), -1)
+    return rows * PIXEL_SCALE if rows.dtype == np.uint8 else rows
+
+
+def models(is_classifier: bool) -> dict[str, Any]:
+    """The trivial and the linear model, unfitted."""
+    if is_classifier:
+        from sklearn.dummy import DummyClassifier
+        from sklearn.linear_model import LogisticRegression
+
+        return {"trivial": DummyClassifier(strategy="most_frequent"), "linear": LogisticRegression(max_iter=1000)}
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import Ridge
+
+    return {"trivial": DummyRegressor(strategy="mean"), "linear": Ridge()}
+
+
+def model_repr(model: Any) -> str:
+    """A model's class and the options that differ from its defaults, e.g. LogisticRegression(max_iter=1000)."""
+    return repr(model).replace("\n", "").replace(" ", "")
+
+
+def too_large_to_fit(x_train: np.ndarray, config: EvaluateConfig) -> str | None:
+    """Why the linear baseline is skipped for these flat train rows (above evaluate.baseline_max_cells), or None."""
+    rows, features = x_train.shape
+    if rows * features <= config.baseline_max_cells:
+        return None
+    return (
+        f"{rows} rows x {features} features is above evaluate.baseline_max_cells ({config.baseline_max_cells}): "
+        "it would take more than a few seconds"
+    )
+
+
+def score_baselines(split: dict[str, np.ndarray], classes: list[str] | None, config: EvaluateConfig) -> dict[str, Any]:
+    """Each baseline's model and test metrics (and validation metrics, under `valid`), or why it was skipped.
+
+    `split` holds x_train, y_train, x_test, y_test (and x_valid, y_valid): features as the net saw them,
+    targets in their units (class indices for a classifier, given `classes`). The baselines fit on exactly
+    the rows the net trained on.
+    """
+    if not config.baselines:
+        return {"skipped": "evaluate.baselines is false in params.yaml"}
+    x_train, x_test = as_rows(split["x_train"]), as_rows(split["x_test"])
+    block: dict[str, Any] = {}
+    for kind, model in models(classes is not None).items():
+        too_large = kind == "linear" and too_large_to_fit(x_train, config)
+        if too_large:
+            block[kind] = {"skipped": too_large}
+            continue
+        y_train = split["y_train"] if classes is None else split["y_train"].ravel()
+        # One BLAS thread: the same bits on any machine, and twice as fast here as two for these small fits.
+        with threadpool_limits(1):
+            model.fit(x_train, y_train)
+            block[kind] = {"model": model_repr(model), **_scores(model, x_test, split["y_test"], classes)}
+            if "x_valid" in split:
+                block[kind]["valid"] = _scores(model, as_rows(split["x_valid"]), split["y_valid"], classes)
+    return block
+
+
+def _scores(model: Any, x: np.ndarray, y: np.ndarray, classes: list[str] | None) -> dict[str, Any]:
+    predicted = model.predict(x)
+    if classes is None:
+        return regression(y, predicted)
+    return classification(y, predicted, classes, _full_probabilities(model, x, len(classes)))
+
+
+def _full_probabilities(model: Any, x: np.ndarray, n_classes: int) -> np.ndarray:
+    # A class absent from the train split has no column in predict_proba; give it probability 0.
+    probabilities = np.zeros((len(x), n_classes))
+    probabilities[:, model.classes_.astype(int)] = model.predict_proba(x)
+    return probabilities

@@ -1,0 +1,165 @@
+"""Predictions from a trained model for new rows (a CSV with the dataset's columns), images (PNG, JPEG), or a
+series' recent steps (a forecaster: the next `horizon` values from the last `window` rows).
+
+The model file holds its declaration and weights; data/features/<dataset>.json holds the fitted scalers,
+the one-hot categories and the class names, so the new inputs are prepared exactly as the training data
+were. Runs on the CPU, whatever device trained the model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tinynets.common import artifacts
+from tinynets.common.errors import DataError
+from tinynets.evaluation.decisions import class_probabilities, predicted_labels
+from tinynets.preprocess import from_stats, inputs
+from tinynets.tables import FIRST_ROW_LINE, check_filled, numbers, read_csv
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def trained(name: str, root: Path) -> tuple[dict, dict]:
+    """The model file's contents and the features' description of a dataset trained in the project at `root`."""
+    model_path, info_path = artifacts.model(name), artifacts.feature_info(name)
+    if not (root / model_path).exists() or not (root / info_path).exists():
+        raise DataError(f"dataset {name!r} is not trained yet ({model_path} is missing): run `dvc repro` first")
+    from tinynets.modelfile import load_model
+
+    return load_model(root / model_path), artifacts.read_json(root / info_path)
+
+
+def read_rows(paths: list[Path], info: dict):
+    """The rows of CSV files, as read (text), checked against the columns the model was trained on."""
+    needed = info["columns"] + info["text_columns"]
+    frames = []
+    for path in paths:
+        if path.suffix.lower() != ".csv":
+            raise DataError(f"{path}: the model reads table rows; give a .csv file with the columns {needed}")
+        frame = read_csv(path)
+        missing = [column for column in needed if column not in frame.columns]
+        if missing:
+            raise DataError(f"{path}: no column {missing[0]!r} (the model needs: {', '.join(needed)})")
+        extra = [column for column in frame.columns if column not in (*needed, info["target_column"])]
+        if extra:
+            raise DataError(f"{path}: column {extra[0]!r} is not one the model knows (it needs: {', '.join(needed)})")
+        frame.attrs["path"] = path
+        frames.append(frame)
+    return frames
+
+
+def table_features(frames, info: dict) -> np.ndarray:
+    """The rows' features: numeric columns parsed and scaled, text columns one-hot encoded."""
+    blocks = []
+    for frame in frames:
+        path, lines = frame.attrs["path"], np.arange(len(frame)) + FIRST_ROW_LINE
+        check_filled(path, frame[info["columns"] + info["text_columns"]], lines)
+        columns = [numbers(path, frame[column], column, lines) for column in info["columns"]]
+        x = np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+        blocks.append(inputs(x, frame[info["text_columns"]].to_numpy(dtype=str), info))
+    return np.concatenate(blocks)
+
+
+def image_pixels(paths: list[Path], shape: tuple[int, int]) -> np.ndarray:
+    """Images as grayscale uint8 pixels of the training images' size; square images of another size are resized."""
+    from PIL import Image, UnidentifiedImageError
+
+    height, width = shape
+    pixels = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                gray = image.convert("L")
+        except FileNotFoundError:
+            raise DataError(f"{path}: no such file") from None
+        except (UnidentifiedImageError, OSError):
+            raise DataError(f"{path}: not an image (give PNG or JPEG files)") from None
+        if gray.size != (width, height):
+            if gray.width != gray.height:
+                raise DataError(
+                    f"{path}: {gray.width}x{gray.height} pixels; the model reads {width}x{height} images "
+                    "(square ones of any size are resized)"
+                )
+            gray = gray.resize((width, height), Image.Resampling.LANCZOS)
+        pixels.append(np.asarray(gray, dtype=np.uint8))
+    return np.stack(pixels)
+
+
+def recent_window(paths: list[Path], info: dict) -> np.ndarray:
+    """The last `window` steps of a CSV of a series' recent rows (in time order when it has the time column, else
+    in file order), scaled as the series was: (1, window, columns). Other columns, such as the source's unused
+    ones, are ignored."""
+    window, columns = info["forecast"]["window"], info["columns"]
+    if len(paths) != 1 or paths[0].suffix.lower() != ".csv":
+        raise DataError(f"a forecast reads one .csv file of the series' last {window} or more steps ({columns})")
+    path = paths[0]
+    frame = read_csv(path)
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: no column {missing[0]!r} (the model needs: {', '.join(columns)})")
+    if len(frame) < window:
+        raise DataError(f"{path}: {len(frame)} rows, but the model forecasts from the last {window} steps")
+    lines = np.arange(len(frame)) + FIRST_ROW_LINE
+    time, missing = info["forecast"]["time"], info["forecast"].get("missing", "error")
+    if time in frame.columns:  # the last steps in time, as training ordered them; else the file's last rows
+        from tinynets.series import time_order
+
+        order = time_order(path, frame[time], lines)
+        frame, lines = frame.iloc[order], lines[order]
+    values = frame[columns]
+    if missing == "drop":  # as training did: a step with a gap is left out
+        kept = values.notna().all(axis=1).to_numpy()
+        values, lines = values[kept], lines[kept]
+    elif missing == "interpolate":  # between two values, as training did; the last step must be observed
+        from tinynets.series import interpolated
+
+        values = values.apply(interpolated)
+    if len(values) < window:
+        raise DataError(f"{path}: {len(values)} rows with values, but the model forecasts from the last {window} steps")
+    recent, lines = values.iloc[-window:], lines[-window:]
+    hint = {"error": "every one of the last steps", "drop": "", "interpolate": "a value on each side of a gap"}[missing]
+    check_filled(path, recent, lines, f" (a forecast needs {hint})" if hint else "")
+    x = np.column_stack([numbers(path, recent[column], column, lines) for column in columns])
+    return inputs(x, None, info)[np.newaxis]
+
+
+def predict_files(name: str, paths: list[Path], root: Path = Path()) -> str:
+    """The CSV of predictions for `paths` by a model of the project at `root`: the input's columns (or file
+    names), `predicted`, then `p_<class>`; for a forecast, `step` and `predicted` per step ahead."""
+    import pandas as pd
+    import torch
+
+    from tinynets.inference import eval_outputs
+    from tinynets.models import trained_model
+
+    saved, info = trained(name, root)
+    shape = tuple(saved["input_shape"])
+    if "forecast" in info:
+        features = recent_window(paths, info)
+        table = pd.DataFrame({"step": range(1, info["forecast"]["horizon"] + 1)})
+    elif len(shape) == 2:
+        features = image_pixels(paths, shape)
+        table = pd.DataFrame({"file": [str(path) for path in paths]})
+    else:
+        frames = read_rows(paths, info)
+        features = table_features(frames, info)
+        table = pd.concat(frames, ignore_index=True)
+    model = trained_model(saved)
+    outputs = eval_outputs(model, torch.from_numpy(features)).numpy()
+    if "classes" in info:
+        classes = info["classes"]
+        table["predicted"] = np.array(classes)[predicted_labels(outputs, saved["loss"])]
+        for index, probability in enumerate(class_probabilities(outputs, saved["loss"]).T):
+            table[f"p_{classes[index]}"] = probability
+    elif "forecast" in info:  # one row per step ahead
+        table["predicted"] = from_stats(info["target_scaler"]).inverse(outputs)[0]
+    else:
+        values = from_stats(info["target_scaler"]).inverse(outputs)
+        names = info["target_names"] if len(info["target_names"]) == values.shape[1] else []
+        if values.shape[1] == 1:
+            table["predicted"] = values[:, 0]
+        for index in range(values.shape[1] if values.shape[1] > 1 else 0):
+            table[f"predicted_{names[index] if names else index}"] = values[:, index]
+    return table.to_csv(index=False, float_format="%.6g", lineterminator="\n")

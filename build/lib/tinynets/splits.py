@@ -1,0 +1,101 @@
+"""A dataset's raw split into train, test and (held out of train) validation rows, and the checks on it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinynets.common.errors import DataError
+from tinynets.common.facts import DataFacts
+
+if TYPE_CHECKING:
+    from tinynets.params import Split
+
+
+@dataclass(frozen=True)
+class RawData:
+    """A dataset's raw split, as the source gave it, with the names the source gives its columns and classes."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+    feature_names: tuple[str, ...] = ()  # one per input column; empty for images
+    target_names: tuple[str, ...] = ()  # class names (classifiers) or target columns (regressors), if known
+    text_train: np.ndarray | None = None  # text (categorical) input columns, one-hot encoded by featurize
+    text_test: np.ndarray | None = None
+    text_names: tuple[str, ...] = ()
+    x_valid: np.ndarray | None = None  # rows held out of the train split to choose models on (train.valid_size)
+    y_valid: np.ndarray | None = None
+    text_valid: np.ndarray | None = None
+    # a time series' (tinynets.series): the train period's rows, which the scalers fit on; each step's time
+    # label; the step each test window forecasts first
+    fit_rows: np.ndarray | None = None
+    times: np.ndarray | None = None
+    test_targets: np.ndarray | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """Every field by name, the arrays themselves (dataclasses.asdict would copy each)."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+
+
+def random_split(x: np.ndarray, y: np.ndarray, split: Split, source: str, **names: tuple[str, ...]) -> RawData:
+    """Rows drawn at random into train and test, as `split` declares (stratified by class on request)."""
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=split.test_size, random_state=split.random_state, stratify=y if split.stratify else None
+    )
+    return RawData(x_train, y_train, x_test, y_test, source, **names)
+
+
+def hold_out(raw: RawData, share: float, seed: int, stratify: bool, name: str) -> RawData:
+    """Move a share of the train split into a validation split (stratified for classes; the test split stays)."""
+    from sklearn.model_selection import train_test_split
+
+    text = raw.text_train if raw.text_train is not None else np.zeros((len(raw.x_train), 0), dtype=str)
+    try:
+        parts = train_test_split(
+            raw.x_train,
+            text,
+            raw.y_train,
+            test_size=share,
+            random_state=seed,
+            stratify=raw.y_train if stratify else None,
+        )
+    except ValueError as error:  # too few rows, or a class with a single train row to stratify
+        raise DataError(
+            f"datasets.{name}.train.valid_size: cannot hold out {share} of {len(raw.x_train)} train rows "
+            f"({' '.join(str(error).split())})"
+        ) from None
+    x_train, x_valid, text_train, text_valid, y_train, y_valid = parts
+    has_text = raw.text_train is not None
+    return dataclasses.replace(
+        raw,
+        x_train=x_train,
+        y_train=y_train,
+        x_valid=x_valid,
+        y_valid=y_valid,
+        text_train=text_train if has_text else None,
+        text_valid=text_valid if has_text else None,
+    )
+
+
+def check_every_class_trains(raw: RawData, name: str) -> None:
+    """A class with rows to score but none to learn from is a split's accident the net cannot undo."""
+    if DataFacts.of(raw.x_train, np.ravel(raw.y_train)).n_classes is None:
+        return  # not class labels: the loss check names that mistake (facts.outputs_needed)
+    labels = [y for y in (raw.y_test, raw.y_valid) if y is not None]
+    seen = np.unique(np.concatenate([np.asarray(y).ravel() for y in labels]))
+    missing = np.setdiff1d(seen, np.asarray(raw.y_train).ravel())
+    if missing.size:
+        label = missing[0]
+        known = raw.target_names[int(label)] if str(label).isdigit() and int(label) < len(raw.target_names) else label
+        raise DataError(
+            f"datasets.{name}.data.split: class {known!s} has no train rows (it is only in the test or validation "
+            "split): stratify the split (split.stratify: true) or give that class more rows"
+        )
