@@ -1,1 +1,0 @@
-"""tinynets: the small PyTorch networks beginners meet first, as one reproducible DVC pipeline."""
