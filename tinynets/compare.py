@@ -189,10 +189,7 @@ def _measured_alike(entries: list[Ranked], metric: str, direction: int) -> tuple
         groups.setdefault(_measure(entry, metric), []).append(entry)
     if len(groups) < 2:
         return entries, []
-    best = max(direction * statistics.fmean(entry.valid) for entry in entries)
-    key = max(
-        groups, key=lambda k: (len(groups[k]), best in [direction * statistics.fmean(e.valid) for e in groups[k]])
-    )
+    key = max(groups, key=lambda k: (len(groups[k]), max(direction * statistics.fmean(e.valid) for e in groups[k])))
     reference, apart = groups[key][0].experiment.name, []
     for other, members in groups.items():
         if other == key:
@@ -273,7 +270,7 @@ def verdict(
     return f"{seen}: within the noise of seeds and validation rows"
 
 
-def valid_rows(root: Path, row: Experiment, dataset: str, metric: str) -> np.ndarray | None:
+def row_values(root: Path, row: Experiment, dataset: str, metric: str) -> np.ndarray | None:
     """An experiment's per-seed, per-row validation values of `metric` (seeds, rows), read from its
     data/predictions/<dataset>.npz through DVC; None when it holds none."""
     import io
@@ -367,12 +364,11 @@ def compare(root: Path, dataset: str, metric: str | None = None, all_commits: bo
     entries = rank(rows, dataset, metric, head, all_commits)
     ranked = [entry for entry in entries if not entry.reason]
     if len(ranked) >= 2:  # named by what differs between the ranked ones (not what all of them set)
-        top = ranked[0], ranked[1]
-        values = [valid_rows(root, entry.experiment, dataset, metric) for entry in top] if metric in ROW_VALUES else []
-        rows_read = (
-            (values[0], values[1]) if len(values) == 2 and values[0] is not None and values[1] is not None else None
-        )
-        said = verdict(*top, metric, differing([entry.experiment for entry in ranked]), dataset, rows_read)
+        top, values = ranked[:2], None
+        if metric in ROW_VALUES:
+            best, second = (row_values(root, entry.experiment, dataset, metric) for entry in top)
+            values = (best, second) if best is not None and second is not None else None
+        said = verdict(*top, metric, differing([entry.experiment for entry in ranked]), dataset, values)
     elif ranked:
         said = f"only {ranked[0].experiment.name} can be ranked: nothing to compare it with"
     else:

@@ -99,8 +99,6 @@ def recent_window(paths: list[Path], info: dict) -> np.ndarray:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise DataError(f"{path}: no column {missing[0]!r} (the model needs: {', '.join(columns)})")
-    if len(frame) < window:
-        raise DataError(f"{path}: {len(frame)} rows, but the model forecasts from the last {window} steps")
     lines = np.arange(len(frame)) + FIRST_ROW_LINE
     time, missing = info["forecast"]["time"], info["forecast"].get("missing", "error")
     if time in frame.columns:  # the last steps in time, as training ordered them; else the file's last rows
@@ -117,10 +115,11 @@ def recent_window(paths: list[Path], info: dict) -> np.ndarray:
 
         values = values.apply(interpolated)
     if len(values) < window:
-        raise DataError(f"{path}: {len(values)} rows with values, but the model forecasts from the last {window} steps")
+        counted = f"{len(values)} rows" + (" without a gap" if len(values) < len(frame) else "")
+        raise DataError(f"{path}: {counted}, but the model forecasts from the last {window} steps")
     recent, lines = values.iloc[-window:], lines[-window:]
-    hint = {"error": "every one of the last steps", "drop": "", "interpolate": "a value on each side of a gap"}[missing]
-    check_filled(path, recent, lines, f" (a forecast needs {hint})" if hint else "")
+    needed = "a value on each side of a gap" if missing == "interpolate" else "every one of the last steps"
+    check_filled(path, recent, lines, f" (a forecast needs {needed})")
     x = np.column_stack([numbers(path, recent[column], column, lines) for column in columns])
     return inputs(x, None, info)[np.newaxis]
 

@@ -62,12 +62,9 @@ def class_order(name: str, classes: list[str] | None, labels: list[str] | tuple[
     """Where `classes` (params' data.classes) put each of the data's labels when they name those labels in
     another order: class index by label index (None when they keep the order, or rename the labels by index).
     ConfigError when some name a label and others do not: a typo would otherwise renumber in silence."""
-    if classes is None or not labels:
+    if classes is None or not set(classes) & set(labels):
         return None
-    known = [label for label in classes if label in labels]
-    if not known:
-        return None
-    if len(known) != len(classes) or set(classes) != set(labels):
+    if set(classes) != set(labels):  # the schema refuses a name given twice
         stranger = next((label for label in classes if label not in labels), None)
         problem = f"{stranger!r} is not" if stranger else f"{sorted(set(labels) - set(classes))[0]!r} is missing, yet"
         numbered = ", ".join(f"{label} ({index})" for index, label in enumerate(labels))
@@ -75,12 +72,13 @@ def class_order(name: str, classes: list[str] | None, labels: list[str] | tuple[
             f"params.yaml: datasets.{name}.data.classes: {problem} one of the data's labels, {numbered}: list "
             "those, in the order to number them, or new names for the numbers"
         )
-    return [classes.index(label) for label in labels]
+    order = [classes.index(label) for label in labels]
+    return None if order == sorted(order) else order
 
 
 def renaming(classes: list[str] | None, labels: list[str] | tuple[str, ...]) -> str | None:
     """The line that says how `classes` rename the data's labels by their numbers (None: they do not)."""
-    if classes is None or not labels or any(label in labels for label in classes) or list(classes) == list(labels):
+    if classes is None or not labels or set(classes) & set(labels):
         return None
     pairs = ", ".join(
         f"{label} ({index}) as {new}" for index, (label, new) in enumerate(zip(labels, classes, strict=False))
