@@ -57,7 +57,9 @@ def train(name: str) -> None:
     artifacts.write_loss_tsv(artifacts.loss_history(name), {**columns, "lr": np.array(first.run.lrs)})
     recorder = first.recorder
     artifacts.write_tsv(artifacts.dynamics(name), recorder.dynamics_table(first.run))
-    learning = recorder.frames(first.run, loss) | learned(first.model, first.data, model.layers)
+    learning = recorder.frames(first.run, loss) | learned(
+        first.model, first.data, model.layers, config.inputs == "images"
+    )
     artifacts.write_arrays(artifacts.learning(name), **learning)
     results = network_outputs([run.model for run in runs], first.data, loss, is_classifier(loss))
     artifacts.write_arrays(artifacts.outputs(name), **results, training=np.array(json.dumps(trained, sort_keys=True)))

@@ -114,6 +114,29 @@ def test_shared_seeds_are_compared_as_pairs():
     assert paired_bootstrap(a, b, paired_seeds=False).pvalue > 0.05
 
 
+@pytest.mark.parametrize(("best", "second"), [(1, 3), (3, 1), (3, 5)])
+def test_experiments_with_other_seeds_are_resampled_apart(best, second):
+    rows = [experiment("a", 0.1, [0.9] * best, [0.9] * best), experiment("b", 0.2, [0.8] * second, [0.8] * second)]
+    entries = rank(rows, "iris", "accuracy")
+    values = correct(100, list(range(10)), seeds=best), correct(100, list(range(20)), seeds=second)
+    said = verdict(*entries[:2], "accuracy", ["datasets.iris.train.lr"], "iris", values)
+    assert said.startswith("lr 0.1 beats lr 0.2 by 0.1 ± 0.0")  # the lead as the figures give it
+    with pytest.raises(ValueError, match="1 and 3 seeds cannot be paired"):
+        paired_bootstrap(correct(10, [], seeds=1), correct(10, [], seeds=3), paired_seeds=True)
+
+
+def test_a_tie_between_other_loss_functions_is_not_broken_on_their_losses():
+    tied = [experiment("a", 0.1, [0.9, 0.9], [0.9, 0.9]), experiment("b", 0.2, [0.9, 0.9], [0.9, 0.9])]
+    for row, (units, loss) in zip(tied, (("cross_entropy", 0.3), ("bce_with_logits", 0.1)), strict=True):
+        row.scores["valid"] |= {
+            "loss_units": units,
+            "per_seed": {**row.scores["valid"]["per_seed"], "loss": by_seed([loss] * 2)},
+        }
+    assert [entry.experiment.name for entry in rank(tied, "iris", "accuracy")] == ["a", "b"]  # as DVC lists them
+    tied[0].scores["valid"]["loss_units"] = "bce_with_logits"
+    assert [entry.experiment.name for entry in rank(tied, "iris", "accuracy")] == ["b", "a"]
+
+
 def test_a_figure_that_is_no_mean_over_rows_gets_no_test():
     entries = rank(SWEEP, "iris", "accuracy")
     said = verdict(entries[0], entries[1], "f1_macro", ["datasets.iris.train.lr"], "iris", None)
@@ -139,10 +162,10 @@ def test_figures_on_other_rows_other_commits_or_loss_units_are_not_ranked_togeth
         "a",
         "b",
     ]
-    for row, scale in zip(rows[:2], ("standard", "none"), strict=True):
-        row.scores["valid"] |= {"loss": 0.1, "loss_scale": scale}
+    for row, units in zip(rows[:2], ("cross_entropy", "bce_with_logits"), strict=True):
+        row.scores["valid"] |= {"loss": 0.1, "loss_units": units}
     by_loss = rank(rows[:2], "iris", "loss")
-    assert by_loss[1].reason == "its loss is in none-scaled units, a's in standard: rank on mse"
+    assert by_loss[1].reason == "its loss (bce_with_logits) is not a's (cross_entropy): rank on accuracy"
     comparison = Comparison("iris", "accuracy", [], entries, "", commits=True)
     assert comparison.table().splitlines()[0].split()[:3] == ["rank", "experiment", "commit"]
 

@@ -60,11 +60,37 @@ def test_regression_is_scored_in_the_targets_units():
         "x_test": rng.normal(size=(50, 3)).astype(np.float32),
         "y_test": (y - offset) * scale,
     }
-    info = {"target_scaler": {"kind": "standard", "offset": [offset], "scale": [scale]}, "source": "test"}
+    info = {
+        "target_scaler": {"kind": "standard", "offset": [offset], "scale": [scale]},
+        "source": "test",
+        "inputs": "rows",
+    }
     net = {"outputs": ((y + 4 - offset) * scale).astype(np.float32), "loss": np.array(0.01)}
     scores, arrays = evaluate(net, {"loss": "mse", "epochs": 1, "device": "cpu"}, features, info, EvaluateConfig())
     assert scores["mae"] == pytest.approx(4, rel=1e-5)  # in the target's units, not the scaled ones
     np.testing.assert_allclose(arrays["y_true"], y)
+
+
+def test_each_seeds_per_row_errors_average_to_its_validation_figures_for_one_dimensional_targets():
+    # A CSV's or sklearn's regression targets are one column of shape (rows,): errors row by row, not all pairs.
+    rng = np.random.default_rng(1)
+    y = rng.normal(150, 40, 30)
+    offset, scale = 150.0, 1 / 40
+    features = {"x_train": rng.normal(size=(30, 3)).astype(np.float32), "y_train": (y - offset) * scale}
+    features |= {"x_test": features["x_train"], "y_test": features["y_train"]}
+    features |= {"x_valid": features["x_train"], "y_valid": features["y_train"]}
+    info = {"target_scaler": {"kind": "standard", "offset": [offset], "scale": [scale]}, "source": "test"}
+    info |= {"inputs": "rows", "valid_rows": "0123456789ab"}
+    off = np.stack([(y + shift - offset) * scale for shift in (2.0, -5.0)])[:, :, None]  # two seeds: +2, -5
+    net = {"outputs": off[0], "loss": np.array(0.0), "valid_outputs": off[0], "valid_loss": np.array(0.0)}
+    net |= {"repeat_valid_outputs": off, "repeat_valid_losses": np.zeros(2), "repeat_outputs": off}
+    net |= {"repeat_losses": np.zeros(2)}
+    training = {"loss": "mse", "epochs": 1, "device": "cpu", "seeds": [42, 43]}
+    scores, arrays = evaluate(net, training, features, info, EvaluateConfig(baselines=False))
+    assert arrays["valid_rows_abs_error"].mean(axis=1) == pytest.approx([2, 5])
+    assert arrays["valid_rows_sq_error"].mean(axis=1) == pytest.approx([4, 25])
+    assert list(scores["valid"]["per_seed"]["mae"].values()) == pytest.approx([2, 5], rel=1e-5)
+    assert scores["valid"]["loss_units"] == "mse, targets scaled standard"
 
 
 def test_macro_figures_weigh_every_class_alike():
@@ -82,7 +108,7 @@ def test_validation_rows_get_their_own_figures_for_the_net_and_each_baseline():
     wrong = np.where(features["y_valid"][:, None] == 1, [[1.0]], [[-1.0]]) * -1  # every validation row wrong
     right = np.where(features["y_test"][:, None] == 1, [[1.0]], [[-1.0]])
     net = {"outputs": right, "loss": np.array(0.1), "valid_outputs": wrong, "valid_loss": np.array(2.0)}
-    info = {"classes": ["no", "yes"], "source": "test", "valid_rows": "0123456789ab"}
+    info = {"classes": ["no", "yes"], "source": "test", "inputs": "rows", "valid_rows": "0123456789ab"}
     scores, arrays = evaluate(
         net, {"loss": "bce_with_logits", "epochs": 1, "device": "cpu"}, features, info, EvaluateConfig()
     )

@@ -131,7 +131,8 @@ def test_what_a_net_learned_is_read_from_its_own_layers():
     arrays = {"x_train": x[:30], "y_train": np.arange(30) % 2, "x_test": x[30:], "y_test": np.arange(10) % 2}
     data = to_tensors(arrays, "cross_entropy", torch.device("cpu"))
     mlp = build_model(ModelConfig(layers=[784, 100, 2]), (28, 28), 2)
-    tiles = learned(mlp, data, [784, 100, 2])["first_layer"]
+    tiles = learned(mlp, data, [784, 100, 2], images=True)["first_layer"]
+    assert "first_layer" not in learned(mlp, data, [784, 100, 2], images=False)  # a forecast's windows, say
     assert tiles.shape == (64, 28, 28) and np.array_equal(tiles[5], mlp[1].weight[5].detach().reshape(28, 28).numpy())
     conv = ModelConfig(
         blocks=[
@@ -142,7 +143,7 @@ def test_what_a_net_learned_is_read_from_its_own_layers():
         ]
     )
     net = build_model(conv, (28, 28), 2)
-    figures = learned(net, data, None)
+    figures = learned(net, data, None, images=True)
     layer = next(module for module in net if isinstance(module, nn.Conv2d))
     assert figures["filters"].shape == (4, 5, 5)
     image = data.x_test[:1].float().div(255).unsqueeze(1)
@@ -159,7 +160,7 @@ def test_an_unsure_net_still_shows_its_decision_and_a_sure_one_its_class():
 
 def test_the_learning_figures_are_drawn_and_the_same_bytes_twice(tmp_path):
     run, model, data, recorder = trained(MLP, circles(), epochs=300)
-    learning = recorder.frames(run, "cross_entropy") | learned(model, data, MLP.layers)
+    learning = recorder.frames(run, "cross_entropy") | learned(model, data, MLP.layers, images=False)
     history = run.history.numpy()
     curve = {"epoch": np.arange(1, 301), "train": history[:, 0], "test": history[:, 1]}
     predictions = {"x_test": data.x_test.numpy(), "y_true": data.y_test.numpy(), "classes": np.array(["out", "in"])}

@@ -163,6 +163,14 @@ BROKEN = [
         "datasets.mnist.train.batch_size: must be at least processes (512)",
     ),
     (
+        "batch norm on several processes",
+        lambda params: [
+            setter("datasets.iris.model", {"blocks": [{"type": "linear", "out": 8}, {"type": "batchnorm1d"}]})(params),
+            setter("datasets.iris.train.processes", 2)(params),
+        ],
+        "datasets.iris.train.processes: batchnorm1d normalizes by the batch each process holds",
+    ),
+    (
         "more processes than training rows",
         setter("datasets.iris.train.processes", 200),
         "datasets.iris.train.processes: 200 processes, but only 120 training rows to share",

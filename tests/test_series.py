@@ -60,7 +60,7 @@ def test_the_scalers_keep_the_train_periods_statistics_when_the_level_jumps():
     arrays = {key: value for key, value in raw.fields().items() if isinstance(value, np.ndarray)}
     arrays |= {"source": np.array("toy"), "feature_names": np.array(raw.feature_names), "target_names": np.array([])}
     data = {"scaler": "standard", "target_scaler": "standard", "classes": None, "time": None, "missing": "error"}
-    settings = Settings({"data": data, "loss": "mse"})
+    settings = Settings({"data": data, "loss": "mse", "inputs": "windows"})
     features, info = featurize(arrays, settings, "toy")
     train = level[:70]
     assert info["scaler"]["offset"] == pytest.approx([train.mean(), feature[:70].mean()])
@@ -274,7 +274,11 @@ def test_the_forecast_plot_labels_each_window_with_the_steps_it_reads_and_foreca
     arrays = {key: value for key, value in raw.fields().items() if isinstance(value, np.ndarray)}
     arrays |= {"source": np.array("toy"), "feature_names": np.array(["y"]), "target_names": np.array([])}
     settings = Settings(
-        {"data": {"scaler": "none", "target_scaler": "none", "time": None, "missing": "error"}, "loss": "mse"}
+        {
+            "data": {"scaler": "none", "target_scaler": "none", "time": None, "missing": "error"},
+            "loss": "mse",
+            "inputs": "windows",
+        }
     )
     features, info = featurize(arrays, settings, "toy")
     drawn = forecast_arrays(features, info)
@@ -282,3 +286,15 @@ def test_the_forecast_plot_labels_each_window_with_the_steps_it_reads_and_foreca
     assert drawn["last_window_times"].tolist() == ["33", "34", "35", "36"]
     assert drawn["horizon_times"].tolist() == ["37", "38", "39"]
     assert drawn["last_window"].tolist() == [33, 34, 35, 36] and drawn["naive"][-1].tolist() == [36, 36, 36]
+
+
+def test_a_window_sweep_validates_on_the_same_rows_a_valid_size_sweep_does_not():
+    from tinynets.preprocess import rows_digest
+
+    def digest(**keys) -> str:
+        raw = split_windows(toy(np.arange(100.0)), series_data(**keys), "toy")
+        return rows_digest({key: value for key, value in raw.fields().items() if value is not None}, "valid")
+
+    split = {"valid_size": 0.2, "test_size": 0.2}
+    assert digest(window=3, split=split) == digest(window=6, split=split)  # the same steps forecast
+    assert digest(window=3, split=split) != digest(window=3, split={"valid_size": 0.25, "test_size": 0.2})

@@ -62,7 +62,7 @@ def featurized(raw, classes):
 
     arrays = {key: np.asarray(value) for key, value in raw.fields().items() if value is not None}
     data = {"scaler": "minmax", "target_scaler": "none", "classes": classes, "target": "price_band"}
-    return featurize(arrays, Settings({"data": data, "loss": "cross_entropy"}), "houses")
+    return featurize(arrays, Settings({"data": data, "loss": "cross_entropy", "inputs": "rows"}), "houses")
 
 
 def test_classes_that_are_the_labels_number_them_by_name(tmp_path):

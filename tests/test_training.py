@@ -97,3 +97,53 @@ def test_plain_progress_lines_when_not_a_terminal():
 def test_uint8_pixels_become_floats_in_unit_range():
     pixels = torch.tensor([[0, 255, 51]], dtype=torch.uint8)
     assert torch.allclose(as_inputs(pixels), torch.tensor([[0.0, 1.0, 0.2]]))
+
+
+CASES = {"cross_entropy": [7, 1], "bce_with_logits": [5], "mse": [3]}  # 7: shares 4 and 3; 1: one holds none
+
+
+def batch(loss: str, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(rows)
+    x = torch.randn(rows, 4, generator=generator)
+    if loss == "cross_entropy":
+        return x, torch.randint(0, 3, (rows,), generator=generator)
+    if loss == "bce_with_logits":
+        return x, torch.randint(0, 2, (rows, 1), generator=generator).float()
+    return x, torch.randn(rows, 2, generator=generator)
+
+
+def stepped(loss: str, rows: int, ddp=None, rank: int = 0) -> list[torch.Tensor]:
+    """A linear layer's weights after one SGD step (lr 1) on the batch: on one process, or (`ddp`: the wrapper
+    to put around it) on rank `rank` of two, which holds rows rank, rank + 2, ..."""
+    from tinynets.training.steps import distributed_step
+
+    x, y = batch(loss, rows)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3 if loss == "cross_entropy" else y.shape[1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    if ddp is None:
+        autograd_step(model, model, optimizer, loss).update(x, y, rows)
+    else:
+        distributed_step(ddp(model), model, optimizer, loss, world=2).update(x[rank::2], y[rank::2], rows)
+    return [parameter.detach() for parameter in model.parameters()]
+
+
+def _two_processes(rank: int, store: str, out: str) -> None:
+    from torch.nn.parallel import DistributedDataParallel
+
+    torch.distributed.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    weights = {
+        (loss, rows): stepped(loss, rows, DistributedDataParallel, rank) for loss in CASES for rows in CASES[loss]
+    }
+    if rank == 0:
+        torch.save(weights, out)
+    torch.distributed.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_processes_take_the_whole_batchs_mean_gradient_whatever_their_shares(tmp_path):
+    out = tmp_path / "weights.pt"
+    torch.multiprocessing.spawn(_two_processes, (str(tmp_path / "store"), str(out)), nprocs=2)
+    for (loss, rows), weights in torch.load(out).items():
+        for ddp, one in zip(weights, stepped(loss, rows), strict=True):
+            assert torch.allclose(ddp, one, atol=1e-6), (loss, rows)

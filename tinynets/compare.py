@@ -152,9 +152,10 @@ def rank(rows: list[Experiment], dataset: str, metric: str, head: str = "", all_
             unranked.append(Ranked(row, valid, test, reason or f"records no validation {metric}"))
         else:
             candidates.append(Ranked(row, valid, test))
-    ranked, apart = _measured_alike(candidates, metric, direction)
-    # a tie goes to the lower mean validation loss, in the targets' units for a regressor (its MSE)
-    ranked.sort(key=lambda entry: (-direction * statistics.fmean(entry.valid), _tie_break(entry.experiment)))
+    ranked, apart = _measured_alike(candidates, metric)
+    # a tie goes to the lower mean validation loss where all have the same loss function; a regressor's MSE else
+    same_loss = len({_measure(entry, "loss")[1] for entry in ranked}) == 1
+    ranked.sort(key=lambda entry: (-direction * statistics.fmean(entry.valid), _tie_break(entry, same_loss)))
     return ranked + apart + unranked
 
 
@@ -178,18 +179,18 @@ def _unrankable(row: Experiment, dataset: str, metric: str, head: str) -> str:
 def _measure(entry: Ranked, metric: str) -> tuple[Any, Any]:
     """What must match for two validation figures to be compared: the rows, and for a loss its units."""
     valid = (entry.experiment.scores or {})["valid"]
-    return valid.get("rows"), valid.get("loss_scale") if metric == "loss" else None
+    return valid.get("rows"), valid.get("loss_units") if metric == "loss" else None
 
 
-def _measured_alike(entries: list[Ranked], metric: str, direction: int) -> tuple[list[Ranked], list[Ranked]]:
-    """The entries measured like the largest group of them (ties: the group with the best figure), and the
-    others, each with why it is not comparable."""
+def _measured_alike(entries: list[Ranked], metric: str) -> tuple[list[Ranked], list[Ranked]]:
+    """The entries measured like the largest group of them (of equal ones, the first DVC lists: their figures
+    cannot choose, as they are not comparable), and the others, each with why it is not comparable."""
     groups: dict[tuple[Any, Any], list[Ranked]] = {}
     for entry in entries:
         groups.setdefault(_measure(entry, metric), []).append(entry)
     if len(groups) < 2:
         return entries, []
-    key = max(groups, key=lambda k: (len(groups[k]), max(direction * statistics.fmean(e.valid) for e in groups[k])))
+    key = max(groups, key=lambda k: len(groups[k]))  # the first of the largest
     reference, apart = groups[key][0].experiment.name, []
     for other, members in groups.items():
         if other == key:
@@ -197,13 +198,16 @@ def _measured_alike(entries: list[Ranked], metric: str, direction: int) -> tuple
         if other[0] != key[0]:
             why = f"validated on other rows than {reference} (its seed, valid_size or data differ): not comparable"
         else:
-            why = f"its loss is in {other[1]}-scaled units, {reference}'s in {key[1]}: rank on mse"
+            instead = "accuracy" if "accuracy" in (members[0].experiment.scores or {}) else "mse"
+            why = f"its loss ({other[1]}) is not {reference}'s ({key[1]}): rank on {instead}"
         apart += [Ranked(entry.experiment, entry.valid, entry.test, why) for entry in members]
     return groups[key], apart
 
 
-def _tie_break(row: Experiment) -> float:
-    scores = (row.scores or {}).get("valid", {})
+def _tie_break(entry: Ranked, same_loss: bool) -> float:
+    scores = (entry.experiment.scores or {}).get("valid", {})
+    if "accuracy" in scores and not same_loss:
+        return 0.0
     losses = figures(scores, "loss" if "accuracy" in scores else "mse")
     return statistics.fmean(losses) if losses else math.inf
 
@@ -230,9 +234,10 @@ def short(key: str, dataset: str) -> str:
     return key
 
 
-def seeds(row: Experiment) -> list[int]:
-    """The seeds an experiment trained with (train.repeats: seed, seed + 1, ...)."""
-    return list((row.scores or {}).get("seeds") or [row.params.get("seed")])
+def seeds(entry: Ranked, metric: str) -> list[str]:
+    """The seeds behind an experiment's validation figures, in the order its per-row values hold them."""
+    per_seed = (entry.experiment.scores or {})["valid"].get("per_seed", {}).get(metric)
+    return sorted(per_seed, key=int) if per_seed else [str(entry.experiment.params.get("seed"))]
 
 
 def verdict(
@@ -257,10 +262,8 @@ def verdict(
         return f"{leads}; their per-row validation results are not recorded: run them again to test the lead"
     if lead == 0:
         return f"{winner} ties with {other} in validation {metric}"
-    finish = np.sqrt if metric == "rmse" else np.asarray
-    found = noise.paired_bootstrap(
-        *rows, paired_seeds=seeds(best.experiment) == seeds(runner_up.experiment), finish=finish
-    )
+    finish = _finish(best, metric)
+    found = noise.paired_bootstrap(*rows, paired_seeds=seeds(best, metric) == seeds(runner_up, metric), finish=finish)
     seen = f"{winner} beats {other} by {lead:.3g} ± {found.error:.2g} in validation {metric}, p = {found.pvalue:.2g}"
     if min(len(best.valid), len(runner_up.valid)) < 2:
         repeats = f"datasets.{dataset}.train.repeats"
@@ -268,6 +271,17 @@ def verdict(
     if found.pvalue < NOISE_P:
         return f"{seen}: unlikely to be noise"
     return f"{seen}: within the noise of seeds and validation rows"
+
+
+def _finish(entry: Ranked, metric: str) -> Any:
+    """What turns a mean of the per-row values into the figure: RMSE's root, MASE's scale (the train period's,
+    shared by series validated on the same rows)."""
+    if metric == "rmse":
+        return np.sqrt
+    if metric == "mase":
+        valid = (entry.experiment.scores or {})["valid"]
+        return lambda mae: mae * (valid["mase"] / valid["mae"])
+    return np.asarray
 
 
 def row_values(root: Path, row: Experiment, dataset: str, metric: str) -> np.ndarray | None:
@@ -387,12 +401,19 @@ def apply_best(root: Path, comparison: Comparison) -> str:
     with dvc_repo(root) as repo:
         staged, unstaged, _ = repo.scm.status(untracked_files="no")
         changed = sorted({*unstaged, *(path for paths in staged.values() for path in paths)})
-        experiments = [entry.experiment.rev for entry in comparison.entries if entry.experiment.kind == "experiment"]
+        experiments = [  # the finished ones: a queued one's stash is no place to keep work
+            entry.experiment.rev
+            for entry in comparison.entries
+            if entry.experiment.kind == "experiment" and entry.experiment.status == "done"
+        ]
         if changed and not any(_saved_in(repo, rev, root, changed) for rev in experiments):
             raise DataError(f"--apply would overwrite uncommitted changes to {_listed(changed)}: commit or stash them")
         edited = _edited_outputs(repo.status())
         if edited:
-            raise DataError(f"--apply would overwrite {_listed(edited)}, which differ from dvc.lock: `dvc commit` them")
+            raise DataError(
+                f"--apply would overwrite {_listed(edited)}, which differ from dvc.lock: keep them with "
+                "`dvc exp save`, or restore dvc.lock's with `dvc checkout`"
+            )
         head = repo.scm.get_rev()
         if best.kind == "commit":
             if best.rev == head:

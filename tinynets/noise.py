@@ -42,6 +42,8 @@ def paired_bootstrap(
     `paired_seeds` so are the seeds, in the same order."""
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"the two sides hold {a.shape[1]} and {b.shape[1]} rows: not the same validation rows")
+    if paired_seeds and len(a) != len(b):
+        raise ValueError(f"{len(a)} and {len(b)} seeds cannot be paired")
     rows = a.shape[1]
     generator = np.random.default_rng(SEED)
     observed = float(finish(a.mean()) - finish(b.mean()))

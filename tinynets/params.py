@@ -347,6 +347,11 @@ class DatasetConfig(Strict):
             raise FieldProblem("train.early_stopping", f"watches the validation loss: set {where} too")
         if series and validates and self.train.processes > 1:
             raise FieldProblem("train.processes", "runs plain training only (no validation period)")
+        norms = [block.type for block in self.model.blocks or [] if block.type.startswith("batchnorm")]
+        if norms and self.train.processes > 1:  # each process would normalize by its own share of the batch
+            raise FieldProblem(
+                "train.processes", f"{norms[0]} normalizes by the batch each process holds, not the whole batch: use 1"
+            )
         return self
 
     @model_validator(mode="after")

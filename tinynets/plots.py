@@ -152,23 +152,23 @@ def sample_images(images: np.ndarray, labels: list[str], predicted: list[str], t
     save(figure, path)
 
 
-def _time_ticks(axes: plt.Axes, labels: np.ndarray) -> None:
-    """About eight of the steps' time labels along the x axis (positions are step numbers)."""
+def _time_ticks(axes: plt.Axes, labels: np.ndarray, steps: np.ndarray | None = None) -> None:
+    """About eight of the steps' time labels along the x axis, at their step numbers (default: 0, 1, ...)."""
+    steps = np.arange(len(labels)) if steps is None else steps
     every = max(1, len(labels) // 8)
-    axes.set_xticks(range(0, len(labels), every), labels[::every], rotation=30, ha="right")
+    axes.set_xticks(steps[::every], labels[::every], rotation=30, ha="right")
 
 
 def forecast(predictions: dict[str, np.ndarray], title: str, path: Path) -> None:
     """The test period: the truth beside the net's and the naive forecast of the first step ahead; then the last
     test window and every step the net forecasts from it."""
     figure, (period, last) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [3, 1]})
-    times = predictions["times"]
-    steps = np.arange(len(times))
+    times, steps = predictions["times"], predictions["steps"]
     period.plot(steps, predictions["y_true"][:, 0], color="black", label="truth")
     period.plot(steps, predictions["y_pred"][:, 0], label="net")
     period.plot(steps, predictions["naive"][:, 0], linestyle="--", alpha=0.7, label="naive (last value)")
     period.set(title=f"{title}: test period, one step ahead", ylabel="value")
-    _time_ticks(period, times)
+    _time_ticks(period, times, steps)
     period.legend()
     period.grid(alpha=0.3)
     window, ahead = predictions["last_window_times"], predictions["horizon_times"]

@@ -138,7 +138,7 @@ def predict_files(name: str, paths: list[Path], root: Path = Path()) -> str:
     if "forecast" in info:
         features = recent_window(paths, info)
         table = pd.DataFrame({"step": range(1, info["forecast"]["horizon"] + 1)})
-    elif len(shape) == 2:
+    elif info["inputs"] == "images":
         features = image_pixels(paths, shape)
         table = pd.DataFrame({"file": [str(path) for path in paths]})
     else:

@@ -116,6 +116,7 @@ def featurize(
         columns = [f"x{index + 1}" for index in range(raw["x_train"].shape[1])]
     info: dict[str, Any] = {
         "source": str(raw["source"]),
+        "inputs": settings.inputs,  # images, windows or rows (tinynets.common.facts.input_kind)
         "columns": columns,  # the raw input columns, as a file to predict on must name them
         "target_column": getattr(data, "target", None),  # a CSV's: allowed (and ignored) in such a file
         "text_columns": raw["text_names"].tolist() if "text_names" in raw else [],
@@ -157,12 +158,14 @@ def featurize(
 
 
 def rows_digest(raw: dict[str, np.ndarray], split: str) -> str:
-    """A short digest of a split's raw rows (inputs, text columns, targets): two runs whose digests match were
-    measured on the same rows, whatever their scalers or models."""
+    """A short digest of a split's raw rows (their ids where the source gives them, else their inputs and text
+    columns; their targets): two runs whose digests match were measured on the same rows, whatever their
+    scalers, models or (with ids) input columns."""
     import hashlib
 
     digest = hashlib.sha256()
-    for key in (f"x_{split}", f"text_{split}", f"y_{split}"):
+    identity = (f"{split}_ids",) if f"{split}_ids" in raw else (f"x_{split}", f"text_{split}")
+    for key in (*identity, f"y_{split}"):
         if key in raw:
             digest.update(np.ascontiguousarray(raw[key]).tobytes())
     return digest.hexdigest()[:12]

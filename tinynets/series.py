@@ -105,7 +105,7 @@ def split_windows(series: Series, data: TimeseriesData, name: str) -> RawData:
                 f"{where}.split: the {period} period has {stop - start} steps, {why}: no window to forecast"
             )
         parts[period] = (x, y, targets)
-    x_valid, y_valid, _ = parts.get("valid", (None, None, None))
+    x_valid, y_valid, valid_targets = parts.get("valid", (None, None, None))
     return RawData(
         *parts["train"][:2],
         *parts["test"][:2],
@@ -117,6 +117,7 @@ def split_windows(series: Series, data: TimeseriesData, name: str) -> RawData:
         fit_rows=series.values[:train_steps],
         times=series.times,
         test_targets=parts["test"][2],  # the step each test window forecasts first (for the plots' labels)
+        valid_ids=valid_targets,  # a validation window is the steps it forecasts, whatever the window's length
     )
 
 

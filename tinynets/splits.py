@@ -37,6 +37,7 @@ class RawData:
     fit_rows: np.ndarray | None = None
     times: np.ndarray | None = None
     test_targets: np.ndarray | None = None
+    valid_ids: np.ndarray | None = None  # what names each validation row apart from its inputs (a series': its step)
 
     def fields(self) -> dict[str, Any]:
         """Every field by name, the arrays themselves (dataclasses.asdict would copy each)."""

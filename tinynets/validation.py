@@ -18,7 +18,7 @@ import numpy as np
 
 from tinynets.common import artifacts
 from tinynets.common.errors import ConfigError
-from tinynets.common.facts import DataFacts, class_count, class_order, is_classifier
+from tinynets.common.facts import DataFacts, class_count, class_order, input_kind, is_classifier
 from tinynets.common.settings import Settings, digest, plain
 from tinynets.params import DatasetConfig, Params
 from tinynets.shapes import resolved_model
@@ -68,7 +68,11 @@ def featurize_settings(params: Params, name: str) -> dict[str, Any]:
     keys = (*FEATURIZE_KEYS, "target", "time")  # a CSV's target and a series' time column, as predict reads them
     if config.data.source == "timeseries":
         keys += ("missing",)  # predict fills a series' gaps as training did
-    return {"data": {key: data[key] for key in keys if key in data}, "loss": config.train.loss}
+    return {
+        "data": {key: data[key] for key in keys if key in data},
+        "loss": config.train.loss,
+        "inputs": input_kind(config.data.source),
+    }
 
 
 def train_settings(params: Params, name: str) -> dict[str, Any]:
@@ -77,6 +81,7 @@ def train_settings(params: Params, name: str) -> dict[str, Any]:
     return {
         "seed": params.seed,
         "device": params.device_for(name),
+        "inputs": input_kind(config.data.source),
         "model": plain(config.model),
         "train": plain(config.train),
     }
@@ -129,7 +134,8 @@ def known_facts(params: Params, name: str) -> DataFacts | None:
     settings = prepare_settings(params, name)
     if info_path.exists():
         info = artifacts.read_json(info_path)
-        if info.get("made_from") == digest(settings):
+        labelled = "labels" in info.get("facts", {}) or not is_classifier(settings["loss"])
+        if info.get("made_from") == digest(settings) and labelled:  # facts without labels predate class_order
             try:
                 return DataFacts.from_dict(info["facts"])
             except (KeyError, TypeError):  # written by an older tinynets: learn the facts afresh

@@ -106,6 +106,13 @@ def class_count(name: str, loss: str, facts: DataFacts) -> int:
     return 2 if loss == "bce_with_logits" else outputs_needed(name, loss, facts)
 
 
+def input_kind(source: str) -> str:
+    """What a dataset's samples are, by its source: "images" (torchvision's), "windows" (a series' steps), or
+    "rows" of a table. The one rule for whatever draws, keeps or reads images; a forecast's windows have
+    the same rank."""
+    return {"torchvision": "images", "timeseries": "windows"}.get(source, "rows")
+
+
 def is_plane(x: Any) -> bool:
     """Whether inputs (an array or tensor of rows) are points of a plane: two features, a figure's two axes."""
     return x.ndim == 2 and x.shape[1] == 2

@@ -94,9 +94,9 @@ def row_figures(
             row_loss = -np.take_along_axis(log_softmax, labels[None, :, None], axis=2)[:, :, 0]
         correct = np.stack([decisions.predicted_labels(seed, loss) == labels for seed in outputs])
         return {"valid_rows_correct": correct.astype(np.float64), "valid_rows_loss": row_loss}
-    scaler = from_stats(info["target_scaler"])
+    scaler, y = from_stats(info["target_scaler"]), np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     errors = np.stack([scaler.inverse(seed) for seed in raw]) - scaler.inverse(y)
-    scaled = raw - np.asarray(y, dtype=np.float64).reshape(1, len(y), -1)
+    scaled = raw - y
     return {
         "valid_rows_abs_error": np.abs(errors).mean(axis=2),
         "valid_rows_sq_error": (errors**2).mean(axis=2),
@@ -113,6 +113,7 @@ def forecast_arrays(features: dict[str, np.ndarray], info: dict[str, Any]) -> di
     last = targets[-1]  # the first step the last test window forecasts
     return {
         "naive": naive(x_test, horizon, info),
+        "steps": np.asarray(targets),  # where each one lies on the timeline: windows left out leave gaps
         "times": times[targets],
         "last_window": last_values(x_test[-1:], info)[0],
         "last_window_times": times[last - window : last],
@@ -161,8 +162,9 @@ def evaluate(
         by_seed = net.get("repeat_valid_outputs", net["valid_outputs"][np.newaxis])
         arrays |= row_figures(by_seed, features["y_valid"], loss, classes, info)
         scores["valid"]["rows"] = info["valid_rows"]  # compare ranks together only figures on the same rows
-        if classes is None:  # a regressor's loss is in its scaled targets' units
-            scores["valid"]["loss_scale"] = info["target_scaler"]["kind"]
+        # a loss is comparable under the same loss function, and a regressor's on targets scaled alike
+        scaled = f", targets scaled {info['target_scaler']['kind']}" if classes is None else ""
+        scores["valid"]["loss_units"] = f"{loss}{scaled}"
     rows = {f"x_{split}": features[f"x_{split}"] for split in targets}
     split = rows | {f"y_{split}": y for split, y in targets.items()}
     if "forecast" in info:
@@ -180,7 +182,7 @@ def evaluate(
         grid_class = decisions.predicted_labels(net["grid_outputs"], loss).reshape(net["grid_x"].shape)
         arrays |= {"grid_x": net["grid_x"], "grid_y": net["grid_y"], "grid_class": grid_class}
         arrays["x_test"] = features["x_test"]
-    if features["x_test"].ndim == 3 and "forecast" not in info:  # images: keep a few for the sample grid
+    if info["inputs"] == "images":  # keep a few for the sample grid
         arrays["images"] = features["x_test"][:SAMPLE_IMAGES]
         if classes is not None:
             arrays |= mistakes(features["x_test"], y_true, outputs, loss)

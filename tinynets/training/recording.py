@@ -223,9 +223,9 @@ class Recorder:
         }
 
 
-def learned(model: nn.Module, data: Tensors, layers: list[int] | None) -> dict[str, np.ndarray]:
+def learned(model: nn.Module, data: Tensors, layers: list[int] | None, images: bool) -> dict[str, np.ndarray]:
     """What the trained net learned, as its data allows: each hidden unit's output over the plane (2-D inputs),
-    every weight (an MLP small enough to draw), the first layer's weights or filters (inputs of rank 2)."""
+    every weight (an MLP small enough to draw), the first layer's weights or filters (`images`)."""
     arrays: dict[str, np.ndarray] = {}
     names = layer_names(model)
     hidden = hidden_layers(model, names)
@@ -242,7 +242,7 @@ def learned(model: nn.Module, data: Tensors, layers: list[int] | None) -> dict[s
         linears = [module for module in names if isinstance(module, nn.Linear)]
         arrays |= {f"network_{index}": linear.weight.detach().cpu().numpy() for index, linear in enumerate(linears, 1)}
     first = next(iter(names), None)
-    if data.x_test.ndim == 3 and isinstance(first, nn.Linear | nn.Conv2d):
+    if images and isinstance(first, nn.Linear | nn.Conv2d):
         image = as_inputs(data.x_test[:1])
         if isinstance(first, nn.Linear):
             tiles = first.weight.detach()[:FIRST_LAYER_UNITS]
