@@ -224,3 +224,11 @@ def test_a_tie_goes_to_the_lower_validation_loss_and_the_workspace_is_never_rank
     entries = rank([workspace, *tied], "iris", "accuracy")
     assert [entry.experiment.name for entry in entries] == ["b", "a", "workspace"]
     assert entries[2].reason.startswith("uncommitted changes")
+
+
+def test_a_series_without_validation_is_told_to_set_its_validation_period():
+    # train.valid_size is refused for a series: its validation is a period of the timeline
+    series = Experiment("demand", "demand", "experiment", "done", {}, {"mae": 3.0, "forecast": {"window": 7}})
+    assert (
+        rank([series], "demand", "mae")[0].reason == "no validation split (set datasets.demand.data.split.valid_size)"
+    )

@@ -128,3 +128,41 @@ def test_a_killed_recurrent_run_resumes_bit_identically(tmp_path):
     for key, tensor in weights(repo / "models/sum30_rnn.safetensors").items():
         assert torch.equal(kept[0][key], tensor), key
     assert (repo / "plots/loss/sum30_rnn.tsv").read_bytes() == kept[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("blocks", "shape"),
+    [
+        ([{"type": "linear", "out": 3}], (4,)),
+        ([{"type": "gru", "hidden": 4, "layers": 2, "bidirectional": True}, {"type": "linear", "out": 1}], (6, 2)),
+    ],
+    ids=["linear", "two-layer bidirectional gru"],
+)
+def test_an_export_from_a_one_row_test_set_reads_any_number_of_rows(tmp_path, blocks, shape):
+    import numpy as np
+    import onnxruntime
+
+    from tinynets.common.settings import plain
+    from tinynets.export import export_onnx
+    from tinynets.inference import eval_outputs
+    from tinynets.modelfile import save_model
+    from tinynets.models import build_model
+
+    config = ModelConfig(blocks=blocks)
+    torch.manual_seed(0)
+    model = build_model(config, shape, blocks[-1]["out"])
+    save_model(
+        tmp_path / "m.safetensors",
+        model,
+        dataset="toy",
+        model=plain(config),
+        input_shape=list(shape),
+        outputs=blocks[-1]["out"],
+    )
+    x = np.random.default_rng(0).random((5, *shape)).astype(np.float32)
+    parity = export_onnx(load_model(tmp_path / "m.safetensors"), x[:1], tmp_path / "m.onnx")
+    assert parity["onnx_rows_checked"] == 1 and parity["onnx_max_abs_diff"] <= 1e-4
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    exported = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert np.abs(exported - eval_outputs(model, torch.from_numpy(x)).numpy()).max() <= 1e-4
