@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import itertools
 import json
 import subprocess
 from pathlib import Path
@@ -71,16 +72,30 @@ TABLES = ("sklearn", "generated", "csv_table")  # one sample is a row: a recurre
 PLAIN_ONLY = ("valid_size", "early_stopping", "schedule", "repeats")  # the schema refuses each with processes
 
 
+NOT_MEANT = {  # a pair that cannot be meant, and the line validate refuses it with (each checked apart)
+    ("sklearn", "conv"): "(conv2d): needs channels x height x width, but its input is 4",
+    ("csv_series", "conv"): "(conv2d): its 7x2 input is smaller than kernel_size 3",
+}
+
+
 def meant(values: list) -> bool:
-    """Whether a (partial) run can be meant: several processes train plainly, a refusal the schema gives with
-    its reason (each such pair is checked apart)."""
-    control, processes = (values + [None] * 4)[2:4]
-    return not (processes == 2 and control in PLAIN_ONLY)
+    """Whether a (partial) run can be meant: several processes train plainly, and a conv net reads images
+    (refusals the schema and the shapes give with their reasons, checked apart)."""
+    source, model, control, processes = (values + [None] * 4)[:4]
+    return not (processes == 2 and control in PLAIN_ONLY) and not (model == "conv" and source != "torchvision")
 
 
 def combinations() -> list[dict]:
-    """The covering array: every pair of values of two axes that can be meant, in at least one run."""
-    return [dict(zip(AXES, values, strict=True)) for values in AllPairs(list(AXES.values()), filter_func=meant)]
+    """The covering array: every pair of values of two axes that can be meant, in at least one run (allpairspy's,
+    then a run for each pair its filtered search left out)."""
+    runs = [dict(zip(AXES, values, strict=True)) for values in AllPairs(list(AXES.values()), filter_func=meant)]
+    for first, second in itertools.combinations(AXES, 2):
+        for pair in itertools.product(AXES[first], AXES[second]):
+            wanted = {first: pair[0], second: pair[1]}
+            if meant(list(map(wanted.get, AXES))) and not any(wanted.items() <= run.items() for run in runs):
+                run = {axis: values[0] for axis, values in AXES.items()} | {"control": "uneven_batch"} | wanted
+                runs.append(run | ({"source": "torchvision"} if run["model"] == "conv" else {}))
+    return runs
 
 
 def dataset(case: dict) -> dict:
@@ -192,15 +207,21 @@ def test_every_pair_of_features_trains_predicts_and_exports_or_is_refused_in_one
             refused[dataset_name] = line
     table = "\n".join(f"{n}: {cases[n]} -> {refused.get(n, 'ran')}" for n in cases)
     print(table)
-    assert accepted and refused, table
     for control in PLAIN_ONLY:  # the pairs left out of the array: each refused by the schema, with its reason
         case = {"source": "sklearn", "model": "layers", "control": control, "processes": 2}
         alone = copy.deepcopy(params) | {"run": ["plain"]}
         alone["datasets"]["plain"] = dataset(case | {"export": False, "device": "cpu"})
         assert "train.processes: runs plain training only" in refusal(repo, alone, "plain")
-    for axis, values in AXES.items():  # every value of every axis trained at least once
-        for value in values:
-            assert any(cases[n][axis] == value for n in accepted) or axis == "model", (axis, value, table)
+    for (source, model), expected in NOT_MEANT.items():
+        alone = copy.deepcopy(params) | {"run": ["unmeant"]}
+        case = {"source": source, "model": model, "control": "valid_size", "processes": 1}
+        alone["datasets"]["unmeant"] = dataset(case | {"export": False, "device": "cpu"})
+        assert expected in refusal(repo, alone, "unmeant")
+    assert not refused, table  # every pair in the array can be meant: each one trains
+    for first, second in itertools.combinations(AXES, 2):  # every pair of values of two axes trained together
+        for pair in itertools.product(AXES[first], AXES[second]):
+            if meant(list(map({first: pair[0], second: pair[1]}.get, AXES))):
+                assert any((cases[n][first], cases[n][second]) == pair for n in accepted), (first, second, pair)
 
     # Two projects, each `dvc repro` on a core: a stage's process start-up, not its training, is the cost here
     halves = {repo: accepted[::2], make_repo(tmp_path / "other", params): accepted[1::2]}
@@ -228,8 +249,11 @@ def test_every_pair_of_features_trains_predicts_and_exports_or_is_refused_in_one
         else:
             expected = evaluated["y_pred"][rows].ravel()
             assert [float(row["predicted"]) for row in predicted] == pytest.approx(expected, rel=1e-4, abs=1e-4)
+        learning = np.load(repo / f"data/learning/{dataset_name}.npz")
         if case["source"] in SERIES:  # a forecast's windows are no images: nothing records a first layer's tiles
-            assert "first_layer" not in np.load(repo / f"data/learning/{dataset_name}.npz")
+            assert "first_layer" not in learning
+        if case["source"] == "torchvision" and case["model"] != "recurrent":  # images: their tiles and samples
+            assert {"first_layer", "filters"} & set(learning.files) and "images" in evaluated.files
         if case["export"]:
             parity = json.loads((repo / f"models/{dataset_name}.onnx.json").read_text())
             assert parity["onnx_max_abs_diff"] <= 1e-4
