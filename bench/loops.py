@@ -103,7 +103,9 @@ def train_with_tinynets(
     """`fit` for config.epochs epochs as the train stage calls it in one process, and the run it updates."""
     torch.manual_seed(0)
     run = start_run(build_mlp(model_config).to(data.x_train.device), config, seed=0)
-    step = make_step(run, model_config, config.loss, Shard(), batch_rows(config.batch_size, len(data.x_train)))
+    step = make_step(
+        run.model, run.optimizer, model_config, config.loss, Shard(), batch_rows(config.batch_size, len(data.x_train))
+    )
 
     def train() -> None:
         run.epoch = 0
@@ -227,7 +229,7 @@ def tinynets_lstm_epoch(x: torch.Tensor, y: torch.Tensor, hidden: int, batch: in
     config = TrainConfig(epochs=1, batch_size=batch, optimizer={"name": "adam"}, lr=1e-3, loss="mse")
     torch.manual_seed(0)
     run = start_run(build_model(model_config, tuple(x.shape[1:]), 1), config, seed=0)
-    step = make_step(run, model_config, config.loss, Shard(), batch)
+    step = make_step(run.model, run.optimizer, model_config, config.loss, Shard(), batch)
     data = Tensors(x, y, x[:1], y[:1])
 
     def epoch() -> None:

@@ -115,7 +115,7 @@ def seed_scripts(clone: Path, scratch: Path) -> dict[str, float]:
 
 
 def import_seconds(modules: list[str], cwd: Path, repeats: int) -> float:
-    statement = "; ".join(f"import {module}" for module in ["tinynets.common.artifacts", *modules])
+    statement = "; ".join(f"import {module}" for module in ["tinynets.common.files", *modules])
     return median(lambda: timed([sys.executable, "-c", statement], cwd), repeats)
 
 

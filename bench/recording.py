@@ -13,9 +13,7 @@ from pathlib import Path
 
 import torch
 
-from tinynets.common import artifacts, settings
-from tinynets.common.facts import DataFacts, outputs_needed
-from tinynets.shapes import resolved_model
+from tinynets.common import paths, settings
 from tinynets.training.recording import Recorder, learned
 from tinynets.training.runner import Job, train_once
 from tinynets.training.tensors import ONE_PROCESS
@@ -34,20 +32,10 @@ def quiet() -> Iterator[None]:
         os.close(saved)
 
 
-def job(name: str) -> tuple[Job, dict, int]:
+def job(name: str) -> Job:
     """Dataset `name`'s training as the train stage sets it up, on the CPU, in one process."""
-    config = settings.read(artifacts.train_settings(name))
-    arrays = artifacts.read_arrays(artifacts.features(name))
-    facts = DataFacts.of(arrays["x_train"], arrays["y_train"])
-    loss = config.train.loss
-    model = resolved_model(name, config.model, loss, facts)
-    outputs = outputs_needed(name, loss, facts)
-    cpu = torch.device("cpu")
-    return (
-        Job(name, config.train, model, facts.input_shape, outputs, cpu, ONE_PROCESS, artifacts.features(name)),
-        arrays,
-        config.seed,
-    )
+    where = paths.train_files(name)
+    return Job.of(where, settings.read(where.settings), torch.device("cpu"), ONE_PROCESS)
 
 
 @contextmanager
@@ -68,22 +56,21 @@ def clocked(spent: list[float]) -> Iterator[None]:
         Recorder.__call__ = call
 
 
-def seconds(work: Job, arrays: dict, seed: int, record: bool) -> tuple[float, float]:
+def seconds(work: Job, record: bool) -> tuple[float, float]:
     """One training's seconds, and those spent recording (with the frames and what it learned, at the end)."""
-    checkpoint = Path("checkpoints") / f"bench-{work.name}.pt"
     spent = [0.0]
     started = time.perf_counter()
     with quiet(), clocked(spent):
-        trained = train_once(work, arrays, seed, checkpoint, work.name, record=record)
+        trained = train_once(work, 0, record=record)
         if record:
             ended = time.perf_counter()
             trained.recorder.dynamics_table(trained.run)
             trained.recorder.frames(trained.run, work.train.loss) | learned(
-                trained.model, trained.data, work.model.layers
+                trained.model, trained.data, work.model.layers, work.images
             )
             spent[0] += time.perf_counter() - ended
     took = time.perf_counter() - started
-    checkpoint.unlink(missing_ok=True)
+    work.files.checkpoint(0).unlink(missing_ok=True)
     return took, spent[0]
 
 
@@ -93,9 +80,9 @@ def measure(clone: Path, repeats: int) -> dict[str, tuple[float, float, float]]:
     os.chdir(clone)
     try:
         costs = {}
-        for name in settings.read(artifacts.RUN_SETTINGS).run:
-            work, arrays, seed = job(name)
-            runs = [(seconds(work, arrays, seed, False)[0], *seconds(work, arrays, seed, True)) for _ in range(repeats)]
+        for name in settings.read(paths.RUN_SETTINGS).run:
+            work = job(name)
+            runs = [(seconds(work, False)[0], *seconds(work, True)) for _ in range(repeats)]
             costs[name] = tuple(statistics.median(run[index] for run in runs) for index in range(3))
         return costs
     finally:

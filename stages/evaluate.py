@@ -7,25 +7,25 @@ cost more than scoring a dataset takes (0.1 s; MNIST's 10,000 rows 1.4 s).
 
 import json
 
-from tinynets.common import artifacts, settings
+from tinynets.common import files, paths, settings
 from tinynets.common.stage import run
 from tinynets.evaluation.scoring import evaluate as score
 
 
 def evaluate() -> None:
-    config = settings.read(artifacts.EVALUATE_SETTINGS)
+    config = settings.read(paths.EVALUATE_SETTINGS)
     with (
-        artifacts.atomic_dir(artifacts.PREDICTIONS) as predictions,
-        artifacts.atomic_dir(artifacts.METRICS) as metrics,
+        files.atomic_dir(paths.PREDICTIONS) as predictions,
+        files.atomic_dir(paths.METRICS) as metrics,
     ):
-        for name in settings.read(artifacts.RUN_SETTINGS).run:
-            net = artifacts.read_arrays(artifacts.outputs(name))
+        for name in settings.read(paths.RUN_SETTINGS).run:
+            net = files.read_arrays(paths.outputs(name))
             training = json.loads(str(net.pop("training")))
-            features = artifacts.read_arrays(artifacts.features(name))
-            info = artifacts.read_json(artifacts.feature_info(name))
+            features = files.read_arrays(paths.features(name))
+            info = files.read_json(paths.feature_info(name))
             scores, predicted = score(net, training, features, info, config, config.seasons.get(name))
-            artifacts.write_arrays(artifacts.predictions(name, predictions), **predicted)
-            artifacts.write_json(artifacts.model_metrics(name, metrics), scores)
+            files.write_arrays(paths.predictions(name, predictions), **predicted)
+            files.write_json(paths.model_metrics(name, metrics), scores)
             headline = {key: scores[key] for key in ("accuracy", "mae", "mase", "r2") if key in scores}
             print(f"{name}: " + ", ".join(f"{key} {value}" for key, value in headline.items()))
 

@@ -8,7 +8,7 @@ DVC's bookkeeping cost more per stage than a dataset's figures take to draw.
 from functools import partial
 from pathlib import Path
 
-from tinynets.common import artifacts, settings
+from tinynets.common import files, paths, settings
 from tinynets.common.stage import run
 from tinynets.learning_plots import draw_learning
 from tinynets.parallel import each_in_processes
@@ -17,18 +17,18 @@ from tinynets.plots import draw_dataset
 
 def draw(name: str, images: Path) -> None:
     """Every figure of one dataset, into its folder under `images`."""
-    curve = artifacts.read_loss_tsv(artifacts.loss_history(name))
-    predictions = artifacts.read_arrays(artifacts.predictions(name))
-    scores = artifacts.read_json(artifacts.model_metrics(name))
+    curve = files.read_tsv(paths.loss_history(name))
+    predictions = files.read_arrays(paths.predictions(name))
+    scores = files.read_json(paths.model_metrics(name))
     draw_dataset(name, curve, predictions, scores, images / name)
-    learning = artifacts.read_arrays(artifacts.learning(name))
-    dynamics = artifacts.read_tsv(artifacts.dynamics(name))
+    learning = files.read_arrays(paths.learning(name))
+    dynamics = files.read_tsv(paths.dynamics(name))
     draw_learning(name, learning, dynamics, curve, predictions, scores.get("best_epoch"), images / name)
 
 
 def plot() -> None:
-    with artifacts.atomic_dir(artifacts.IMAGES) as folder:
-        each_in_processes(partial(draw, images=folder), settings.read(artifacts.RUN_SETTINGS).run)
+    with files.atomic_dir(paths.IMAGES) as folder:
+        each_in_processes(partial(draw, images=folder), settings.read(paths.RUN_SETTINGS).run)
 
 
 if __name__ == "__main__":

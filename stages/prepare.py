@@ -3,18 +3,18 @@
 import numpy as np
 
 from tinynets import sources
-from tinynets.common import artifacts, settings
+from tinynets.common import files, paths, settings
 from tinynets.common.stage import run_stage
 
 
 def prepare(name: str) -> None:
-    config = settings.read(artifacts.prepare_settings(name))
+    config = settings.read(paths.prepare_settings(name))
     raw = sources.prepare(config, name)
     arrays = {
         key: value for key, value in raw.fields().items() if isinstance(value, np.ndarray)
     }  # splits, series facts
-    artifacts.write_arrays(
-        artifacts.prepared(name),
+    files.write_arrays(
+        paths.prepared(name),
         **arrays,
         source=np.array(raw.source),
         feature_names=np.array(raw.feature_names, dtype=str),

@@ -8,7 +8,7 @@ stages depend on and read: a setting changes a stage's deps only when it changes
 Last, it removes the files of datasets that left the run from the folders later stages depend on whole.
 """
 
-from tinynets.common import artifacts
+from tinynets.common import paths
 from tinynets.common.stage import run
 from tinynets.params import load_params
 from tinynets.validation import validate as check
@@ -17,10 +17,10 @@ from tinynets.validation import validate as check
 def validate() -> None:
     params = load_params()
     files = check(params)
-    with artifacts.atomic_dir(artifacts.CHECKS) as folder:
+    with files.atomic_dir(paths.CHECKS) as folder:
         for path, settings in files.items():
-            artifacts.write_json(folder / path.relative_to(artifacts.CHECKS), settings)
-    for path in artifacts.left_over(params.run, params.export):  # in DVC's cache (ONNX figures: in git)
+            files.write_json(folder / path.relative_to(paths.CHECKS), settings)
+    for path in paths.left_over(params.run, params.export):  # in DVC's cache (ONNX figures: in git)
         path.unlink()
 
 

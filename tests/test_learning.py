@@ -13,7 +13,7 @@ from conftest import changed_frames, gif_frames
 from sklearn.datasets import make_circles
 from torch import nn
 
-from tinynets.common import artifacts
+from tinynets.common import files
 from tinynets.common.facts import network_figure_skipped
 from tinynets.learning_plots import class_regions, draw_learning, output_names
 from tinynets.models import build_model
@@ -51,7 +51,7 @@ def trained(model_config: ModelConfig, arrays: dict, epochs: int = 60, record: b
             recorder(run)
         monitor(run)
 
-    step = make_step(run, model_config, config.loss, ONE_PROCESS, batch_size or len(data.x_train))
+    step = make_step(run.model, run.optimizer, model_config, config.loss, ONE_PROCESS, batch_size or len(data.x_train))
     fit(run, data, config, step, on_epoch)
     return run, model, data, recorder
 
@@ -164,8 +164,8 @@ def test_the_learning_figures_are_drawn_and_the_same_bytes_twice(tmp_path):
     history = run.history.numpy()
     curve = {"epoch": np.arange(1, 301), "train": history[:, 0], "test": history[:, 1]}
     predictions = {"x_test": data.x_test.numpy(), "y_true": data.y_test.numpy(), "classes": np.array(["out", "in"])}
-    artifacts.write_tsv(tmp_path / "dynamics.tsv", recorder.dynamics_table(run))
-    dynamics = artifacts.read_tsv(tmp_path / "dynamics.tsv")
+    files.write_tsv(tmp_path / "dynamics.tsv", recorder.dynamics_table(run))
+    dynamics = files.read_tsv(tmp_path / "dynamics.tsv")
     for folder in ("first", "second"):
         draw_learning("circles", learning, dynamics, curve, predictions, None, tmp_path / folder)
     drawn = sorted(path.name for path in (tmp_path / "first").iterdir())
@@ -178,9 +178,9 @@ def test_the_learning_figures_are_drawn_and_the_same_bytes_twice(tmp_path):
 
 def test_a_table_with_text_and_missing_numbers_round_trips(tmp_path):
     columns = {"epoch": [1, 2], "layer": ["linear1", "linear2"], "dead": [0.25, float("nan")]}
-    artifacts.write_tsv(tmp_path / "t.tsv", columns)
+    files.write_tsv(tmp_path / "t.tsv", columns)
     assert (tmp_path / "t.tsv").read_text() == "epoch\tlayer\tdead\n1\tlinear1\t0.25\n2\tlinear2\t\n"
-    read = artifacts.read_tsv(tmp_path / "t.tsv")
+    read = files.read_tsv(tmp_path / "t.tsv")
     assert read["layer"].tolist() == ["linear1", "linear2"] and read["epoch"].tolist() == [1, 2]
     assert read["dead"][0] == 0.25 and np.isnan(read["dead"][1])
 
@@ -205,7 +205,13 @@ def test_a_resumed_run_records_what_an_uninterrupted_one_does(tmp_path):
                 raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt) if stop_at else contextlib.nullcontext():
-            fit(run, data, config, make_step(run, MLP, config.loss, ONE_PROCESS, len(data.x_train)), on_epoch)
+            fit(
+                run,
+                data,
+                config,
+                make_step(run.model, run.optimizer, MLP, config.loss, ONE_PROCESS, len(data.x_train)),
+                on_epoch,
+            )
         return run
 
     interrupted(stop_at=17)
@@ -227,7 +233,13 @@ def test_with_early_stopping_the_gif_ends_on_the_model_it_kept():
     run = start_run(model, config, seed=0, validating=True)
     recorder = Recorder(model, 300, data, plane=True)
     run.records = recorder.blank(2, torch.device("cpu"))
-    fit(run, data, config, make_step(run, MLP, config.loss, ONE_PROCESS, len(data.x_train)), recorder)
+    fit(
+        run,
+        data,
+        config,
+        make_step(run.model, run.optimizer, MLP, config.loss, ONE_PROCESS, len(data.x_train)),
+        recorder,
+    )
     assert run.stopped and run.stopper.best_epoch < run.epoch
     frames = recorder.frames(run, "cross_entropy")
     assert frames["frame_kept"] and frames["frame_epochs"][-1] == run.stopper.best_epoch

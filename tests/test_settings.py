@@ -7,7 +7,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from tinynets.common import artifacts
+from tinynets.common import paths
 from tinynets.common.settings import Settings, digest, plain
 from tinynets.models import build_model
 from tinynets.params import parse_params
@@ -35,7 +35,7 @@ def test_every_default_is_written_out():
 def test_each_stage_gets_only_its_datasets_settings():
     files = default_settings()
     run = yaml.safe_load((ROOT / "params.yaml").read_text())["run"]
-    expected = {artifacts.RUN_SETTINGS.as_posix(), artifacts.EVALUATE_SETTINGS.as_posix()}
+    expected = {paths.RUN_SETTINGS.as_posix(), paths.EVALUATE_SETTINGS.as_posix()}
     for name in run:
         expected |= {f"checks/{name}/{stage}.json" for stage in ("prepare", "featurize", "train")}
     assert set(files) == expected and files["checks/run.json"] == {"run": run}

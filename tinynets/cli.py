@@ -59,14 +59,14 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def predict(args: argparse.Namespace) -> None:
-    from tinynets.common import artifacts
+    from tinynets.common import files
     from tinynets.predict import predict_files
 
     table = predict_files(args.dataset, args.inputs, project_root(Path.cwd()))
     if args.output is None:
         sys.stdout.write(table)
     else:
-        artifacts.write_text(args.output, table)
+        files.write_text(args.output, table)
 
 
 def compare(args: argparse.Namespace) -> None:
@@ -78,9 +78,9 @@ def compare(args: argparse.Namespace) -> None:
     if args.apply:  # refused before anything is printed or written, when it cannot be done
         applied = apply_best(root, comparison)
     if args.md:
-        from tinynets.common import artifacts  # numpy's import, only when it writes
+        from tinynets.common import files  # numpy's import, only when it writes
 
-        artifacts.write_text(args.md, f"{comparison.table(markdown=True)}\n{comparison.verdict}\n")
+        files.write_text(args.md, f"{comparison.table(markdown=True)}\n{comparison.verdict}\n")
     print(comparison.table())
     print(comparison.verdict)
     if args.apply:

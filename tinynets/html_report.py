@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tinynets.blocks import described
-from tinynets.common import artifacts
+from tinynets.common import paths
 from tinynets.common.facts import network_figure_skipped
 from tinynets.report import BASELINE_ORDER, BASELINES, baseline, headline
 
@@ -121,7 +121,7 @@ def _per_class(scores: dict[str, Any]) -> str:
 
 
 def _figures(name: str, layers: list[int] | None) -> str:
-    folder = artifacts.images(name)
+    folder = paths.images(name)
     items = []
     for file, caption in FIGURES.items():
         path = folder / file

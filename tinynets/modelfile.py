@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tinynets.common.artifacts import atomic_path
 from tinynets.common.errors import DataError
+from tinynets.common.files import atomic_path
 
 if TYPE_CHECKING:
     from torch import nn

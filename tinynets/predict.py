@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinynets.common import artifacts
+from tinynets.common import files, paths
 from tinynets.common.errors import DataError
 from tinynets.evaluation.decisions import class_probabilities, predicted_labels
 from tinynets.preprocess import from_stats, inputs
@@ -23,12 +23,12 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 def trained(name: str, root: Path) -> tuple[dict, dict]:
     """The model file's contents and the features' description of a dataset trained in the project at `root`."""
-    model_path, info_path = artifacts.model(name), artifacts.feature_info(name)
+    model_path, info_path = paths.model(name), paths.feature_info(name)
     if not (root / model_path).exists() or not (root / info_path).exists():
         raise DataError(f"dataset {name!r} is not trained yet ({model_path} is missing): run `dvc repro` first")
     from tinynets.modelfile import load_model
 
-    return load_model(root / model_path), artifacts.read_json(root / info_path)
+    return load_model(root / model_path), files.read_json(root / info_path)
 
 
 def read_rows(paths: list[Path], info: dict):

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynets.common import artifacts
+from tinynets.common import files, paths
 
 BASELINES = ("linear", "trivial")  # the summary's columns; a forecast's trivial baseline is the naive one
 BASELINE_ORDER = ("linear", "trivial", "naive", "seasonal_naive")  # a dataset's own table
@@ -77,8 +77,8 @@ def summary_table(run: list[str], all_scores: dict[str, dict[str, Any]]) -> str:
 def write_report(run: list[str], all_scores: dict[str, dict[str, Any]], folder: Path) -> str:
     """Write the DVC plot data and summary.md into `folder`; return the summary table."""
     for name in run:
-        for kind, rows in plot_rows(artifacts.read_arrays(artifacts.predictions(name))).items():
-            artifacts.write_json(folder / kind / f"{name}.json", rows)
+        for kind, rows in plot_rows(files.read_arrays(paths.predictions(name))).items():
+            files.write_json(folder / kind / f"{name}.json", rows)
     table = summary_table(run, all_scores)
     (folder / "summary.md").write_text(table)
     return table

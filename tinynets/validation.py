@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynets.common import artifacts
+from tinynets.common import files, paths
 from tinynets.common.errors import ConfigError
 from tinynets.common.facts import DataFacts, class_count, class_order, input_kind, is_classifier
 from tinynets.common.settings import Settings, digest, plain
@@ -96,13 +96,13 @@ def seasons(params: Params) -> dict[str, int]:
 def settings_files(params: Params) -> dict[Path, dict[str, Any]]:
     """Every stage's settings, by the path the validate stage writes them to."""
     files: dict[Path, dict[str, Any]] = {
-        artifacts.RUN_SETTINGS: {"run": params.run},
-        artifacts.EVALUATE_SETTINGS: {**plain(params.evaluate), "seasons": seasons(params)},
+        paths.RUN_SETTINGS: {"run": params.run},
+        paths.EVALUATE_SETTINGS: {**plain(params.evaluate), "seasons": seasons(params)},
     }
     for name in params.run:
-        files[artifacts.prepare_settings(name)] = prepare_settings(params, name)
-        files[artifacts.featurize_settings(name)] = featurize_settings(params, name)
-        files[artifacts.train_settings(name)] = train_settings(params, name)
+        files[paths.prepare_settings(name)] = prepare_settings(params, name)
+        files[paths.featurize_settings(name)] = featurize_settings(params, name)
+        files[paths.train_settings(name)] = train_settings(params, name)
     return files
 
 
@@ -130,10 +130,10 @@ def known_facts(params: Params, name: str) -> DataFacts | None:
     else by preparing and featurizing the data in memory. None when the dataset was never trained here
     (nothing can be lost: a mistake stops its prepare or train stage before it writes anything), except for a
     series, always read."""
-    info_path = artifacts.feature_info(name)
+    info_path = paths.feature_info(name)
     settings = prepare_settings(params, name)
     if info_path.exists():
-        info = artifacts.read_json(info_path)
+        info = files.read_json(info_path)
         labelled = "labels" in info.get("facts", {}) or not is_classifier(settings["loss"])
         if info.get("made_from") == digest(settings) and labelled:  # facts without labels predate class_order
             try:
@@ -141,7 +141,9 @@ def known_facts(params: Params, name: str) -> DataFacts | None:
             except (KeyError, TypeError):  # written by an older tinynets: learn the facts afresh
                 pass
     # a series is read in a second and its mistakes (a window too long, a column missing) are the common ones
-    if params.dataset(name).data.source != "timeseries" and not any(path.exists() for path in artifacts.trained(name)):
+    if params.dataset(name).data.source != "timeseries" and not any(
+        path.exists() for path in paths.through_train(name)
+    ):
         return None
     return dry_run(Settings(settings), Settings(featurize_settings(params, name)), name)
 

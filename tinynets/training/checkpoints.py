@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from tinynets.common.artifacts import atomic_path
 from tinynets.common.errors import DataError
+from tinynets.common.files import atomic_path
 from tinynets.training.loop import Run
 
 
@@ -109,7 +109,3 @@ class Checkpoint:
         }
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
-
-    def remove(self) -> None:
-        """Delete the checkpoint once the run's outputs are written."""
-        self.path.unlink(missing_ok=True)

@@ -30,8 +30,8 @@ def relaunch(processes: int) -> NoReturn:
 @contextmanager
 def process_group(requested: str) -> Iterator[tuple[torch.device, Shard]]:
     """This process's device and shard; under torchrun, inside a process group (nccl on CUDA, gloo on CPU)."""
-    device = resolve_device(requested)
-    if not launched():
+    alone, device = not launched(), resolve_device(requested)
+    if alone:
         yield device, Shard()
         return
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])

@@ -1,31 +1,32 @@
-"""What the evaluate stage needs from a trained network: its raw outputs, computed where torch is loaded.
+"""What the train stage writes once its runs have finished: the first seed's model file, loss history and what it
+recorded; every seed's raw outputs; the timings.
 
-The train stage writes these, so that evaluate scores them with scikit-learn alone and never spends
-two seconds importing torch for a few milliseconds of inference.
+The raw outputs are computed here, where torch is loaded, so that evaluate scores them with scikit-learn alone
+and never spends two seconds importing torch for a few milliseconds of inference.
 """
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from tinynets.common.facts import is_plane
+from tinynets.common import files
+from tinynets.common.facts import is_classifier, is_plane
+from tinynets.common.settings import plain
+from tinynets.devices import device_name
 from tinynets.inference import eval_outputs
+from tinynets.modelfile import save_model
+from tinynets.models import parameter_count
+from tinynets.training.recording import grid_points, learned
+from tinynets.training.runner import FinishedRun, Job
 from tinynets.training.steps import LOSSES
 from tinynets.training.tensors import Tensors
 
 GRID_STEPS = 200  # decision-region resolution per axis for 2-D inputs
-GRID_MARGIN = 0.1  # fraction of each axis' range added on both sides of the data
-
-
-def grid_points(x: torch.Tensor, steps: int) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """The axes of a `steps` x `steps` grid spanning 2-D inputs (with a margin), and its points, row by row."""
-    low, high = x.min(dim=0).values.cpu(), x.max(dim=0).values.cpu()
-    pad = (high - low) * GRID_MARGIN
-    axes = [torch.linspace(float(lo - p), float(hi + p), steps) for lo, hi, p in zip(low, high, pad, strict=True)]
-    grid_x, grid_y = torch.meshgrid(*axes, indexing="xy")
-    return (axes[0], axes[1]), torch.stack([grid_x.ravel(), grid_y.ravel()], dim=1).to(x.device)
 
 
 def decision_grid(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
@@ -36,7 +37,7 @@ def decision_grid(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
     return {"grid_x": grid_x.numpy(), "grid_y": grid_y.numpy(), "grid_outputs": grid_outputs}
 
 
-def network_outputs(models: list[nn.Module], data: Tensors, loss: str, is_classifier: bool) -> dict[str, np.ndarray]:
+def network_outputs(models: list[nn.Module], data: Tensors, loss: str) -> dict[str, np.ndarray]:
     """The first model's test outputs and mean loss (the same for the validation split, if held out; for a 2-D
     classifier its outputs over a grid); with several models (train.repeats), every one's, for the spread the
     evaluate stage reports."""
@@ -51,6 +52,69 @@ def network_outputs(models: list[nn.Module], data: Tensors, loss: str, is_classi
         if len(models) > 1:
             arrays[f"repeat_{prefix}outputs"] = torch.stack(outputs).cpu().numpy()
             arrays[f"repeat_{prefix}losses"] = np.array(losses)
-    if is_classifier and is_plane(data.x_test):
+    if is_classifier(loss) and is_plane(data.x_test):
         arrays |= decision_grid(models[0], torch.cat([data.x_train, data.x_test]))
     return arrays
+
+
+def training_facts(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
+    """What the metrics report of how the first seed's model was trained (and which seeds, with repeats)."""
+    first, config = runs[0], job.train
+    facts: dict[str, Any] = {
+        "loss": config.loss,
+        "epochs": config.epochs,
+        "device": device_name(job.device),
+        "parameters": parameter_count(first.model),
+    }
+    if first.run.stopper:
+        facts |= {"best_epoch": first.run.stopper.best_epoch, "stopped_epoch": first.run.epoch}
+    if len(job.seeds) > 1:
+        facts["seeds"] = job.seeds
+    return facts
+
+
+def timings(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
+    """How long training took here (runs/<dataset>.json: they differ from run to run, so DVC does not track them)."""
+    seconds = sum(finished.seconds for finished in runs)
+    epochs = max(sum(finished.run.epoch - finished.resumed_at for finished in runs), 1)
+    return {
+        "device": device_name(job.device),
+        "processes": job.shard.world,
+        "resumed_at_epoch": runs[0].resumed_at,
+        "train_seconds": round(seconds, 3),
+        "seconds_per_epoch": round(seconds / epochs, 6),
+        "samples_per_second": round(epochs * len(runs[0].data.x_train) / max(seconds, 1e-9)),
+    }
+
+
+def model_facts(job: Job, trained: dict[str, Any]) -> dict[str, Any]:
+    """What the model file says of itself: its dataset, its declaration and training, its shapes, `trained`."""
+    declared = {"model": plain(job.model), "train": plain(job.train), "seed": job.seeds[0]}
+    shapes = {"input_shape": list(job.input_shape), "outputs": job.outputs, "processes": job.shard.world}
+    return {"dataset": job.name, **declared, **shapes, **trained}
+
+
+def write_outputs(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
+    """Write the train stage's outputs from its finished runs, remove their checkpoints; return the timings."""
+    first, loss, where = runs[0], job.train.loss, job.files
+    trained = training_facts(job, runs)
+    about = model_facts(job, trained)
+    history = first.run.history[: first.run.epoch].cpu().numpy()
+    losses = {
+        "epoch": list(range(1, first.run.epoch + 1)),
+        **{column: history[:, index].tolist() for index, column in enumerate(first.run.columns)},
+        "lr": first.run.lrs,
+    }
+    dynamics = first.recorder.dynamics_table(first.run)
+    learning = first.recorder.frames(first.run, loss) | learned(first.model, first.data, job.model.layers, job.images)
+    results = network_outputs([finished.model for finished in runs], first.data, loss)
+    took = timings(job, runs)
+    save_model(where.model, first.model, **about)
+    files.write_tsv(where.loss_history, losses)
+    files.write_tsv(where.dynamics, dynamics)
+    files.write_arrays(where.learning, **learning)
+    files.write_arrays(where.outputs, **results, training=np.array(json.dumps(trained, sort_keys=True)))
+    files.write_json(where.timings, took)
+    for repeat in range(len(runs)):
+        where.checkpoint(repeat).unlink(missing_ok=True)
+    return took

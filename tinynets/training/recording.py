@@ -10,8 +10,6 @@ them. Drawing is the plot stage's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +18,8 @@ from torch import nn
 
 from tinynets.common.facts import is_plane, network_figure_skipped
 from tinynets.evaluation.decisions import as_labels, class_probabilities
-from tinynets.inference import as_inputs
+from tinynets.inference import as_inputs, eval_mode, mode_dependent
 from tinynets.training.loop import Run
-from tinynets.training.outputs import grid_points
 from tinynets.training.tensors import Tensors
 
 DYNAMICS_POINTS = 100  # log-spaced epochs and as many evenly spaced ones (every epoch of a shorter run)
@@ -33,6 +30,16 @@ PLANE_GRID = 64  # per axis: the frames' and the hidden units' resolution over t
 DEAD_PROBE_WORK, DEAD_PROBE_ROWS = 1 << 22, 256
 FIRST_LAYER_UNITS = 64  # first-layer weight tiles drawn (the first units)
 NEURON_UNITS = 32  # each hidden layer's units drawn over the plane (the first ones)
+GRID_MARGIN = 0.1  # fraction of each axis' range added on both sides of the data, for a grid over the plane
+
+
+def grid_points(x: torch.Tensor, steps: int) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The axes of a `steps` x `steps` grid spanning 2-D inputs (with a margin), and its points, row by row."""
+    low, high = x.min(dim=0).values.cpu(), x.max(dim=0).values.cpu()
+    pad = (high - low) * GRID_MARGIN
+    axes = [torch.linspace(float(lo - p), float(hi + p), steps) for lo, hi, p in zip(low, high, pad, strict=True)]
+    grid_x, grid_y = torch.meshgrid(*axes, indexing="xy")
+    return (axes[0], axes[1]), torch.stack([grid_x.ravel(), grid_y.ravel()], dim=1).to(x.device)
 
 
 def spaced_epochs(epochs: int, count: int) -> list[int]:
@@ -86,31 +93,6 @@ def hidden_layers(model: nn.Module, names: dict[nn.Module, str]) -> list[Hidden]
         elif not isinstance(module, nn.Dropout):  # another activation: its output is no ReLU's
             relu = False
     return found
-
-
-MODE_DEPENDENT = (nn.Dropout, nn.modules.batchnorm._BatchNorm, nn.RNNBase)  # what eval mode changes
-
-
-def mode_dependent(model: nn.Module) -> bool:
-    """Whether eval mode changes what the model computes (dropout, batch norm, a recurrent layer's dropout)."""
-    return any(isinstance(module, MODE_DEPENDENT) for module in model.modules())
-
-
-@contextmanager
-def evaluated(model: nn.Module, switch: bool | None = None) -> Iterator[None]:
-    """Eval mode without autograd for the block, then the mode the model was in. `switch` False skips the
-    switch for a net eval mode does not change (walking its modules twice costs a tiny MLP's recorded epoch a
-    third of its time); None asks `mode_dependent`."""
-    switch = mode_dependent(model) if switch is None else switch
-    training = model.training
-    if switch:
-        model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        if switch:
-            model.train(training)
 
 
 def hidden_outputs(model: nn.Sequential, readers: list[nn.Linear], x: torch.Tensor) -> list[torch.Tensor]:
@@ -169,7 +151,7 @@ class Recorder:
             if row is not None:
                 self._dynamics(run.records["dynamics"][row])
             if frame is not None:
-                with evaluated(self.model, self.switch):
+                with eval_mode(self.model, self.switch):
                     run.records["frames"][frame] = self.model(self.grid)
 
     def _dynamics(self, out: torch.Tensor) -> None:
@@ -179,7 +161,7 @@ class Recorder:
         per_layer = torch.zeros(len(self.layers), 2, device=norms.device).index_add_(0, self.owner, norms.square())
         out[:, :2] = per_layer.sqrt()
         if self.readers:
-            with evaluated(self.model, self.switch):
+            with eval_mode(self.model, self.switch):
                 units = hidden_outputs(self.model, self.readers, self.probe)
             for row, hidden in zip(self.dead_rows, units, strict=True):
                 out[row, 2] = (hidden.amax(dim=0) <= 0).float().mean()
@@ -207,7 +189,7 @@ class Recorder:
         done = [epoch for epoch in self.frame_epochs if epoch <= run.epoch]
         outputs = run.records["frames"][: len(done)]
         if run.stopper:  # the weights the model kept, restored after the last recorded frame
-            with evaluated(self.model, self.switch):
+            with eval_mode(self.model, self.switch):
                 outputs = torch.cat([outputs, self.model(self.grid)[None]])
             done.append(run.stopper.best_epoch)
         probabilities = np.stack([class_probabilities(frame, loss) for frame in outputs.cpu().numpy()])
@@ -233,7 +215,7 @@ def learned(model: nn.Module, data: Tensors, layers: list[int] | None, images: b
         (axis_x, axis_y), grid = grid_points(torch.cat([data.x_train, data.x_test]), PLANE_GRID)
         arrays |= {"neuron_x": axis_x.numpy(), "neuron_y": axis_y.numpy()}
         arrays["neuron_layers"] = np.array([layer.layer for layer in hidden])
-        with evaluated(model):
+        with eval_mode(model):
             outputs = hidden_outputs(model, [layer.reader for layer in hidden], grid)
         for index, units in enumerate(outputs, 1):
             shown = units[:, :NEURON_UNITS].T.reshape(-1, PLANE_GRID, PLANE_GRID)
@@ -249,7 +231,7 @@ def learned(model: nn.Module, data: Tensors, layers: list[int] | None, images: b
             arrays["first_layer"] = tiles.reshape(-1, *image.shape[1:]).cpu().numpy()
         else:
             maps = image
-            with evaluated(model):
+            with eval_mode(model):
                 for module in model:  # up to the first conv layer's output
                     maps = module(maps)
                     if module is first:

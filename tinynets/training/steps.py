@@ -12,12 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinynets.inference import Forward
+from tinynets.inference import Forward, eval_forward
 from tinynets.training.backprop import ExplicitMlp
 
 if TYPE_CHECKING:
     from tinynets.params import ModelConfig
-    from tinynets.training.loop import Run
     from tinynets.training.optimizers import Optimizer
     from tinynets.training.tensors import Shard
 
@@ -49,19 +48,6 @@ def threads_for(mlp: ExplicitMlp, batch: int) -> int | None:
     """One thread for an MLP whose every layer is tiny at this batch size, else torch's default."""
     largest = max(weight.numel() for weight, _ in mlp.weights)
     return 1 if batch * largest < ONE_THREAD_WORK else None
-
-
-def evaluating(model: nn.Module) -> Forward:
-    """A forward pass that measures a loss mid-training: eval mode, no autograd history, then train mode again."""
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        model.eval()
-        with torch.no_grad():
-            outputs = model(x)
-        model.train()
-        return outputs
-
-    return forward
 
 
 def explicit_step(mlp: ExplicitMlp, optimizer: Optimizer, loss: str, batch: int) -> TrainStep:
@@ -106,18 +92,20 @@ def distributed_step(ddp: nn.Module, forward: Forward, optimizer: Optimizer, los
     return TrainStep(update, forward, uses_autograd=True)
 
 
-def make_step(run: Run, model_config: ModelConfig, loss: str, shard: Shard, batch: int) -> TrainStep:
+def make_step(
+    model: nn.Module, optimizer: Optimizer, model_config: ModelConfig, loss: str, shard: Shard, batch: int
+) -> TrainStep:
     """The step for this process, for batches of `batch` rows. On several processes, DistributedDataParallel
     around whatever the model is (it averages the gradients across ranks inside autograd's backward); on one,
     an MLP's explicit backward, and autograd for any other network."""
-    mlp = ExplicitMlp(run.model, model_config) if model_config.layers is not None else None
+    mlp = ExplicitMlp(model, model_config) if model_config.layers is not None else None
     if shard.world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        run.model.train()
-        forward = mlp.forward if mlp else evaluating(run.model)
-        return distributed_step(DistributedDataParallel(run.model), forward, run.optimizer, loss, shard.world)
+        model.train()
+        forward = mlp.forward if mlp else eval_forward(model)
+        return distributed_step(DistributedDataParallel(model), forward, optimizer, loss, shard.world)
     if mlp:
-        return explicit_step(mlp, run.optimizer, loss, batch)
-    run.model.train()
-    return autograd_step(run.model, evaluating(run.model), run.optimizer, loss)
+        return explicit_step(mlp, optimizer, loss, batch)
+    model.train()
+    return autograd_step(model, eval_forward(model), optimizer, loss)

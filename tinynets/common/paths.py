@@ -1,17 +1,9 @@
-"""Where each stage's files live, and writes that never leave a half-written file at a final path."""
+"""Where each stage's files live: one function or constant per file or folder, named after what it holds."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 CHECKS = Path("checks")  # the validate stage's output: each stage's settings, every default filled in
 RUN_SETTINGS = CHECKS / "run.json"  # the datasets of the run, in order (evaluate, plot, report)
@@ -83,9 +75,43 @@ def dynamics(name: str) -> Path:
     return Path("plots/dynamics") / f"{name}.tsv"
 
 
-def run_figures(name: str) -> Path:
+def timings(name: str) -> Path:
     """Timings of the last training run: not a DVC output, as they differ run to run."""
     return Path("runs") / f"{name}.json"
+
+
+@dataclass(frozen=True)
+class TrainFiles:
+    """The files the train stage reads and writes for one dataset, in one place."""
+
+    name: str
+    settings: Path
+    features: Path
+    model: Path
+    loss_history: Path
+    dynamics: Path
+    outputs: Path
+    learning: Path
+    timings: Path
+
+    def checkpoint(self, repeat: int) -> Path:
+        """The checkpoint of the run with the dataset's `repeat`-th seed."""
+        return checkpoint(self.name, repeat)
+
+
+def train_files(name: str) -> TrainFiles:
+    """Where dataset `name`'s train stage reads its settings and features and writes its outputs."""
+    return TrainFiles(
+        name,
+        train_settings(name),
+        features(name),
+        model(name),
+        loss_history(name),
+        dynamics(name),
+        outputs(name),
+        learning(name),
+        timings(name),
+    )
 
 
 PREDICTIONS = Path("data/predictions")
@@ -108,7 +134,7 @@ def images(name: str) -> Path:
     return IMAGES / name
 
 
-def trained(name: str) -> list[Path]:
+def through_train(name: str) -> list[Path]:
     """The outputs of a dataset's prepare, featurize and train stages: what a model that does not fit its
     data would cost, were it found only when train starts (the stages after train would not run)."""
     return [
@@ -143,112 +169,3 @@ def left_over(run: list[str], export: list[str]) -> list[Path]:
         for found in sorted(folder.iterdir())
         if found.is_file() and not found.name.startswith(".") and found not in wanted
     ]
-
-
-@contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `final`; rename it into place only if the block succeeds."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-@contextmanager
-def atomic_dir(final: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `final`; it replaces `final` only if the block succeeds."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        yield tmp
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-
-
-def write_with(final: Path, write: Callable[[Path], None]) -> None:
-    """Write `final` atomically through `write(tmp_path)`."""
-    with atomic_path(final) as tmp:
-        write(tmp)
-
-
-def write_text(final: Path, text: str) -> None:
-    """Write a text file atomically."""
-    write_with(final, lambda tmp: tmp.write_text(text))
-
-
-def write_json(final: Path, data: Any) -> None:
-    """Write JSON atomically, keys sorted so equal data gives equal bytes."""
-    write_text(final, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
-def write_arrays(final: Path, **arrays: np.ndarray) -> None:
-    """Write named arrays as one uncompressed .npz, atomically."""
-
-    def save(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-
-    write_with(final, save)
-
-
-def read_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Read every array of an .npz (no pickles allowed)."""
-    with np.load(path, allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}
-
-
-def write_loss_tsv(path: Path, columns: dict[str, np.ndarray]) -> None:
-    """Per-epoch losses (and the lr) as a TSV that DVC plots: an `epoch` column from 1, then one per series."""
-    names = ["epoch", *columns]
-    epochs = len(next(iter(columns.values())))
-    series = [np.asarray(values).tolist() for values in columns.values()]
-    lines = ["\t".join(names)]
-    lines += ["\t".join([str(epoch + 1), *(f"{values[epoch]:.6g}" for values in series)]) for epoch in range(epochs)]
-    write_text(path, "\n".join(lines) + "\n")
-
-
-def write_tsv(path: Path, columns: dict[str, list]) -> None:
-    """Columns of equal length as a TSV that DVC plots: numbers to 6 significant digits, NaN as an empty cell."""
-
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return "" if value != value else f"{value:.6g}"
-        return str(value)
-
-    rows = zip(*columns.values(), strict=True)
-    lines = ["\t".join(columns), *("\t".join(map(cell, row)) for row in rows)]
-    write_text(path, "\n".join(lines) + "\n")
-
-
-def read_tsv(path: Path) -> dict[str, np.ndarray]:
-    """A TSV's columns by name: numbers as floats (an empty cell as NaN), any other column as text."""
-    lines = path.read_text().splitlines()
-    names, rows = lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
-    columns = {}
-    for index, name in enumerate(names):
-        values = [row[index] for row in rows]
-        try:
-            columns[name] = np.array([float(value) if value else np.nan for value in values])
-        except ValueError:
-            columns[name] = np.array(values, dtype=str)
-    return columns
-
-
-def read_loss_tsv(path: Path) -> dict[str, np.ndarray]:
-    """The loss history's columns by name (epoch, train, test, ...)."""
-    names = path.read_text().split("\n", 1)[0].split("\t")
-    table = np.loadtxt(path, delimiter="\t", skiprows=1, ndmin=2)
-    return {name: table[:, index] for index, name in enumerate(names)}
