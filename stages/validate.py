@@ -8,17 +8,17 @@ stages depend on and read: a setting changes a stage's deps only when it changes
 Last, it removes the files of datasets that left the run from the folders later stages depend on whole.
 """
 
-from tinynets.common import paths
+from tinynets.checks import check_params
+from tinynets.common import files, paths
 from tinynets.common.stage import run
 from tinynets.params import load_params
-from tinynets.validation import validate as check
 
 
 def validate() -> None:
     params = load_params()
-    files = check(params)
+    settings_files = check_params(params)
     with files.atomic_dir(paths.CHECKS) as folder:
-        for path, settings in files.items():
+        for path, settings in settings_files.items():
             files.write_json(folder / path.relative_to(paths.CHECKS), settings)
     for path in paths.left_over(params.run, params.export):  # in DVC's cache (ONNX figures: in git)
         path.unlink()

@@ -8,14 +8,15 @@ from pathlib import Path
 from conftest import ROOT
 
 
-def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
-    """The modules a file imports anywhere (in functions too), except under `if TYPE_CHECKING:`."""
+def imported_modules(path: Path, root: Path = ROOT, type_only: bool = False) -> set[str]:
+    """The modules a file imports anywhere (in functions too); those under `if TYPE_CHECKING:` with `type_only`."""
     tree = ast.parse(path.read_text())
     package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
     names: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+        type_checking = isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        if type_checking and not type_only:
             return  # never runs
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -60,11 +61,12 @@ def import_closure(module: str) -> set[str]:
 
 
 def package_imports(root: Path = ROOT) -> dict[str, set[str]]:
-    """Each module of the tinynets package under `root`, by path, and the package's modules it imports."""
+    """Each module of the tinynets package under `root`, by path, and the package's modules it imports (for type
+    hints alone too: a reader follows those as well)."""
     graph = {}
     for path in sorted((root / "tinynets").rglob("*.py")):
         found = set()
-        for name in imported_modules(path, root):
+        for name in imported_modules(path, root, type_only=True):
             parts = name.split(".")
             for end in range(1, len(parts) + 1):
                 target = module_file(".".join(parts[:end]), root)

@@ -10,8 +10,10 @@ import pytest
 from scipy.stats import bootstrap
 
 from tinynets.common.errors import DataError
-from tinynets.compare import Comparison, Experiment, figures, flattened, rank, short, verdict
+from tinynets.compare import Comparison
+from tinynets.experiments import Experiment, flattened
 from tinynets.noise import paired_bootstrap
+from tinynets.ranking import metric_values, rank, short, verdict
 
 
 def by_seed(values: list[float]) -> dict[str, float]:
@@ -171,8 +173,8 @@ def test_figures_on_other_rows_other_commits_or_loss_units_are_not_ranked_togeth
 
 
 def test_per_seed_figures_are_read_in_seed_order():
-    assert figures({"per_seed": {"accuracy": {"100": 0.1, "99": 0.2, "9": 0.3}}}, "accuracy") == [0.3, 0.2, 0.1]
-    assert figures({"accuracy": 0.5}, "accuracy") == [0.5] and figures({}, "accuracy") == []
+    assert metric_values({"per_seed": {"accuracy": {"100": 0.1, "99": 0.2, "9": 0.3}}}, "accuracy") == [0.3, 0.2, 0.1]
+    assert metric_values({"accuracy": 0.5}, "accuracy") == [0.5] and metric_values({}, "accuracy") == []
 
 
 def test_one_seed_each_counts_the_rows_but_not_seed_noise():

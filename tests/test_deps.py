@@ -84,7 +84,7 @@ def test_every_stage_depends_on_the_code_it_runs_and_no_other(stage):
 
 
 def test_the_checker_sees_an_import_inside_a_function():
-    names = imported_modules(ROOT / "tinynets/validation.py")
+    names = imported_modules(ROOT / "tinynets/checks.py")
     assert "tinynets.sources" in names  # imported inside dry_run only
     assert "tinynets/common/settings.py" in import_closure("stages.train")
 

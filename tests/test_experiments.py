@@ -16,8 +16,8 @@ import pytest
 import yaml
 from conftest import make_repo, readme_block, run, run_readme_block, tiny_params, tool_env
 
-from tinynets.compare import figures
 from tinynets.noise import paired_bootstrap
+from tinynets.ranking import metric_values
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +77,7 @@ def test_the_readmes_sweep_is_ranked_on_validation_tested_against_seed_noise_and
     block = run_readme_block(workspace, readme_block("tinynets compare iris --apply"))  # queue, wait, compare, apply
     recorded = experiments(workspace)
     assert len(recorded) == 3 and all(len(scores["valid"]["per_seed"]["accuracy"]) == 3 for scores in recorded.values())
-    per_seed = {name: figures(scores["valid"], "accuracy") for name, scores in recorded.items()}
+    per_seed = {name: metric_values(scores["valid"], "accuracy") for name, scores in recorded.items()}
 
     result = tinynets(workspace, "compare", "iris", "--md", "sweep.md")  # what the block printed before --apply
     assert result.returncode == 0, result.stderr
@@ -159,7 +159,7 @@ def test_two_machines_share_a_sweep_through_a_git_and_a_dvc_remote(pipeline, tmp
     ranked = ranked_names(result.stdout)
     assert sorted(ranked) == ["lr-a", "lr-b"]
     recorded = experiments(last)
-    per_seed = {name: figures(recorded[name]["valid"], "accuracy") for name in ranked}
+    per_seed = {name: metric_values(recorded[name]["valid"], "accuracy") for name in ranked}
     assert_the_verdict_is_the_bootstraps(result.stdout.splitlines()[-1], last, ranked, per_seed)
     applied = tinynets(last, "compare", "iris", "--apply")  # the outputs come from the DVC remote
     assert applied.returncode == 0, applied.stderr

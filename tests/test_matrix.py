@@ -20,11 +20,11 @@ from conftest import make_repo, tiny_params, tool_env, write_params
 from own_data import houses, write_csv
 from PIL import Image
 
+from tinynets.checks import check_model_fits, dry_run, featurize_settings, prepare_settings
 from tinynets.common.errors import ConfigError, DataError
 from tinynets.common.settings import Settings
 from tinynets.params import parse_params
 from tinynets.predict import predict_files
-from tinynets.validation import check_model_fits, dry_run, featurize_settings, prepare_settings
 
 pytestmark = pytest.mark.slow
 

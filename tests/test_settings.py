@@ -7,12 +7,12 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from tinynets.checks import settings_files
 from tinynets.common import paths
 from tinynets.common.settings import Settings, digest, plain
 from tinynets.models import build_model
 from tinynets.params import parse_params
 from tinynets.training.optimizers import make_optimizer
-from tinynets.validation import settings_files
 
 
 def default_settings() -> dict:

@@ -30,8 +30,8 @@ def parser() -> argparse.ArgumentParser:
         "compare",
         help="rank a dataset's experiments on validation data and tell a real lead from seed noise",
         description="Reads DVC's experiment records (the workspace, branches, queued and failed experiments): one "
-        "row each, ranked on the mean validation figure over seeds when measured alike (the same validation rows, "
-        "commit and loss units), the test figure beside it; then whether the best one's lead over the runner-up "
+        "row each, ranked on the mean validation metric over seeds when measured alike (the same validation rows, "
+        "commit and loss units), the test metric beside it; then whether the best one's lead over the runner-up "
         "is larger than the noise of seeds and validation rows (a paired bootstrap).",
     )
     compare.add_argument("dataset", help="a dataset in params.yaml")

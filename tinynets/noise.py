@@ -1,9 +1,9 @@
 """Is one experiment's lead over another larger than noise? A paired bootstrap over the validation rows and the
-seeds, the two sources of noise behind a validation figure of nets this small.
+seeds, the two sources of noise behind a validation metric of nets this small.
 
 Each resample draws the seeds (the same draw for both sides where they share seeds: they are compared as
 pairs) and the validation rows (always the same rows for both sides: each row is a pair), and recomputes the
-difference of the two figures. The p-value is the two-sided bootstrap p: twice the share of resamples on the
+difference of the two metrics. The p-value is the two-sided bootstrap p: twice the share of resamples on the
 far side of zero, counted with the observed difference, so it is never 0. A difference seen on one row of 24
 is rarely far from zero once rows are resampled, however often the seeds repeat it.
 """
@@ -22,7 +22,7 @@ SEED = 0  # the bootstrap's own: the same verdict on every run
 
 @dataclass(frozen=True)
 class Lead:
-    """A difference of two figures (a minus b), its bootstrap standard error and two-sided p-value."""
+    """A difference of two metrics (a minus b), its bootstrap standard error and two-sided p-value."""
 
     difference: float
     error: float

@@ -31,7 +31,7 @@ def plot_rows(predictions: dict[str, np.ndarray]) -> dict[str, list[dict[str, An
 
 
 def headline(scores: dict[str, Any]) -> str:
-    """The figures a reader looks at first; mean ± std over the seeds when train.repeats trained several."""
+    """The metrics a reader looks at first; mean ± std over the seeds when train.repeats trained several."""
     if "skipped" in scores:
         return "skipped"
     spread = scores.get("spread")
@@ -49,8 +49,8 @@ def headline(scores: dict[str, Any]) -> str:
     return f"MAE {scores['mae']:.4g}, R² {scores['r2']:.4f}"
 
 
-def _spread(figures: dict[str, float], form: str) -> str:
-    return f"{figures['mean']:{form}} ± {figures['std']:{form}}"
+def _spread(spread: dict[str, float], form: str) -> str:
+    return f"{spread['mean']:{form}} ± {spread['std']:{form}}"
 
 
 def baseline(scores: dict[str, Any], kind: str) -> dict[str, Any]:

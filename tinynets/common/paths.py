@@ -47,7 +47,7 @@ def onnx_model(name: str) -> Path:
 
 
 def export_metrics(name: str) -> Path:
-    """The ONNX export's parity figures, beside the ONNX file (metrics/ is the evaluate stage's folder)."""
+    """The ONNX export's parity numbers, beside the ONNX file (metrics/ is the evaluate stage's folder)."""
     return Path("models") / f"{name}.onnx.json"
 
 

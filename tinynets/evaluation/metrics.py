@@ -1,4 +1,4 @@
-"""Metrics from scikit-learn: the figures that score predictions (decisions.py turns outputs into those)."""
+"""Metrics from scikit-learn: the numbers that score predictions (decisions.py turns outputs into those)."""
 
 from __future__ import annotations
 

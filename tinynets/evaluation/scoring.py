@@ -34,7 +34,7 @@ def _targets(y: np.ndarray, info: dict[str, Any]) -> np.ndarray:
 def headline_metrics(
     y_true: np.ndarray, outputs: np.ndarray, loss: str, classes: list[str] | None, info: dict[str, Any]
 ) -> dict[str, float]:
-    """The headline metrics of a net's raw outputs: accuracy, macro figures (and ROC AUC), or MSE, MAE, R² (and a
+    """The headline metrics of a net's raw outputs: accuracy, macro averages (and ROC AUC), or MSE, MAE, R² (and a
     forecast's RMSE, MASE and MAE per step ahead)."""
     if classes is None:
         predicted = from_stats(info["target_scaler"]).inverse(outputs)
@@ -45,7 +45,7 @@ def headline_metrics(
     return metrics.classification(y_true, labels, classes, probabilities)
 
 
-def seed_figures(
+def seed_metrics(
     outputs: np.ndarray,
     losses: np.ndarray,
     seeds: list[int],
@@ -55,32 +55,32 @@ def seed_figures(
     info: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
     """Over the seeds of train.repeats, for the headline metrics: `spread` (mean, standard deviation, min, max)
-    and `per_seed`, each seed's figure by seed (what `tinynets compare` tests a difference on; numbers under
+    and `per_seed`, each seed's value by seed (what `tinynets compare` tests a difference on; numbers under
     keys, not a list, as DVC's experiment records keep only numbers)."""
     scored = [
         {**headline_metrics(y_true, seed_outputs, loss, classes, info), "loss": float(seed_loss)}
         for seed_outputs, seed_loss in zip(outputs, losses, strict=True)
     ]
-    figures: dict[str, dict[str, Any]] = {"spread": {}, "per_seed": {}}
+    block: dict[str, dict[str, Any]] = {"spread": {}, "per_seed": {}}
     for key in SPREAD_METRICS[classes is not None]:
         values = np.array([scores[key] for scores in scored])
-        figures["spread"][key] = {
+        block["spread"][key] = {
             "mean": metrics.rounded(values.mean()),
             "std": metrics.rounded(values.std(ddof=1)),
             "min": metrics.rounded(values.min()),
             "max": metrics.rounded(values.max()),
         }
-    for key, value in scored[0].items():  # every headline figure, to compare on any of them
+    for key, value in scored[0].items():  # every headline metric, to compare on any of them
         if isinstance(value, float):
             values = [scores[key] for scores in scored]
-            figures["per_seed"][key] = {str(seed): metrics.rounded(v) for seed, v in zip(seeds, values, strict=True)}
-    return figures
+            block["per_seed"][key] = {str(seed): metrics.rounded(v) for seed, v in zip(seeds, values, strict=True)}
+    return block
 
 
-def row_figures(
+def row_values(
     outputs: np.ndarray, y: np.ndarray, loss: str, classes: list[str] | None, info: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    """Each seed's figures on each validation row, (seeds, rows) each, whose means over the rows are the split's
+    """Each seed's values on each validation row, (seeds, rows) each, whose means over the rows are the split's
     accuracy (`correct`), MAE (`abs_error`), MSE (`sq_error`) and loss: what `tinynets compare` resamples to
     tell a lead from noise. `outputs` are the raw outputs of every seed, `y` the split's targets as trained on."""
     raw = outputs.astype(np.float64)
@@ -158,10 +158,10 @@ def evaluate(
         scores["valid"] = {"loss": metrics.rounded(float(net["valid_loss"])), **valid}
         if "repeat_valid_outputs" in net:
             repeats = net["repeat_valid_outputs"], net["repeat_valid_losses"]
-            scores["valid"] |= seed_figures(*repeats, training["seeds"], targets["valid"], loss, classes, info)
+            scores["valid"] |= seed_metrics(*repeats, training["seeds"], targets["valid"], loss, classes, info)
         by_seed = net.get("repeat_valid_outputs", net["valid_outputs"][np.newaxis])
-        arrays |= row_figures(by_seed, features["y_valid"], loss, classes, info)
-        scores["valid"]["rows"] = info["valid_rows"]  # compare ranks together only figures on the same rows
+        arrays |= row_values(by_seed, features["y_valid"], loss, classes, info)
+        scores["valid"]["rows"] = info["valid_rows"]  # compare ranks together only metrics on the same rows
         # a loss is comparable under the same loss function, and a regressor's on targets scaled alike
         scaled = f", targets scaled {info['target_scaler']['kind']}" if classes is None else ""
         scores["valid"]["loss_units"] = f"{loss}{scaled}"
@@ -177,7 +177,7 @@ def evaluate(
     scores |= {key: training[key] for key in TRAINING_FACTS if key in training}
     if "repeat_outputs" in net:
         repeats = net["repeat_outputs"], net["repeat_losses"], training["seeds"]
-        scores |= seed_figures(*repeats, y_true, loss, classes, info)
+        scores |= seed_metrics(*repeats, y_true, loss, classes, info)
     if "grid_outputs" in net:
         grid_class = decisions.predicted_labels(net["grid_outputs"], loss).reshape(net["grid_x"].shape)
         arrays |= {"grid_x": net["grid_x"], "grid_y": net["grid_y"], "grid_class": grid_class}

@@ -173,8 +173,8 @@ class Recorder:
         for epoch, per_layer in zip(self.epochs, values, strict=True):
             if epoch > run.epoch:  # stopped early
                 break
-            for (_, name), figures in zip(self.layers, per_layer, strict=True):
-                for key, value in zip(table, (epoch, name, *figures), strict=True):
+            for (_, name), values in zip(self.layers, per_layer, strict=True):
+                for key, value in zip(table, (epoch, name, *values), strict=True):
                     table[key].append(value)
         return table
 

@@ -1,5 +1,5 @@
-"""The validate stage's work: every check that can be made before a stage deletes its outputs, then the settings
-each stage reads.
+"""The validate stage's checks: every check of params.yaml that can be made before a stage deletes its outputs,
+then the settings each stage reads.
 
 DVC removes a stage's outputs before running it, so a mistake found inside a stage costs the user their
 previous results. The validate stage, at the head of the pipeline, runs these checks first: the schema,
@@ -95,15 +95,15 @@ def seasons(params: Params) -> dict[str, int]:
 
 def settings_files(params: Params) -> dict[Path, dict[str, Any]]:
     """Every stage's settings, by the path the validate stage writes them to."""
-    files: dict[Path, dict[str, Any]] = {
+    by_path: dict[Path, dict[str, Any]] = {
         paths.RUN_SETTINGS: {"run": params.run},
         paths.EVALUATE_SETTINGS: {**plain(params.evaluate), "seasons": seasons(params)},
     }
     for name in params.run:
-        files[paths.prepare_settings(name)] = prepare_settings(params, name)
-        files[paths.featurize_settings(name)] = featurize_settings(params, name)
-        files[paths.train_settings(name)] = train_settings(params, name)
-    return files
+        by_path[paths.prepare_settings(name)] = prepare_settings(params, name)
+        by_path[paths.featurize_settings(name)] = featurize_settings(params, name)
+        by_path[paths.train_settings(name)] = train_settings(params, name)
+    return by_path
 
 
 def check_model_fits(name: str, config: DatasetConfig, facts: DataFacts) -> None:
@@ -159,7 +159,7 @@ def dry_run(prepare: Settings, featurize: Settings, name: str) -> DataFacts:
     return DataFacts.from_dict(info["facts"])
 
 
-def validate(params: Params) -> dict[Path, dict[str, Any]]:
+def check_params(params: Params) -> dict[Path, dict[str, Any]]:
     """Check every dataset in `run` (device, then model against data); return the settings files to write."""
     from tinynets.devices import check_available
 

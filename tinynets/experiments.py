@@ -1,0 +1,167 @@
+"""DVC's records of a project's experiments, read through DVC's own API: each one's params, metrics and per-row
+validation values, and `dvc exp apply` with the checks that keep uncommitted work from being lost."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinynets.common.errors import DataError
+
+WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One row of DVC's experiment records: where it is, its params, one dataset's metrics (None: none)."""
+
+    name: str  # "workspace", an experiment's name, or a commit's branch or short rev
+    rev: str
+    kind: str  # "workspace", "commit" or "experiment"
+    status: str  # "done", "queued", "running" or "failed"
+    params: dict[str, Any] = field(default_factory=dict)  # params.yaml, flattened: "datasets.iris.train.lr" -> 0.03
+    scores: dict[str, Any] | None = None
+    baseline: str = ""  # an experiment's: the commit it was run from
+
+    @property
+    def commit(self) -> str:
+        """The commit the results belong to: an experiment's baseline, a commit's own."""
+        return self.baseline or self.rev
+
+
+def flattened(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested params as one level: {"a": {"b": 1}} -> {"a.b": 1}."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            flat |= flattened(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _row(state: Any, name: str, kind: str, status: str, dataset: str, baseline: str = "") -> Experiment:
+    data = state.data
+    params = (data.params.get("params.yaml") or {}).get("data") or {} if data else {}
+    metrics = (data.metrics.get(f"metrics/{dataset}.json") or {}).get("data") if data else None
+    if status != "done":  # a failed experiment still carries its baseline's committed metrics
+        metrics = None
+    return Experiment(name, state.rev, kind, status, flattened(params), metrics or None, baseline)
+
+
+@contextmanager
+def dvc_repo(root: Path) -> Iterator[Any]:
+    """DVC's Repo at `root`; its errors become one line (a lock held by a running `dvc`, say)."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            yield repo
+    except DvcException as error:
+        raise DataError(f"dvc: {error}") from None
+
+
+def records(root: Path, dataset: str) -> tuple[list[Experiment], str]:
+    """Every experiment DVC knows here (the workspace, HEAD and each branch's commit and their experiments,
+    queued and failed ones too), with `dataset`'s metrics; and HEAD's commit."""
+    with dvc_repo(root) as repo:
+        states = repo.experiments.show(revs=["HEAD"], all_branches=True)  # HEAD too when it is detached
+        head = repo.scm.get_rev()
+    rows = []
+    for state in states:
+        kind = WORKSPACE if state.rev == WORKSPACE else "commit"
+        rows.append(_row(state, state.name or state.rev[:7] if kind == "commit" else WORKSPACE, kind, "done", dataset))
+        for run in state.experiments or []:
+            status = {"success": "done"}.get(run.executor.state, run.executor.state) if run.executor else "done"
+            latest = run.revs[0]
+            name = run.name or latest.name or latest.rev[:7]
+            rows.append(_row(latest, name, "experiment", status, dataset, baseline=state.rev))
+    return _distinct(rows), head
+
+
+def _distinct(rows: list[Experiment]) -> list[Experiment]:
+    """The rows without a workspace that only repeats another row (the same params and metrics: the checked-out
+    commit's, or after `dvc exp run` or `dvc exp apply` an experiment's)."""
+    seen = {_identity(row) for row in rows if row.kind != WORKSPACE and row.scores}
+    return [row for row in rows if not (row.kind == WORKSPACE and row.scores and _identity(row) in seen)]
+
+
+def _identity(row: Experiment) -> str:
+    return json.dumps([row.params, row.scores], sort_keys=True, default=str)
+
+
+def row_values(root: Path, row: Experiment, dataset: str, values: str) -> np.ndarray | None:
+    """An experiment's per-seed, per-row validation values `valid_rows_<values>` (seeds, rows), read from its
+    data/predictions/<dataset>.npz through DVC; None when it holds none."""
+    import dvc.api
+    from dvc.exceptions import DvcException
+
+    try:
+        with dvc.api.open(f"data/predictions/{dataset}.npz", repo=str(root), rev=row.rev, mode="rb") as file:
+            arrays = np.load(io.BytesIO(file.read()))
+    except (DvcException, FileNotFoundError):
+        return None
+    key = f"valid_rows_{values}"
+    return arrays[key] if key in arrays.files else None
+
+
+def apply(root: Path, best: Experiment, finished: list[str]) -> str:
+    """`dvc exp apply` experiment `best`, so params.yaml and the outputs are its own; refuses, naming them, when it
+    would lose uncommitted changes to git-tracked files (unless they are exactly one of the `finished`
+    experiments') or outputs that differ from dvc.lock."""
+    with dvc_repo(root) as repo:
+        staged, unstaged, _ = repo.scm.status(untracked_files="no")
+        changed = sorted({*unstaged, *(path for paths in staged.values() for path in paths)})
+        if changed and not any(_saved_in(repo, rev, root, changed) for rev in finished):
+            raise DataError(f"--apply would overwrite uncommitted changes to {_listed(changed)}: commit or stash them")
+        edited = _edited_outputs(repo.status())
+        if edited:
+            raise DataError(
+                f"--apply would overwrite {_listed(edited)}, which differ from dvc.lock: keep them with "
+                "`dvc exp save`, or restore dvc.lock's with `dvc checkout`"
+            )
+        head = repo.scm.get_rev()
+        if best.kind == "commit":
+            if best.rev == head:
+                return f"the best is {best.name}, the checked-out commit: nothing to apply"
+            raise DataError(
+                f"the best is commit {best.name}: `git checkout {best.name} && dvc checkout` makes it yours"
+            )
+        if best.baseline != head:
+            raise DataError(f"{best.name} was run from commit {best.baseline[:7]}: check that out first, then --apply")
+        repo.experiments.apply(best.rev)
+    return f"applied {best.name}: params.yaml and the outputs are its own"
+
+
+def _saved_in(repo: Any, rev: str, root: Path, paths: list[str]) -> bool:
+    """Whether commit `rev` holds each of `paths` as the workspace does: after `dvc exp run` the workspace's
+    changes are that experiment's, saved in its commit, and nothing is lost."""
+    files = repo.scm.get_fs(rev)
+    try:
+        return all(files.cat_file(path) == (root / path).read_bytes() for path in paths)
+    except FileNotFoundError:
+        return False
+
+
+def _edited_outputs(status: dict[str, Any]) -> list[str]:
+    """The outputs whose workspace copy differs from dvc.lock (edited, or written outside `dvc repro`): work an
+    apply would lose. A changed dependency (params.yaml) or a deleted output loses nothing."""
+    edited = []
+    for changes in status.values():
+        for change in changes:
+            if isinstance(change, dict):
+                outs = change.get("changed outs", {})
+                edited += [path for path, state in outs.items() if state == "modified"]
+    return sorted(set(edited))
+
+
+def _listed(paths: list[str]) -> str:
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")

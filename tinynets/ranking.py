@@ -1,0 +1,201 @@
+"""Ranking experiments on a validation metric, only those measured alike, and whether the best one's lead over
+the runner-up is larger than the noise of seeds and validation rows (tinynets.noise). Test metrics are carried
+along to be shown, never used to choose."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tinynets import noise
+from tinynets.common.errors import DataError
+from tinynets.experiments import WORKSPACE, Experiment
+
+HIGHER_IS_BETTER = ("accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc", "r2")
+LOWER_IS_BETTER = ("mae", "rmse", "mse", "mase", "loss")
+NOISE_P = 0.05  # below it, a lead is called unlikely to be noise
+# The metrics whose noise test resamples per-row values (data/predictions/<ds>.npz, `valid_rows_*`): the
+# metric is the mean of those values over the rows, then `_finish`ed
+ROW_VALUES = {"accuracy": "correct", "mae": "abs_error", "mase": "abs_error", "mse": "sq_error", "loss": "loss"}
+ROW_VALUES |= {"rmse": "sq_error"}
+
+
+def better(metric: str) -> int:
+    """+1 when a larger value is better, -1 when a smaller one is."""
+    if metric in HIGHER_IS_BETTER:
+        return 1
+    if metric in LOWER_IS_BETTER:
+        return -1
+    raise DataError(
+        f"{metric!r} is not a metric tinynets compares on: use one of {', '.join(HIGHER_IS_BETTER + LOWER_IS_BETTER)}"
+    )
+
+
+def metric_values(block: dict[str, Any], metric: str) -> list[float]:
+    """A split's per-seed values of `metric`, in seed order (one value without train.repeats); none when it
+    lacks it."""
+    per_seed = block.get("per_seed", {}).get(metric)
+    if per_seed:
+        return [float(per_seed[seed]) for seed in sorted(per_seed, key=int)]
+    return [float(block[metric])] if isinstance(block.get(metric), int | float) else []
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """An experiment's place: its validation values (per seed) and test values, or why it is not ranked."""
+
+    experiment: Experiment
+    valid: list[float]
+    test: list[float]
+    reason: str = ""  # why it is not ranked; empty when it is
+
+
+def rank(rows: list[Experiment], dataset: str, metric: str, head: str = "", all_commits: bool = False) -> list[Ranked]:
+    """Every row, the ranked ones first, best first on the mean validation value; then the others, each with
+    the reason it is not ranked. Only values measured alike are ranked: on the same validation rows, a loss
+    in the same units, and (unless `all_commits`) experiments of the commit `head`."""
+    direction = better(metric)
+    candidates, unranked = [], []
+    for row in rows:
+        scores = row.scores or {}
+        valid, test = metric_values(scores.get("valid", {}), metric), metric_values(scores, metric)
+        reason = _unrankable(row, dataset, metric, head if not all_commits else "")
+        if reason or not valid:
+            unranked.append(Ranked(row, valid, test, reason or f"records no validation {metric}"))
+        else:
+            candidates.append(Ranked(row, valid, test))
+    ranked, apart = _measured_alike(candidates, metric)
+    # a tie goes to the lower mean validation loss where all have the same loss function; a regressor's MSE else
+    same_loss = len({_measure(entry, "loss")[1] for entry in ranked}) == 1
+    ranked.sort(key=lambda entry: (-direction * statistics.fmean(entry.valid), _tie_break(entry, same_loss)))
+    return ranked + apart + unranked
+
+
+def _unrankable(row: Experiment, dataset: str, metric: str, head: str) -> str:
+    """Why a row cannot be ranked at all (empty when it can)."""
+    scores = row.scores or {}
+    if row.status != "done":
+        return {"failed": f"failed: `dvc queue logs {row.name}` says why"}.get(row.status, row.status)
+    if row.kind == WORKSPACE and scores:  # its results need not be its params': it is no record
+        return "uncommitted changes, its results maybe stale: `dvc exp run` makes them an experiment"
+    if not scores:
+        return f"no results for {dataset}"
+    if head and row.commit != head:
+        return f"run from commit {row.commit[:7]}, not HEAD (--all-commits ranks it too)"
+    if "valid" not in scores:  # a series validates on a period of its timeline, a table on held-out rows
+        setting = "data.split.valid_size" if "forecast" in scores else "train.valid_size"
+        return f"no validation split (set datasets.{dataset}.{setting})"
+    return ""
+
+
+def _measure(entry: Ranked, metric: str) -> tuple[Any, Any]:
+    """What must match for two validation values to be compared: the rows, and for a loss its units."""
+    valid = (entry.experiment.scores or {})["valid"]
+    return valid.get("rows"), valid.get("loss_units") if metric == "loss" else None
+
+
+def _measured_alike(entries: list[Ranked], metric: str) -> tuple[list[Ranked], list[Ranked]]:
+    """The entries measured like the largest group of them (of equal ones, the first DVC lists: their values
+    cannot choose, as they are not comparable), and the others, each with why it is not comparable."""
+    groups: dict[tuple[Any, Any], list[Ranked]] = {}
+    for entry in entries:
+        groups.setdefault(_measure(entry, metric), []).append(entry)
+    if len(groups) < 2:
+        return entries, []
+    key = max(groups, key=lambda k: len(groups[k]))  # the first of the largest
+    reference, apart = groups[key][0].experiment.name, []
+    for other, members in groups.items():
+        if other == key:
+            continue
+        if other[0] != key[0]:
+            why = f"validated on other rows than {reference} (its seed, valid_size or data differ): not comparable"
+        else:
+            instead = "accuracy" if "accuracy" in (members[0].experiment.scores or {}) else "mse"
+            why = f"its loss ({other[1]}) is not {reference}'s ({key[1]}): rank on {instead}"
+        apart += [Ranked(entry.experiment, entry.valid, entry.test, why) for entry in members]
+    return groups[key], apart
+
+
+def _tie_break(entry: Ranked, same_loss: bool) -> float:
+    scores = (entry.experiment.scores or {}).get("valid", {})
+    if "accuracy" in scores and not same_loss:
+        return 0.0
+    losses = metric_values(scores, "loss" if "accuracy" in scores else "mse")
+    return statistics.fmean(losses) if losses else math.inf
+
+
+def differing(rows: list[Experiment]) -> list[str]:
+    """The params whose values differ between the rows that have results, in params.yaml's order."""
+    present = [row for row in rows if row.scores]
+    keys = list(dict.fromkeys(key for row in present for key in row.params))
+    return [key for key in keys if len({json.dumps(row.params.get(key), default=str) for row in present}) > 1]
+
+
+def label(row: Experiment, keys: list[str], dataset: str) -> str:
+    """An experiment named by the params it changes: "lr 0.03" (its name when none differ)."""
+    parts = [f"{short(key, dataset)} {row.params.get(key)}" for key in keys]
+    return ", ".join(parts) or row.name
+
+
+def short(key: str, dataset: str) -> str:
+    """A param's name without the compared dataset's prefix, and without train. or model. (lr, not
+    datasets.iris.train.lr)."""
+    key = key.removeprefix(f"datasets.{dataset}.")
+    for section in ("train.", "model.", "data."):
+        key = key.removeprefix(section)
+    return key
+
+
+def seeds(entry: Ranked, metric: str) -> list[str]:
+    """The seeds behind an experiment's validation values, in the order its per-row values hold them."""
+    per_seed = (entry.experiment.scores or {})["valid"].get("per_seed", {}).get(metric)
+    return sorted(per_seed, key=int) if per_seed else [str(entry.experiment.params.get("seed"))]
+
+
+def verdict(
+    best: Ranked,
+    runner_up: Ranked,
+    metric: str,
+    keys: list[str],
+    dataset: str,
+    rows: tuple[np.ndarray, np.ndarray] | None,
+) -> str:
+    """Whether the best one's lead is larger than the noise of seeds and validation rows, in a sentence a learner
+    reads; `rows` holds each side's per-seed, per-row values of the metric (None: not recorded)."""
+    winner, other = label(best.experiment, keys, dataset), label(runner_up.experiment, keys, dataset)
+    if winner == other:
+        winner, other = f"{winner} ({best.experiment.name})", f"{other} ({runner_up.experiment.name})"
+    lead = better(metric) * (statistics.fmean(best.valid) - statistics.fmean(runner_up.valid))
+    leads = f"{winner} leads {other} by {lead:.3g} in validation {metric}"
+    if metric not in ROW_VALUES:
+        tested = ", ".join(ROW_VALUES)
+        return f"{leads}; {metric} is no mean over rows, so there is no noise test on it: rank on {tested} for one"
+    if rows is None:
+        return f"{leads}; their per-row validation results are not recorded: run them again to test the lead"
+    if lead == 0:
+        return f"{winner} ties with {other} in validation {metric}"
+    finish = _finish(best, metric)
+    found = noise.paired_bootstrap(*rows, paired_seeds=seeds(best, metric) == seeds(runner_up, metric), finish=finish)
+    seen = f"{winner} beats {other} by {lead:.3g} ± {found.error:.2g} in validation {metric}, p = {found.pvalue:.2g}"
+    if min(len(best.valid), len(runner_up.valid)) < 2:
+        repeats = f"datasets.{dataset}.train.repeats"
+        return f"{seen}, counting the validation rows but not seed noise: set {repeats} to 3 or more"
+    if found.pvalue < NOISE_P:
+        return f"{seen}: unlikely to be noise"
+    return f"{seen}: within the noise of seeds and validation rows"
+
+
+def _finish(entry: Ranked, metric: str) -> Any:
+    """What turns a mean of the per-row values into the metric: RMSE's root, MASE's scale (the train period's,
+    shared by series validated on the same rows)."""
+    if metric == "rmse":
+        return np.sqrt
+    if metric == "mase":
+        valid = (entry.experiment.scores or {})["valid"]
+        return lambda mae: mae * (valid["mase"] / valid["mae"])
+    return np.asarray
