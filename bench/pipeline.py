@@ -21,14 +21,14 @@ import numpy as np
 import recording
 import yaml
 
-from tinynets.params import load_params
+from tinynets.rules import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = sorted((ROOT / "bench" / "seeds").glob("seed_*.py"))
 OUTPUTS = ["models", "plots", "reports", "runs", "metrics", "checkpoints", "checks", ".dvc/cache"]
 # What each stage cannot do without; its overhead is compared with the time to import just these.
 NEEDS = {
-    "validate": ["tinynets.params"],
+    "validate": ["tinynets.rules"],
     "featurize": ["numpy"],
     "train": ["torch"],
     "evaluate": ["sklearn.metrics", "sklearn.linear_model", "sklearn.dummy"],

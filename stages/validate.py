@@ -11,7 +11,7 @@ Last, it removes the files of datasets that left the run from the folders later 
 from tinynets.checks import check_params
 from tinynets.common import files, paths
 from tinynets.common.stage import run
-from tinynets.params import load_params
+from tinynets.rules import load_params
 
 
 def validate() -> None:

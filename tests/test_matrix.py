@@ -23,8 +23,8 @@ from PIL import Image
 from tinynets.checks import check_model_fits, dry_run, featurize_settings, prepare_settings
 from tinynets.common.errors import ConfigError, DataError
 from tinynets.common.settings import Settings
-from tinynets.params import parse_params
 from tinynets.predict import predict_files
+from tinynets.rules import parse_params
 
 pytestmark = pytest.mark.slow
 

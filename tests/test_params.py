@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from stages.validate import validate
 from tinynets.common.errors import ConfigError
 from tinynets.common.stage import EXIT_USER_ERROR, outcome
-from tinynets.params import parse_params
+from tinynets.rules import parse_params
 
 
 def test_the_shipped_params_are_valid():

@@ -11,7 +11,7 @@ from tinynets.checks import settings_files
 from tinynets.common import paths
 from tinynets.common.settings import Settings, digest, plain
 from tinynets.models import build_model
-from tinynets.params import parse_params
+from tinynets.rules import parse_params
 from tinynets.training.optimizers import make_optimizer
 
 

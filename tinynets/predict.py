@@ -21,7 +21,7 @@ from tinynets.tables import FIRST_ROW_LINE, check_filled, numbers, read_csv
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
-def trained(name: str, root: Path) -> tuple[dict, dict]:
+def saved_model(name: str, root: Path) -> tuple[dict, dict]:
     """The model file's contents and the features' description of a dataset trained in the project at `root`."""
     model_path, info_path = paths.model(name), paths.feature_info(name)
     if not (root / model_path).exists() or not (root / info_path).exists():
@@ -31,11 +31,11 @@ def trained(name: str, root: Path) -> tuple[dict, dict]:
     return load_model(root / model_path), files.read_json(root / info_path)
 
 
-def read_rows(paths: list[Path], info: dict):
+def read_rows(given: list[Path], info: dict):
     """The rows of CSV files, as read (text), checked against the columns the model was trained on."""
     needed = info["columns"] + info["text_columns"]
     frames = []
-    for path in paths:
+    for path in given:
         if path.suffix.lower() != ".csv":
             raise DataError(f"{path}: the model reads table rows; give a .csv file with the columns {needed}")
         frame = read_csv(path)
@@ -62,13 +62,13 @@ def table_features(frames, info: dict) -> np.ndarray:
     return np.concatenate(blocks)
 
 
-def image_pixels(paths: list[Path], shape: tuple[int, int]) -> np.ndarray:
+def image_pixels(given: list[Path], shape: tuple[int, int]) -> np.ndarray:
     """Images as grayscale uint8 pixels of the training images' size; square images of another size are resized."""
     from PIL import Image, UnidentifiedImageError
 
     height, width = shape
     pixels = []
-    for path in paths:
+    for path in given:
         try:
             with Image.open(path) as image:
                 gray = image.convert("L")
@@ -87,14 +87,14 @@ def image_pixels(paths: list[Path], shape: tuple[int, int]) -> np.ndarray:
     return np.stack(pixels)
 
 
-def recent_window(paths: list[Path], info: dict) -> np.ndarray:
+def recent_window(given: list[Path], info: dict) -> np.ndarray:
     """The last `window` steps of a CSV of a series' recent rows (in time order when it has the time column, else
     in file order), scaled as the series was: (1, window, columns). Other columns, such as the source's unused
     ones, are ignored."""
     window, columns = info["forecast"]["window"], info["columns"]
-    if len(paths) != 1 or paths[0].suffix.lower() != ".csv":
+    if len(given) != 1 or given[0].suffix.lower() != ".csv":
         raise DataError(f"a forecast reads one .csv file of the series' last {window} or more steps ({columns})")
-    path = paths[0]
+    path = given[0]
     frame = read_csv(path)
     missing = [column for column in columns if column not in frame.columns]
     if missing:
@@ -124,8 +124,8 @@ def recent_window(paths: list[Path], info: dict) -> np.ndarray:
     return inputs(x, None, info)[np.newaxis]
 
 
-def predict_files(name: str, paths: list[Path], root: Path = Path()) -> str:
-    """The CSV of predictions for `paths` by a model of the project at `root`: the input's columns (or file
+def predict_files(name: str, given: list[Path], root: Path = Path()) -> str:
+    """The CSV of predictions for the files `given` to a model of the project at `root`: the input's columns (or file
     names), `predicted`, then `p_<class>`; for a forecast, `step` and `predicted` per step ahead."""
     import pandas as pd
     import torch
@@ -133,16 +133,16 @@ def predict_files(name: str, paths: list[Path], root: Path = Path()) -> str:
     from tinynets.inference import eval_outputs
     from tinynets.models import trained_model
 
-    saved, info = trained(name, root)
+    saved, info = saved_model(name, root)
     shape = tuple(saved["input_shape"])
     if "forecast" in info:
-        features = recent_window(paths, info)
+        features = recent_window(given, info)
         table = pd.DataFrame({"step": range(1, info["forecast"]["horizon"] + 1)})
     elif info["inputs"] == "images":
-        features = image_pixels(paths, shape)
-        table = pd.DataFrame({"file": [str(path) for path in paths]})
+        features = image_pixels(given, shape)
+        table = pd.DataFrame({"file": [str(path) for path in given]})
     else:
-        frames = read_rows(paths, info)
+        frames = read_rows(given, info)
         features = table_features(frames, info)
         table = pd.concat(frames, ignore_index=True)
     model = trained_model(saved)
