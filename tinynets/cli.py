@@ -29,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
     compare = verbs.add_parser(
         "compare",
         help="rank a dataset's experiments on validation data and tell a real lead from seed noise",
-        description="Reads DVC's experiment records (the workspace, branches, queued and failed experiments): one "
+        description="Reads DVC's experiments (the workspace, branches, queued and failed experiments): one "
         "row each, ranked on the mean validation metric over seeds when measured alike (the same validation rows, "
         "commit and loss units), the test metric beside it; then whether the best one's lead over the runner-up "
         "is larger than the noise of seeds and validation rows (a paired bootstrap).",

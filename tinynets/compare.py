@@ -1,4 +1,4 @@
-"""`tinynets compare`: one dataset's experiments, read from DVC's own records (tinynets.experiments), ranked on
+"""`tinynets compare`: one dataset's experiments, read through DVC's own API (tinynets.experiments), ranked on
 their validation metric when they were measured alike, with whether the best one's lead is larger than noise
 (tinynets.ranking), as a table; `--apply` makes the best the workspace's."""
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from tinynets import experiments
 from tinynets.common.errors import DataError
-from tinynets.experiments import WORKSPACE, Experiment, records, row_values
+from tinynets.experiments import WORKSPACE, Experiment, read_experiments, row_values
 from tinynets.ranking import ROW_VALUES, Ranked, better, differing, metric_values, rank, short, verdict
 
 
@@ -71,13 +71,13 @@ def known_datasets(rows: list[Experiment]) -> set[str]:
 
 
 def default_metric(rows: list[Experiment]) -> str:
-    """Accuracy for a classifier, MAE for a regressor or a forecast (whichever the results record)."""
+    """Accuracy for a classifier, MAE for a regressor or a forecast (whichever the results hold)."""
     return "accuracy" if any("accuracy" in (row.scores or {}) for row in rows) else "mae"
 
 
 def compare(root: Path, dataset: str, metric: str | None = None, all_commits: bool = False) -> Comparison:
     """`dataset`'s experiments ranked on their validation `metric`, and the noise verdict on the top two."""
-    rows, head = records(root, dataset)
+    rows, head = read_experiments(root, dataset)
     if dataset not in known_datasets(rows):
         names = ", ".join(sorted(known_datasets(rows))) or "none"
         raise DataError(f"unknown dataset {dataset!r}: params.yaml declares {names}")

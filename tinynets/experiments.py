@@ -1,4 +1,4 @@
-"""DVC's records of a project's experiments, read through DVC's own API: each one's params, metrics and per-row
+"""A project's experiments as DVC keeps them, read through DVC's own API: each one's params, metrics and per-row
 validation values, and `dvc exp apply` with the checks that keep uncommitted work from being lost."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ WORKSPACE = "workspace"
 
 @dataclass(frozen=True)
 class Experiment:
-    """One row of DVC's experiment records: where it is, its params, one dataset's metrics (None: none)."""
+    """One row of DVC's experiment table: where it is, its params, one dataset's metrics (None: none)."""
 
     name: str  # "workspace", an experiment's name, or a commit's branch or short rev
     rev: str
@@ -69,7 +69,7 @@ def dvc_repo(root: Path) -> Iterator[Any]:
         raise DataError(f"dvc: {error}") from None
 
 
-def records(root: Path, dataset: str) -> tuple[list[Experiment], str]:
+def read_experiments(root: Path, dataset: str) -> tuple[list[Experiment], str]:
     """Every experiment DVC knows here (the workspace, HEAD and each branch's commit and their experiments,
     queued and failed ones too), with `dataset`'s metrics; and HEAD's commit."""
     with dvc_repo(root) as repo:

@@ -66,7 +66,7 @@ def rank(rows: list[Experiment], dataset: str, metric: str, head: str = "", all_
         valid, test = metric_values(scores.get("valid", {}), metric), metric_values(scores, metric)
         reason = _unrankable(row, dataset, metric, head if not all_commits else "")
         if reason or not valid:
-            unranked.append(Ranked(row, valid, test, reason or f"records no validation {metric}"))
+            unranked.append(Ranked(row, valid, test, reason or f"has no validation {metric}"))
         else:
             candidates.append(Ranked(row, valid, test))
     ranked, apart = _measured_alike(candidates, metric)

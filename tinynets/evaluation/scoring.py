@@ -56,7 +56,7 @@ def seed_metrics(
 ) -> dict[str, dict[str, Any]]:
     """Over the seeds of train.repeats, for the headline metrics: `spread` (mean, standard deviation, min, max)
     and `per_seed`, each seed's value by seed (what `tinynets compare` tests a difference on; numbers under
-    keys, not a list, as DVC's experiment records keep only numbers)."""
+    keys, not a list, as DVC's experiment table keeps only numbers)."""
     scored = [
         {**headline_metrics(y_true, seed_outputs, loss, classes, info), "loss": float(seed_loss)}
         for seed_outputs, seed_loss in zip(outputs, losses, strict=True)
