@@ -34,8 +34,8 @@ def quiet() -> Iterator[None]:
 
 def job(name: str) -> Job:
     """Dataset `name`'s training as the train stage sets it up, on the CPU, in one process."""
-    where = paths.train_files(name)
-    return Job.of(where, settings.read(where.settings), torch.device("cpu"), ONE_PROCESS)
+    where = paths.of(name)
+    return Job.of(where, settings.read(where.train_settings), torch.device("cpu"), ONE_PROCESS)
 
 
 @contextmanager

@@ -19,13 +19,14 @@ def evaluate() -> None:
         files.atomic_dir(paths.METRICS) as metrics,
     ):
         for name in settings.read(paths.RUN_SETTINGS).run:
-            net = files.read_arrays(paths.outputs(name))
+            where = paths.of(name)
+            net = files.read_arrays(where.outputs)
             training = json.loads(str(net.pop("training")))
-            features = files.read_arrays(paths.features(name))
-            info = files.read_json(paths.feature_info(name))
+            features = files.read_arrays(where.features)
+            info = files.read_json(where.feature_info)
             scores, predicted = score(net, training, features, info, config, config.seasons.get(name))
-            files.write_arrays(paths.predictions(name, predictions), **predicted)
-            files.write_json(paths.model_metrics(name, metrics), scores)
+            files.write_arrays(predictions / where.predictions.name, **predicted)
+            files.write_json(metrics / where.metrics.name, scores)
             headline = {key: scores[key] for key in ("accuracy", "mae", "mase", "r2") if key in scores}
             print(f"{name}: " + ", ".join(f"{key} {value}" for key, value in headline.items()))
 

@@ -7,11 +7,12 @@ from tinynets.modelfile import load_model
 
 
 def export(name: str) -> None:
-    x_test = files.read_arrays(paths.features(name))["x_test"]
-    with files.atomic_path(paths.onnx_model(name)) as tmp:
-        parity = export_onnx(load_model(paths.model(name)), x_test, tmp)
-    files.write_json(paths.export_metrics(name), parity)
-    print(f"{name}: {paths.onnx_model(name)}, largest difference from torch {parity['onnx_max_abs_diff']:.3g}")
+    where = paths.of(name)
+    x_test = files.read_arrays(where.features)["x_test"]
+    with files.atomic_path(where.onnx_model) as tmp:
+        parity = export_onnx(load_model(where.model), x_test, tmp)
+    files.write_json(where.export_metrics, parity)
+    print(f"{name}: {where.onnx_model}, largest difference from torch {parity['onnx_max_abs_diff']:.3g}")
 
 
 if __name__ == "__main__":

@@ -7,15 +7,16 @@ from tinynets.preprocess import featurize as make_features
 
 
 def featurize(name: str) -> None:
-    raw = files.read_arrays(paths.prepared(name))
-    config = settings.read(paths.featurize_settings(name))
+    where = paths.of(name)
+    raw = files.read_arrays(where.prepared)
+    config = settings.read(where.featurize_settings)
     features, info = make_features(raw, config, name)
     renamed = renaming(config.data.classes, info["facts"]["labels"]) if "classes" in info else None
     if renamed:
         print(f"{name}: {renamed}")
     info["made_from"] = str(raw["made_from"])  # the prepare settings' digest: validate tells stale facts by it
-    files.write_arrays(paths.features(name), **features)
-    files.write_json(paths.feature_info(name), info)
+    files.write_arrays(where.features, **features)
+    files.write_json(where.feature_info, info)
 
 
 if __name__ == "__main__":

@@ -17,12 +17,13 @@ from tinynets.plots import draw_dataset
 
 def draw(name: str, images: Path) -> None:
     """Every figure of one dataset, into its folder under `images`."""
-    curve = files.read_tsv(paths.loss_history(name))
-    predictions = files.read_arrays(paths.predictions(name))
-    scores = files.read_json(paths.model_metrics(name))
+    where = paths.of(name)
+    curve = files.read_tsv(where.loss_history)
+    predictions = files.read_arrays(where.predictions)
+    scores = files.read_json(where.metrics)
     draw_dataset(name, curve, predictions, scores, images / name)
-    learning = files.read_arrays(paths.learning(name))
-    dynamics = files.read_tsv(paths.dynamics(name))
+    learning = files.read_arrays(where.learning)
+    dynamics = files.read_tsv(where.dynamics)
     draw_learning(name, learning, dynamics, curve, predictions, scores.get("best_epoch"), images / name)
 
 

@@ -8,13 +8,13 @@ from tinynets.common.stage import run_stage
 
 
 def prepare(name: str) -> None:
-    config = settings.read(paths.prepare_settings(name))
+    config = settings.read(paths.of(name).prepare_settings)
     raw = sources.prepare(config, name)
     arrays = {
         key: value for key, value in raw.fields().items() if isinstance(value, np.ndarray)
     }  # splits, series facts
     files.write_arrays(
-        paths.prepared(name),
+        paths.of(name).prepared,
         **arrays,
         source=np.array(raw.source),
         feature_names=np.array(raw.feature_names, dtype=str),

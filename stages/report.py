@@ -9,8 +9,8 @@ from tinynets.report import write_report
 
 def report() -> None:
     names = list(settings.read(paths.RUN_SETTINGS).run)
-    scores = {name: files.read_json(paths.model_metrics(name)) for name in names}
-    models = {name: read_info(paths.model(name)) for name in names}
+    scores = {name: files.read_json(paths.of(name).metrics) for name in names}
+    models = {name: read_info(paths.of(name).model) for name in names}
     with files.atomic_dir(paths.REPORTS) as folder:
         write_report(names, scores, folder)
         write_page(folder / "index.html", names, scores, models)

@@ -14,8 +14,8 @@ from tinynets.training.runner import Job, train_seeds
 
 
 def train(name: str) -> None:
-    where = paths.train_files(name)
-    config = settings.read(where.settings)
+    where = paths.of(name)
+    config = settings.read(where.train_settings)
     if config.train.processes > 1 and not distributed.launched():
         distributed.relaunch(config.train.processes)
     with distributed.process_group(config.device) as (device, shard):

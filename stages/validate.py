@@ -20,7 +20,7 @@ def validate() -> None:
     with files.atomic_dir(paths.CHECKS) as folder:
         for path, settings in settings_files.items():
             files.write_json(folder / path.relative_to(paths.CHECKS), settings)
-    for path in paths.left_over(params.run, params.export):  # in DVC's cache (ONNX figures: in git)
+    for path in paths.left_over(params.run, params.export):  # in DVC's cache (the ONNX parity numbers: in git)
         path.unlink()
 
 

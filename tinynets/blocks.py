@@ -128,6 +128,13 @@ def _pool_module(block: Any, shape_in: Shape, shape_out: Shape) -> nn.Module:
     return pool(block.kernel_size, block.stride)
 
 
+def _batch_norm(dims: int) -> BlockKind:
+    """torch's BatchNorm1d (over vectors) or BatchNorm2d (over each channel of images)."""
+    name = f"BatchNorm{dims}d"
+    module = lambda block, shape_in, shape_out: getattr(_torch(), name)(shape_in[0])  # noqa: E731
+    return BlockKind(name, (name.lower(),), input_rank=2 * dims - 1, shape=_same, module=module)
+
+
 def activation_module(name: str) -> nn.Module:
     """The torch module of an activation named in params.yaml."""
     return getattr(_torch(), ACTIVATIONS[name])()
@@ -193,20 +200,7 @@ KINDS: list[BlockKind] = [
         module=_recurrent_module,
     ),
     BlockKind("Flatten", ("flatten",), shape=_flatten, module=lambda block, shape_in, shape_out: _torch().Flatten()),
-    BlockKind(
-        "BatchNorm1d",
-        ("batchnorm1d",),
-        input_rank=1,
-        shape=_same,
-        module=lambda block, shape_in, shape_out: _torch().BatchNorm1d(shape_in[0]),
-    ),
-    BlockKind(
-        "BatchNorm2d",
-        ("batchnorm2d",),
-        input_rank=3,
-        shape=_same,
-        module=lambda block, shape_in, shape_out: _torch().BatchNorm2d(shape_in[0]),
-    ),
+    *(_batch_norm(dims) for dims in (1, 2)),
     BlockKind(
         "Activation",
         tuple(name for name in ACTIVATIONS if name != "identity"),

@@ -100,9 +100,10 @@ def settings_files(params: Params) -> dict[Path, dict[str, Any]]:
         paths.EVALUATE_SETTINGS: {**plain(params.evaluate), "seasons": seasons(params)},
     }
     for name in params.run:
-        by_path[paths.prepare_settings(name)] = prepare_settings(params, name)
-        by_path[paths.featurize_settings(name)] = featurize_settings(params, name)
-        by_path[paths.train_settings(name)] = train_settings(params, name)
+        where = paths.of(name)
+        by_path[where.prepare_settings] = prepare_settings(params, name)
+        by_path[where.featurize_settings] = featurize_settings(params, name)
+        by_path[where.train_settings] = train_settings(params, name)
     return by_path
 
 
@@ -130,7 +131,7 @@ def known_facts(params: Params, name: str) -> DataFacts | None:
     else by preparing and featurizing the data in memory. None when the dataset was never trained here
     (nothing can be lost: a mistake stops its prepare or train stage before it writes anything), except for a
     series, always read."""
-    info_path = paths.feature_info(name)
+    info_path = paths.of(name).feature_info
     settings = prepare_settings(params, name)
     if info_path.exists():
         info = files.read_json(info_path)
@@ -142,7 +143,7 @@ def known_facts(params: Params, name: str) -> DataFacts | None:
                 pass
     # a series is read in a second and its mistakes (a window too long, a column missing) are the common ones
     if params.dataset(name).data.source != "timeseries" and not any(
-        path.exists() for path in paths.through_train(name)
+        path.exists() for path in paths.of(name).through_train
     ):
         return None
     return dry_run(Settings(settings), Settings(featurize_settings(params, name)), name)

@@ -121,7 +121,7 @@ def _per_class(scores: dict[str, Any]) -> str:
 
 
 def _figures(name: str, layers: list[int] | None) -> str:
-    folder = paths.images(name)
+    folder = paths.of(name).images
     items = []
     for file, caption in FIGURES.items():
         path = folder / file

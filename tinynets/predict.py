@@ -23,7 +23,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 def saved_model(name: str, root: Path) -> tuple[dict, dict]:
     """The model file's contents and the features' description of a dataset trained in the project at `root`."""
-    model_path, info_path = paths.model(name), paths.feature_info(name)
+    where = paths.of(name)
+    model_path, info_path = where.model, where.feature_info
     if not (root / model_path).exists() or not (root / info_path).exists():
         raise DataError(f"dataset {name!r} is not trained yet ({model_path} is missing): run `dvc repro` first")
     from tinynets.modelfile import load_model

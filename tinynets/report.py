@@ -77,7 +77,7 @@ def summary_table(run: list[str], all_scores: dict[str, dict[str, Any]]) -> str:
 def write_report(run: list[str], all_scores: dict[str, dict[str, Any]], folder: Path) -> str:
     """Write the DVC plot data and summary.md into `folder`; return the summary table."""
     for name in run:
-        for kind, rows in plot_rows(files.read_arrays(paths.predictions(name))).items():
+        for kind, rows in plot_rows(files.read_arrays(paths.of(name).predictions)).items():
             files.write_json(folder / kind / f"{name}.json", rows)
     table = summary_table(run, all_scores)
     (folder / "summary.md").write_text(table)

@@ -13,7 +13,7 @@ from torch import nn
 
 from tinynets.common.facts import DataFacts, is_classifier, is_plane, outputs_needed
 from tinynets.common.files import read_arrays
-from tinynets.common.paths import TrainFiles
+from tinynets.common.paths import DatasetFiles
 from tinynets.common.settings import Settings, plain
 from tinynets.models import build_model
 from tinynets.shapes import resolved_model
@@ -40,13 +40,13 @@ class Job:
     outputs: int
     device: torch.device
     shard: Shard
-    files: TrainFiles  # where it reads and writes
+    files: DatasetFiles  # where it reads and writes
     arrays: dict[str, np.ndarray]  # the features file's
     seeds: list[int]  # seed, seed + 1, ...: one run each (train.repeats)
     images: bool  # its inputs are images (facts.input_kind): what the first layer's figure draws
 
     @classmethod
-    def of(cls, where: TrainFiles, config: Settings, device: torch.device, shard: Shard) -> Job:
+    def of(cls, where: DatasetFiles, config: Settings, device: torch.device, shard: Shard) -> Job:
         """A dataset's job from its train settings and features, on this process's device and shard."""
         name, loss, arrays = where.name, config.train.loss, read_arrays(where.features)
         facts = DataFacts.of(arrays["x_train"], arrays["y_train"])
