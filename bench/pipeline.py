@@ -25,7 +25,7 @@ from tinynets.rules import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = sorted((ROOT / "bench" / "seeds").glob("seed_*.py"))
-OUTPUTS = ["models", "plots", "reports", "runs", "metrics", "checkpoints", "checks", ".dvc/cache"]
+OUTPUTS = ["models", "plots", "reports", "runs", "metrics", "checkpoints", "settings", ".dvc/cache"]
 # What each stage cannot do without; its overhead is compared with the time to import just these.
 NEEDS = {
     "validate": ["tinynets.rules"],

@@ -58,19 +58,20 @@ def clocked(spent: list[float]) -> Iterator[None]:
 
 def seconds(work: Job, record: bool) -> tuple[float, float]:
     """One training's seconds, and those spent recording (with the frames and what it learned, at the end)."""
-    spent = [0.0]
+    spent, checkpoint = [0.0], work.where.checkpoint(0)
+    checkpoint.unlink(missing_ok=True)  # a checkpoint of the same run would be resumed, not trained
     started = time.perf_counter()
     with quiet(), clocked(spent):
-        trained = train_once(work, 0, record=record)
+        finished = train_once(work, 0, record=record)
         if record:
             ended = time.perf_counter()
-            trained.recorder.dynamics_table(trained.run)
-            trained.recorder.frames(trained.run, work.train.loss) | learned(
-                trained.model, trained.data, work.model.layers, work.images
+            finished.recorder.dynamics_table(finished.run)
+            finished.recorder.frames(finished.run, work.train.loss) | learned(
+                finished.model, finished.data, work.model.layers, work.images
             )
             spent[0] += time.perf_counter() - ended
     took = time.perf_counter() - started
-    work.files.checkpoint(0).unlink(missing_ok=True)
+    checkpoint.unlink(missing_ok=True)
     return took, spent[0]
 
 

@@ -135,7 +135,7 @@ def pipeline_run(tmp_path_factory) -> tuple[dict[tuple[str, str], set[str]], dic
         by_stage.setdefault(key, set()).update(_source_of(file) for file in files)
     digested = {
         path.relative_to(repo).as_posix(): set(json.loads(path.read_text())["files"])
-        for path in (repo / "checks").glob("*/prepare.json")
+        for path in (repo / "settings").glob("*/prepare.json")
     }
     return by_stage, digested
 

@@ -30,3 +30,19 @@ def test_output_activation_applies_to_the_last_layer_only():
     assert sum(isinstance(m, nn.ReLU) for m in model) == 2
     output = model(torch.randn(8, 30))
     assert ((output > 0) & (output < 1)).all()
+
+
+@pytest.mark.parametrize("dropout", [nn.Dropout(0.5), nn.Dropout1d(0.5), nn.AlphaDropout(0.5)])
+def test_outputs_are_computed_in_eval_mode_and_the_model_keeps_its_mode(dropout):
+    from tinynets.inference import eval_forward, eval_outputs
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), dropout, nn.Linear(8, 2))
+    x = torch.randn(16, 4)
+    with torch.no_grad():
+        expected = nn.Sequential(*model).eval()(x)  # the same modules, dropout off
+    model.train()
+    assert torch.equal(eval_outputs(model, x), expected) and model.training
+    assert torch.equal(eval_forward(model)(x), expected) and model.training
+    model.eval()
+    assert torch.equal(eval_outputs(model, x), expected) and not model.training

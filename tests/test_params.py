@@ -24,6 +24,17 @@ def test_the_shipped_params_are_valid():
     assert params.device_for("iris") == "auto"
 
 
+def test_a_schema_mistake_is_reported_before_a_cross_field_one_wherever_each_is():
+    params = default_params()
+    params["datasets"]["iris"]["data"]["classes"] = ["a", "a", "b"]  # a rule: the first dataset
+    params["datasets"]["sum30"]["train"]["lr"] = -1  # the schema: a later one
+    with pytest.raises(ConfigError, match=r"^params.yaml: datasets.sum30.train.lr: Input should be greater than 0"):
+        parse_params(params)
+    params["datasets"]["sum30"]["train"]["lr"] = 0.01
+    with pytest.raises(ConfigError, match=r"^params.yaml: datasets.iris.data.classes: each class needs its own name"):
+        parse_params(params)
+
+
 def setter(path: str, value):
     def mutate(params):
         *parents, last = path.split(".")

@@ -23,13 +23,13 @@ def default_settings() -> dict:
 
 
 def test_every_default_is_written_out():
-    train = Settings(default_settings()["checks/sum30/train.json"])
+    train = Settings(default_settings()["settings/sum30/train.json"])
     assert train.train.optimizer.betas == (0.9, 0.999)  # params.yaml leaves Adam's betas to the default
     assert train.train.shuffle is True and train.model.init_std == 0.01 and train.device == "auto"
-    prepare = default_settings()["checks/iris/prepare.json"]
+    prepare = default_settings()["settings/iris/prepare.json"]
     assert prepare["data"]["split"] == {"test_size": 0.2, "random_state": 42, "stratify": False}
     assert "scaler" not in prepare["data"]  # featurize's alone: renaming classes does not prepare again
-    assert default_settings()["checks/iris/featurize.json"]["data"]["scaler"] == "minmax"
+    assert default_settings()["settings/iris/featurize.json"]["data"]["scaler"] == "minmax"
 
 
 def test_each_stage_gets_only_its_datasets_settings():
@@ -37,12 +37,12 @@ def test_each_stage_gets_only_its_datasets_settings():
     run = yaml.safe_load((ROOT / "params.yaml").read_text())["run"]
     expected = {paths.RUN_SETTINGS.as_posix(), paths.EVALUATE_SETTINGS.as_posix()}
     for name in run:
-        expected |= {f"checks/{name}/{stage}.json" for stage in ("prepare", "featurize", "train")}
-    assert set(files) == expected and files["checks/run.json"] == {"run": run}
+        expected |= {f"settings/{name}/{stage}.json" for stage in ("prepare", "featurize", "train")}
+    assert set(files) == expected and files["settings/run.json"] == {"run": run}
 
 
 def test_a_view_reads_like_the_schema_and_builds_the_same_things():
-    train = Settings(default_settings()["checks/mnist/train.json"])
+    train = Settings(default_settings()["settings/mnist/train.json"])
     model = build_model(train.model, (28, 28), 10)
     assert [type(module).__name__ for module in model] == ["Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
     optimizer = make_optimizer(list(model.parameters()), train.train.optimizer, train.train.lr)

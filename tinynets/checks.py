@@ -34,10 +34,10 @@ def input_files(config: DatasetConfig) -> list[Path]:
     return []
 
 
-def file_digests(paths: list[Path]) -> dict[str, str]:
+def file_digests(read: list[Path]) -> dict[str, str]:
     """sha256 of each file that exists, by path."""
     digests = {}
-    for path in paths:
+    for path in read:
         if path.is_file():
             with path.open("rb") as file:
                 digests[str(path)] = hashlib.file_digest(file, "sha256").hexdigest()

@@ -31,11 +31,12 @@ def batched_outputs(forward: Forward, x: torch.Tensor) -> torch.Tensor:
     return torch.cat([forward(as_inputs(x[start : start + EVAL_BATCH])) for start in range(0, rows, EVAL_BATCH)])
 
 
-MODE_DEPENDENT = (nn.Dropout, nn.modules.batchnorm._BatchNorm, nn.RNNBase)  # what eval mode changes
+MODE_DEPENDENT = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._NormBase, nn.RNNBase)  # what eval mode changes
 
 
 def mode_dependent(model: nn.Module) -> bool:
-    """Whether eval mode changes what the model computes (dropout, batch norm, a recurrent layer's dropout)."""
+    """Whether eval mode changes what the model computes (any dropout, batch or instance norm, a recurrent layer's
+    dropout)."""
     return any(isinstance(module, MODE_DEPENDENT) for module in model.modules())
 
 
@@ -68,6 +69,7 @@ def eval_forward(model: nn.Module) -> Forward:
 
 
 def eval_outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The model's outputs for every row (in eval mode: no dropout, batch norm's running stats), in large batches."""
-    with eval_mode(model):
+    """The model's outputs for every row (in eval mode: no dropout, batch norm's running stats), in large batches;
+    the model is left in the mode it was in."""
+    with eval_mode(model, switch=True):
         return batched_outputs(model, x)

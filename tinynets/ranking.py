@@ -66,7 +66,7 @@ def rank(rows: list[Experiment], dataset: str, metric: str, head: str = "", all_
         valid, test = metric_values(scores.get("valid", {}), metric), metric_values(scores, metric)
         reason = _unrankable(row, dataset, metric, head if not all_commits else "")
         if reason or not valid:
-            unranked.append(Ranked(row, valid, test, reason or f"has no validation {metric}"))
+            unranked.append(Ranked(row, valid, test, reason or f"records no validation {metric}"))
         else:
             candidates.append(Ranked(row, valid, test))
     ranked, apart = _measured_alike(candidates, metric)
@@ -81,7 +81,7 @@ def _unrankable(row: Experiment, dataset: str, metric: str, head: str) -> str:
     scores = row.scores or {}
     if row.status != "done":
         return {"failed": f"failed: `dvc queue logs {row.name}` says why"}.get(row.status, row.status)
-    if row.kind == WORKSPACE and scores:  # its results need not be its params': it is no record
+    if row.kind == WORKSPACE and scores:  # its results need not be its params': it is no experiment
         return "uncommitted changes, its results maybe stale: `dvc exp run` makes them an experiment"
     if not scores:
         return f"no results for {dataset}"

@@ -9,16 +9,19 @@ from typing import Any, get_args
 import yaml
 from pydantic import ValidationError
 
-from tinynets.blocks import block_types
 from tinynets.common.errors import ConfigError
 from tinynets.params import (
     OWN_DATA,
     Activation,
+    Block,
     CsvData,
     Data,
+    DataConfig,
     DatasetConfig,
     ModelConfig,
+    OptimizerConfig,
     Params,
+    Schedule,
     SeriesSplit,
     SklearnData,
     TimeseriesData,
@@ -37,7 +40,7 @@ SAME_TASK_GENERATORS = {
 
 
 class FieldProblem(ValueError):
-    """A cross-field rule's failure, _pinned to the key (relative to the checked section) it is about."""
+    """A cross-field rule's failure, pinned to the key (relative to the checked section) it is about."""
 
     def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
@@ -229,9 +232,14 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-_UNION_TAGS = {"sklearn", "generated", "torchvision", "csv", "timeseries"}  # data sources
-_UNION_TAGS |= {"sgd", "adam", "rmsprop", "step", "cosine", "plateau"}  # optimizers, schedules
-_UNION_TAGS |= set(block_types())
+def _tags(union: Any) -> set[str]:
+    """The tags of a tagged union of the schema (`Annotated[A | B, Field(discriminator=...)]`)."""
+    members, field = get_args(union)
+    tags = (member.model_fields[field.discriminator].annotation for member in get_args(members))
+    return {tag for literal in tags for tag in get_args(literal)}
+
+
+_UNION_TAGS = set().union(*map(_tags, (DataConfig, OptimizerConfig, Schedule, Block)))  # sources, optimizers, ...
 
 
 def one_line(message: str) -> str:

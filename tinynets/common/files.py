@@ -1,5 +1,5 @@
 """How files are written and read: atomically (never a half-written file at a final path), as JSON, .npz
-arrays, text or a TSV."""
+arrays, text or a TSV; and which files a run no longer wants."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tinynets.common import paths
 
 
 @contextmanager
@@ -105,3 +107,19 @@ def read_tsv(path: Path) -> dict[str, np.ndarray]:
         except ValueError:
             columns[name] = np.array(values, dtype=str)
     return columns
+
+
+def left_over(run: list[str], export: list[str]) -> list[Path]:
+    """Files of datasets no longer in the run (or export list) in the folders that evaluate, plot and report
+    depend on whole. DVC never removes the outputs of a stage that has left dvc.yaml, and these would count in
+    the folders' hashes: a run with another dataset and back would rerun those stages and change dvc.lock."""
+    wanted = {path for name in run for path in paths.of(name).in_whole_folders}
+    wanted |= {path for name in export for path in paths.of(name).exported}
+    folders = sorted({path.parent for path in (*paths.of("_").in_whole_folders, *paths.of("_").exported)})
+    return [
+        found
+        for folder in folders
+        if folder.is_dir()
+        for found in sorted(folder.iterdir())
+        if found.is_file() and not found.name.startswith(".") and found not in wanted
+    ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-CHECKS = Path("checks")  # the validate stage's output: each stage's settings, every default filled in
-RUN_SETTINGS = CHECKS / "run.json"  # the datasets of the run, in order (evaluate, plot, report)
-EVALUATE_SETTINGS = CHECKS / "evaluate.json"  # how every net is scored (evaluate)
+SETTINGS = Path("settings")  # the validate stage's output: each stage's settings, every default filled in
+RUN_SETTINGS = SETTINGS / "run.json"  # the datasets of the run, in order (evaluate, plot, report)
+EVALUATE_SETTINGS = SETTINGS / "evaluate.json"  # how every net is scored (evaluate)
 PREDICTIONS = Path("data/predictions")  # evaluate's, whole
 METRICS = Path("metrics")  # evaluate's, whole
 IMAGES = Path("plots/images")  # plot's, whole
@@ -71,9 +71,9 @@ def of(name: str) -> DatasetFiles:
     """Where dataset `name`'s files live."""
     return DatasetFiles(
         name,
-        prepare_settings=CHECKS / name / "prepare.json",
-        featurize_settings=CHECKS / name / "featurize.json",
-        train_settings=CHECKS / name / "train.json",
+        prepare_settings=SETTINGS / name / "prepare.json",
+        featurize_settings=SETTINGS / name / "featurize.json",
+        train_settings=SETTINGS / name / "train.json",
         prepared=Path("data/prepared") / f"{name}.npz",
         features=Path("data/features") / f"{name}.npz",
         feature_info=Path("data/features") / f"{name}.json",
@@ -89,19 +89,3 @@ def of(name: str) -> DatasetFiles:
         onnx_model=Path("models") / f"{name}.onnx",
         export_metrics=Path("models") / f"{name}.onnx.json",
     )
-
-
-def left_over(run: list[str], export: list[str]) -> list[Path]:
-    """Files of datasets no longer in the run (or export list) in the folders that evaluate, plot and report
-    depend on whole. DVC never removes the outputs of a stage that has left dvc.yaml, and these would count in
-    the folders' hashes: a run with another dataset and back would rerun those stages and change dvc.lock."""
-    wanted = {path for name in run for path in of(name).in_whole_folders}
-    wanted |= {path for name in export for path in of(name).exported}
-    folders = sorted({path.parent for path in (*of("_").in_whole_folders, *of("_").exported)})
-    return [
-        found
-        for folder in folders
-        if folder.is_dir()
-        for found in sorted(folder.iterdir())
-        if found.is_file() and not found.name.startswith(".") and found not in wanted
-    ]

@@ -1,7 +1,7 @@
 """Each stage's settings as plain data: resolved by the validate stage (every default filled in), then read back.
 
 DVC sees a setting only in a file that a stage depends on. params.yaml leaves defaults out, and a default in
-the schema's code reaches no lock file, so validate writes what each stage reads into checks/, and the stages
+the schema's code reaches no lock file, so validate writes what each stage reads into settings/, and the stages
 read only that, never params.yaml nor the schema: a changed default reruns exactly the datasets it changes.
 """
 

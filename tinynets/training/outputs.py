@@ -96,7 +96,7 @@ def model_facts(job: Job, trained: dict[str, Any]) -> dict[str, Any]:
 
 def write_outputs(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
     """Write the train stage's outputs from its finished runs, remove their checkpoints; return the timings."""
-    first, loss, where = runs[0], job.train.loss, job.files
+    first, loss, where = runs[0], job.train.loss, job.where
     trained = training_facts(job, runs)
     about = model_facts(job, trained)
     history = first.run.history[: first.run.epoch].cpu().numpy()

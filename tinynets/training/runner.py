@@ -40,7 +40,7 @@ class Job:
     outputs: int
     device: torch.device
     shard: Shard
-    files: DatasetFiles  # where it reads and writes
+    where: DatasetFiles  # the dataset's files: where it reads and writes
     arrays: dict[str, np.ndarray]  # the features file's
     seeds: list[int]  # seed, seed + 1, ...: one run each (train.repeats)
     images: bool  # its inputs are images (facts.input_kind): what the first layer's figure draws
@@ -91,7 +91,7 @@ def train_once(job: Job, repeat: int, record: bool | None = None) -> FinishedRun
     if recorder:  # on every rank, as each restores the one checkpoint; rank 0 alone records
         run.records = recorder.blank(job.outputs, job.device)
     facts = (seed, plain(job.model), plain(config), str(job.device), shard.world, code_version())
-    checkpoint = Checkpoint(job.files.checkpoint(repeat), fingerprint(*facts, files=(job.files.features,)))
+    checkpoint = Checkpoint(job.where.checkpoint(repeat), fingerprint(*facts, files=(job.where.features,)))
     resumed_at = checkpoint.restore(run)
     finished = run.stopped or resumed_at >= config.epochs
     monitor = Monitor(job.name, config.epochs, config.lr, start=resumed_at, label=label, finished=finished)
