@@ -87,18 +87,18 @@ def timings(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
     }
 
 
-def model_facts(job: Job, trained: dict[str, Any]) -> dict[str, Any]:
-    """What the model file says of itself: its dataset, its declaration and training, its shapes, `trained`."""
+def model_facts(job: Job, training: dict[str, Any]) -> dict[str, Any]:
+    """What the model file says of itself: its dataset, its declaration, its shapes, how it was trained (`training`)."""
     declared = {"model": plain(job.model), "train": plain(job.train), "seed": job.seeds[0]}
     shapes = {"input_shape": list(job.input_shape), "outputs": job.outputs, "processes": job.shard.world}
-    return {"dataset": job.name, **declared, **shapes, **trained}
+    return {"dataset": job.name, **declared, **shapes, **training}
 
 
 def write_outputs(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
     """Write the train stage's outputs from its finished runs, remove their checkpoints; return the timings."""
     first, loss, where = runs[0], job.train.loss, job.where
-    trained = training_facts(job, runs)
-    about = model_facts(job, trained)
+    training = training_facts(job, runs)
+    about = model_facts(job, training)
     history = first.run.history[: first.run.epoch].cpu().numpy()
     losses = {
         "epoch": list(range(1, first.run.epoch + 1)),
@@ -113,7 +113,7 @@ def write_outputs(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
     files.write_tsv(where.loss_history, losses)
     files.write_tsv(where.dynamics, dynamics)
     files.write_arrays(where.learning, **learning)
-    files.write_arrays(where.outputs, **results, training=np.array(json.dumps(trained, sort_keys=True)))
+    files.write_arrays(where.outputs, **results, training=np.array(json.dumps(training, sort_keys=True)))
     files.write_json(where.timings, took)
     for repeat in range(len(runs)):
         where.checkpoint(repeat).unlink(missing_ok=True)
