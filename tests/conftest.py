@@ -15,6 +15,7 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 import fcntl
 import gzip
 import hashlib
+import json
 import re
 import shutil
 import signal
@@ -248,6 +249,19 @@ def changed_frames(frames: list) -> int:
 
 
 README_BLOCK = re.compile(r"```(bash|yaml)\n(.*?)```", re.S)
+
+
+def iris_experiments(repo: Path) -> dict[str, dict]:
+    """Each experiment's rev, iris params and iris metrics, by name (`dvc exp show --json`)."""
+    found = {}
+    for commit in json.loads(run(repo, "dvc", "exp", "show", "--json").stdout):
+        for experiment in commit.get("experiments") or []:
+            latest = experiment["revs"][0]
+            data = latest["data"]
+            params = data["params"]["params.yaml"]["data"]["datasets"]["iris"]
+            metrics = data["metrics"]["metrics/iris.json"]["data"]
+            found[experiment["name"]] = {"rev": latest["rev"], "params": params, "metrics": metrics}
+    return found
 
 
 def readme_blocks() -> list[tuple[str, str]]:

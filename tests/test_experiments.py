@@ -4,7 +4,6 @@ checked against scipy, --apply, bad input, and a sweep shared by two machines th
 from __future__ import annotations
 
 import io
-import json
 import re
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ import dvc.api
 import numpy as np
 import pytest
 import yaml
-from conftest import make_repo, readme_block, run, run_readme_block, tiny_params, tool_env
+from conftest import iris_experiments, make_repo, readme_block, run, run_readme_block, tiny_params, tool_env
 
 from tinynets.noise import paired_bootstrap
 from tinynets.ranking import metric_values
@@ -29,15 +28,11 @@ def tinynets(repo: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def experiments(repo: Path) -> dict[str, dict]:
-    """Each experiment's iris metrics and lr, by name, from `dvc exp show --json`."""
-    found = {}
-    for commit in json.loads(run(repo, "dvc", "exp", "show", "--json").stdout):
-        for experiment in commit.get("experiments") or []:
-            latest = experiment["revs"][0]
-            data = latest["data"]
-            lr = data["params"]["params.yaml"]["data"]["datasets"]["iris"]["train"]["lr"]
-            found[experiment["name"]] = {"lr": lr, **data["metrics"]["metrics/iris.json"]["data"]}
-    return found
+    """Each experiment's iris metrics and lr, by name."""
+    return {
+        name: {"lr": found["params"]["train"]["lr"], **found["metrics"]}
+        for name, found in iris_experiments(repo).items()
+    }
 
 
 def ranked_names(compared: str) -> list[str]:
@@ -47,8 +42,7 @@ def ranked_names(compared: str) -> list[str]:
 
 def experiment_revs(repo: Path) -> dict[str, str]:
     """Each experiment's commit, by name."""
-    commits = json.loads(run(repo, "dvc", "exp", "show", "--json").stdout)
-    return {exp["name"]: exp["revs"][0]["rev"] for commit in commits for exp in commit.get("experiments") or []}
+    return {name: found["rev"] for name, found in iris_experiments(repo).items()}
 
 
 def valid_correct(repo: Path, rev: str) -> np.ndarray:

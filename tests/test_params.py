@@ -35,6 +35,39 @@ def test_a_schema_mistake_is_reported_before_a_cross_field_one_wherever_each_is(
         parse_params(params)
 
 
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ({"nope": {"space": {"seed": {"type": "int", "low": 1, "high": 2}}}}, "search.nope: names no dataset"),
+        ({"iris": {"space": {}}}, "search.iris.space: Dictionary should have at least 1 item"),
+        (
+            {"iris": {"space": {"datasets.iris.train.lr": {"type": "log_uniform", "low": 0, "high": 1}}}},
+            "search.iris.space.datasets.iris.train.lr.low: Input should be greater than 0",
+        ),
+        (
+            {
+                "iris": {
+                    "sampler": "grid",
+                    "space": {"datasets.iris.train.lr": {"type": "uniform", "low": 0.1, "high": 1}},
+                }
+            },
+            "search.iris.space.datasets.iris.train.lr: a grid needs values to list: use choice or int, not uniform",
+        ),
+        (
+            {"iris": {"space": {"datasets.iris.train.lr": {"type": "uniform", "low": 0.1, "high": 0.1}}}},
+            "search.iris.space.datasets.iris.train.lr.high: must be above low (0.1)",
+        ),
+    ],
+)
+def test_a_bad_search_block_is_one_line_naming_its_key(search, expected):
+    params = default_params()
+    params["datasets"]["iris"]["train"]["valid_size"] = 0.2
+    params["search"] = search
+    with pytest.raises(ConfigError) as raised:
+        parse_params(params)
+    assert str(raised.value).startswith(f"params.yaml: {expected}")
+
+
 def setter(path: str, value):
     def mutate(params):
         *parents, last = path.split(".")

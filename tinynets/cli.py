@@ -41,6 +41,17 @@ def parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--apply", action="store_true", help="`dvc exp apply` the best experiment")
     compare.add_argument("--md", type=Path, metavar="FILE", help="also write the table and verdict as Markdown")
+    search = verbs.add_parser(
+        "search",
+        help="search a dataset's params (its search: block), each trial a DVC experiment",
+        description="An Optuna study over the space params.yaml declares under search.<dataset>: each trial runs "
+        "`dvc exp run -n NAME -S ...` in a workspace of its own, several at once with --workers; the study is kept "
+        "in search/<dataset>.journal, so a search stopped midway resumes. Then `tinynets compare` ranks them.",
+    )
+    search.add_argument("dataset", help="a dataset with a search: block in params.yaml")
+    search.add_argument("--trials", type=int, help="finished trials the study should hold (default: the block's)")
+    search.add_argument("--workers", type=int, help="trials at once (default: the block's)")
+    search.add_argument("--storage", help="an Optuna storage URL (default: the journal file)")
     return commands
 
 
@@ -87,4 +98,23 @@ def compare(args: argparse.Namespace) -> None:
         print(applied)
 
 
-VERBS = {"predict": predict, "compare": compare}
+def search(args: argparse.Namespace) -> None:
+    from tinynets.search import Outcome
+    from tinynets.search import search as searched
+
+    def described(trial: Outcome) -> str:
+        shown = (f"{value:.4g}" if isinstance(value, float) else str(value) for value in trial.params.values())
+        names = (key.removeprefix(f"datasets.{args.dataset}.") for key in trial.params)
+        values = ", ".join(f"{name} {value}" for name, value in zip(names, shown, strict=True))
+        ended = f"failed: {trial.error}" if trial.error else f"valid {trial.metric} {trial.value:.4g}"
+        return f"trial {trial.number} ({values}): {ended} [{trial.experiment}]"
+
+    def report(trial: Outcome) -> None:
+        print(f"{args.dataset}: {described(trial)}", flush=True)
+
+    best = searched(project_root(Path.cwd()), args.dataset, args.trials, args.workers, args.storage, report)
+    if best is not None:
+        print(f"{args.dataset}: best {described(best)}; `tinynets compare {args.dataset}` tells its lead from noise")
+
+
+VERBS = {"predict": predict, "compare": compare, "search": search}

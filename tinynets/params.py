@@ -246,6 +246,53 @@ class EvaluateConfig(Strict):
     baseline_max_cells: Annotated[int, Field(ge=0)] = 4_000_000  # train rows x features; above: skipped
 
 
+class LogUniform(Strict):
+    """A float whose logarithm is drawn uniformly from [log low, log high] (a learning rate, say)."""
+
+    type: Literal["log_uniform"]
+    low: Annotated[float, Field(gt=0)]
+    high: float
+
+
+class Uniform(Strict):
+    """A float drawn uniformly from [low, high]."""
+
+    type: Literal["uniform"]
+    low: float
+    high: float
+
+
+class IntRange(Strict):
+    """An integer from low to high (both included), in steps of `step`."""
+
+    type: Literal["int"]
+    low: int
+    high: int
+    step: Annotated[int, Field(ge=1)] = 1
+
+
+class Choice(Strict):
+    """One of the listed values."""
+
+    type: Literal["choice"]
+    values: Annotated[list[Any], Field(min_length=1)]
+
+
+Distribution = Annotated[LogUniform | Uniform | IntRange | Choice, Field(discriminator="type")]
+
+
+class SearchConfig(Strict):
+    """A search over a dataset's params (`tinynets search`): an Optuna study whose every trial is a DVC experiment.
+    No stage reads it."""
+
+    space: Annotated[dict[str, Distribution], Field(min_length=1)]  # a param path, as `dvc exp run -S` writes it
+    sampler: Literal["tpe", "random", "grid"] = "tpe"
+    trials: Annotated[int, Field(ge=1)] = 20
+    workers: Annotated[int, Field(ge=1)] = 1  # trials at once, each in its own workspace
+    metric: str = "loss"  # what the trials are chosen on, on the validation split
+    seed: int = 0  # the sampler's
+
+
 class Params(Strict):
     """The whole params.yaml."""
 
@@ -255,6 +302,7 @@ class Params(Strict):
     export: list[str] = []  # datasets whose trained model the export stage writes as ONNX
     evaluate: EvaluateConfig = EvaluateConfig()
     datasets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], DatasetConfig]
+    search: dict[str, SearchConfig] = {}  # by dataset
 
     def dataset(self, name: str) -> DatasetConfig:
         """The config of one dataset, or a ConfigError naming the known ones."""

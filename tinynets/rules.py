@@ -18,10 +18,12 @@ from tinynets.params import (
     Data,
     DataConfig,
     DatasetConfig,
+    Distribution,
     ModelConfig,
     OptimizerConfig,
     Params,
     Schedule,
+    SearchConfig,
     SeriesSplit,
     SklearnData,
     TimeseriesData,
@@ -171,6 +173,19 @@ def _run_names_are_defined(params: Params) -> None:
         raise FieldProblem("export", f"lists {not_run[0]!r}, which is not in run (only trained models export)")
 
 
+def _search_fits(search: SearchConfig, dataset: DatasetConfig) -> None:
+    for path, distribution in search.space.items():
+        if distribution.type != "choice" and distribution.high <= distribution.low:
+            raise FieldProblem(f"space.{path}.high", f"must be above low ({distribution.low})")
+        if search.sampler == "grid" and distribution.type not in ("choice", "int"):
+            kind = distribution.type
+            raise FieldProblem(f"space.{path}", f"a grid needs values to list: use choice or int, not {kind}")
+    series = dataset.data.source == "timeseries"
+    if not (dataset.data.split.valid_size > 0 if series else dataset.train.valid_size is not None):
+        where = "data.split.valid_size" if series else "train.valid_size"
+        raise FieldProblem("metric", f"chooses on the validation split: set the dataset's {where} first")
+
+
 def _check_own_file(path: str) -> None:
     if Path(path).is_absolute() or Path(path).parent.as_posix() != OWN_DATA:
         raise FieldProblem("path", f"put the file in {OWN_DATA}/ (the folder the pipeline watches for edits)")
@@ -222,6 +237,10 @@ def check_rules(params: Params) -> None:
             raise ConfigError(one_line(f"params.yaml: datasets.{name}.{problem.key}: {problem}")) from None
     try:
         _run_names_are_defined(params)
+        for name, search in params.search.items():
+            if name not in params.datasets:
+                raise FieldProblem(f"search.{name}", "names no dataset under datasets")
+            _pinned(lambda section, name=name: _search_fits(section, params.datasets[name]), search, f"search.{name}")
     except FieldProblem as problem:
         raise ConfigError(one_line(f"params.yaml: {problem.key}: {problem}")) from None
 
@@ -239,7 +258,8 @@ def _tags(union: Any) -> set[str]:
     return {tag for literal in tags for tag in get_args(literal)}
 
 
-_UNION_TAGS = set().union(*map(_tags, (DataConfig, OptimizerConfig, Schedule, Block)))  # sources, optimizers, ...
+UNIONS = (DataConfig, OptimizerConfig, Schedule, Block, Distribution)  # sources, optimizers, schedules, ...
+_UNION_TAGS = set().union(*map(_tags, UNIONS))
 
 
 def one_line(message: str) -> str:

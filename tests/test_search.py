@@ -1,0 +1,197 @@
+"""tinynets search over real DVC experiments: trials two at once, each a named experiment whose outputs are those
+of `dvc exp run -S` with its params; a search resumed, interrupted, fed a diverging trial or a bad block."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import dvc.api
+import pytest
+import yaml
+from conftest import (
+    README_BLOCK,
+    ROOT,
+    built_once,
+    iris_experiments,
+    make_repo,
+    readme_block,
+    run,
+    run_readme_block,
+    tiny_params,
+    tool_env,
+)
+
+from tinynets.common.errors import ConfigError, DataError
+from tinynets.search import search
+
+pytestmark = pytest.mark.slow
+
+LR, HIDDEN = "datasets.iris.train.lr", "datasets.iris.model.layers.1"
+SPACE = {LR: {"type": "log_uniform", "low": 0.05, "high": 1.0}, HIDDEN: {"type": "int", "low": 2, "high": 16}}
+TRIAL = re.compile(r"^iris: trial (\d+) \((.*)\): (valid loss ([0-9.e+-]+)|failed: .*) \[(iris-\w+-\d+)\]$")
+
+
+def searchable_build(repo: Path) -> None:
+    """Iris with a validation split and a search block, trained and committed."""
+    params = tiny_params(["iris"])
+    params["datasets"]["iris"]["train"]["valid_size"] = 0.2
+    params["search"] = {"iris": {"space": SPACE, "trials": 4, "workers": 2}}
+    make_repo(repo, params)
+    run(repo, "dvc", "repro")
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "trained")
+
+
+@pytest.fixture
+def searchable(tmp_path_factory) -> Path:
+    return built_once(tmp_path_factory, "searchable", searchable_build)
+
+
+def tinynets(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["tinynets", *args], cwd=repo, env=tool_env(repo), capture_output=True, text=True)
+
+
+def trials(stdout: str) -> dict[int, re.Match]:
+    """The trial lines a search printed, by trial number."""
+    lines = [line for line in stdout.splitlines() if not line.startswith("iris: best ")]
+    found = {int(match.group(1)): match for match in map(TRIAL.match, lines) if match}
+    assert len(found) == len(lines), stdout
+    return found
+
+
+def model_bytes(repo: Path, rev: str) -> bytes:
+    with dvc.api.open("models/iris.safetensors", repo=str(repo), rev=rev, mode="rb") as file:
+        return file.read()
+
+
+def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(searchable):
+    searched = tinynets(searchable, "search", "iris")
+    assert searched.returncode == 0, searched.stderr
+    first = trials(searched.stdout)
+    assert sorted(first) == [0, 1, 2, 3] and all(match.group(4) for match in first.values())
+    recorded = iris_experiments(searchable)
+    for match in first.values():
+        scores, declared = recorded[match.group(5)]["metrics"], recorded[match.group(5)]["params"]
+        assert scores["valid"]["loss"] == pytest.approx(float(match.group(4)), rel=1e-3)
+        assert f"train.lr {declared['train']['lr']:.4g}" in match.group(2)
+        assert f"model.layers.1 {declared['model']['layers'][1]}" in match.group(2)
+    assert "up to date" in run(searchable, "dvc", "status").stdout
+    assert run(searchable, "git", "status", "--porcelain").stdout == ""
+
+    # a trial's outputs are those of a plain `dvc exp run -S` with its params
+    name = first[0].group(5)
+    trial = recorded[name]["params"]
+    values = (f"{LR}={trial['train']['lr']!r}", f"{HIDDEN}={trial['model']['layers'][1]}")
+    run(searchable, "dvc", "exp", "run", "-n", "plain", "-S", values[0], "-S", values[1])
+    run(searchable, "git", "checkout", "--", ".")
+    plain = iris_experiments(searchable)["plain"]
+    assert plain["metrics"] == recorded[name]["metrics"]
+    assert model_bytes(searchable, plain["rev"]) == model_bytes(searchable, recorded[name]["rev"])
+
+    resumed = tinynets(searchable, "search", "iris", "--trials", "6")
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(trials(resumed.stdout)) == [4, 5]
+    names = {match.group(5) for match in [*first.values(), *trials(resumed.stdout).values()]}
+    assert names <= set(iris_experiments(searchable)) and len(names) == 6
+    compared = tinynets(searchable, "compare", "iris", "--metric", "loss")
+    assert compared.returncode == 0 and all(name in compared.stdout for name in names), compared.stdout
+
+
+def test_a_trial_that_diverges_fails_in_one_line_and_the_search_goes_on(searchable):
+    params = yaml.safe_load((searchable / "params.yaml").read_text())
+    grid = {LR: {"type": "choice", "values": [1e12, 0.5]}}
+    params["search"]["iris"] = {"space": grid, "sampler": "grid", "trials": 2, "workers": 1}
+    (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    searched = tinynets(searchable, "search", "iris")
+    assert searched.returncode == 0, searched.stderr
+    ended = {match.group(2): match for match in trials(searched.stdout).values()}
+    assert ended["train.lr 1e+12"].group(3).startswith("failed: error: iris: training diverged at epoch ")
+    assert ended["train.lr 0.5"].group(4)
+
+
+@pytest.mark.parametrize(
+    ("space", "expected"),
+    [
+        ({f"{LR}x": {"type": "uniform", "low": 0.1, "high": 0.2}}, f"search.iris.space.{LR}x: not a param"),
+        (
+            {LR: {"type": "uniform", "low": -1, "high": 0.2}},
+            f"search.iris.space.{LR}: -1.0 is refused ({LR}: Input should",
+        ),
+        ({LR: {"type": "log_uniform", "low": 0.5, "high": 0.2}}, f"search.iris.space.{LR}.high: must be above low"),
+        ({"seed": {"type": "int", "low": 1, "high": 3}}, "search.iris.space.seed: a search of iris sets"),
+    ],
+)
+def test_a_bad_search_block_fails_in_one_line_before_any_trial(searchable, space, expected):
+    params = yaml.safe_load((searchable / "params.yaml").read_text())
+    params["search"]["iris"]["space"] = space
+    (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    searched = tinynets(searchable, "search", "iris")
+    assert searched.returncode == 2 and searched.stdout == ""
+    assert searched.stderr.startswith(f"error: params.yaml: {expected}") and searched.stderr.count("\n") == 1
+    assert iris_experiments(searchable) == {}
+
+
+def test_a_search_without_a_validation_split_or_with_uncommitted_changes_is_refused(searchable):
+    params = yaml.safe_load((searchable / "params.yaml").read_text())
+    params["datasets"]["iris"]["train"]["epochs"] = 7  # a change the trials, run from HEAD, would not see
+    (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    with pytest.raises(DataError, match=re.escape("a trial runs from HEAD and would not see params.yaml: commit them")):
+        search(searchable, "iris")
+    params["datasets"]["iris"]["train"]["valid_size"] = None
+    (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    with pytest.raises(ConfigError, match=re.escape("search.iris.metric: chooses on the validation split: set the")):
+        search(searchable, "iris")
+
+
+def test_an_interrupted_search_leaves_no_experiment_half_made_and_resumes(searchable):
+    params = yaml.safe_load((searchable / "params.yaml").read_text())
+    params["search"]["iris"] |= {"trials": 3, "workers": 1}
+    (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    command = ["tinynets", "search", "iris"]
+    process = subprocess.Popen(
+        command,
+        cwd=searchable,
+        env=tool_env(searchable),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    first = process.stdout.readline()  # trial 0 ended: trial 1 starts now
+    time.sleep(3)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 2 and TRIAL.match(first.strip())
+    assert stderr.strip().splitlines()[-1] == (
+        "error: search of iris interrupted before it finished (trials done: 1); run it again to resume"
+    )
+    resumed = tinynets(searchable, "search", "iris")
+    assert resumed.returncode == 0, resumed.stderr
+    numbers = sorted(trials(resumed.stdout))
+    assert numbers == [2, 3]  # trial 1 was cut short: told as failed, never counted
+    names = {TRIAL.match(first.strip()).group(5)} | {match.group(5) for match in trials(resumed.stdout).values()}
+    assert set(iris_experiments(searchable)) == names
+    assert (searchable / "search/iris.journal").stat().st_size > 0  # the study lives in the project's journal
+
+
+def test_the_readmes_search_runs_as_printed(workspace):
+    blocks = README_BLOCK.findall((ROOT / "README.md").read_text())
+    script = readme_block("tinynets search iris --trials 4 --workers 2")
+    [added] = [text for (kind, text), (_, after) in itertools.pairwise(blocks) if kind == "yaml" and after == script]
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    added = yaml.safe_load(added)
+    params["datasets"]["iris"]["train"] |= added["datasets"]["iris"]["train"]
+    params["search"] = added["search"]
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    printed = run_readme_block(workspace, script).stdout
+    searched, compared = printed.split("\nrank", 1)
+    found = trials(searched + "\n")
+    assert sorted(found) == [0, 1, 2, 3]
+    best = re.search(r"^iris: best trial (\d+) .*\[(iris-\w+-\d+)\]", printed, re.MULTILINE)
+    assert best and best.group(2) in compared, printed  # compare's table lists the best trial
