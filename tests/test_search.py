@@ -59,7 +59,7 @@ def tinynets(repo: Path, *args: str) -> subprocess.CompletedProcess:
 
 def trials(stdout: str) -> dict[int, re.Match]:
     """The trial lines a search printed, by trial number."""
-    lines = [line for line in stdout.splitlines() if not line.startswith("iris: best ")]
+    lines = [line for line in stdout.splitlines() if not line.startswith(("iris: best ", "iris: confirmed "))]
     found = {int(match.group(1)): match for match in map(TRIAL.match, lines) if match}
     assert len(found) == len(lines), stdout
     return found
@@ -90,6 +90,7 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     values = (f"{LR}={trial['train']['lr']!r}", f"{HIDDEN}={trial['model']['layers'][1]}")
     run(searchable, "dvc", "exp", "run", "-n", "plain", "-S", values[0], "-S", values[1])
     run(searchable, "git", "checkout", "--", ".")
+    run(searchable, "dvc", "checkout", "--force")  # the workspace as HEAD has it again
     plain = iris_experiments(searchable)["plain"]
     assert plain["metrics"] == recorded[name]["metrics"]
     assert model_bytes(searchable, plain["rev"]) == model_bytes(searchable, recorded[name]["rev"])
@@ -101,6 +102,21 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     assert names <= set(iris_experiments(searchable)) and len(names) == 6
     compared = tinynets(searchable, "compare", "iris", "--metric", "loss")
     assert compared.returncode == 0 and all(name in compared.stdout for name in names), compared.stdout
+
+    # confirm the best two with three seeds each, compare them on validation, apply the better
+    confirmed = tinynets(searchable, "search", "iris", "--trials", "6", "--confirm", "2", "--apply")
+    assert confirmed.returncode == 0, confirmed.stderr
+    recorded = iris_experiments(searchable)
+    found = [name for name in recorded if name.endswith("-confirm")]
+    losses = {name: recorded[name.removesuffix("-confirm")]["metrics"]["valid"]["loss"] for name in found}
+    assert len(found) == 2 and set(losses) == set(sorted(losses, key=losses.get)[:2])  # the study's best two
+    assert all(len(recorded[name]["metrics"]["valid"]["per_seed"]["loss"]) == 3 for name in found)
+    table = confirmed.stdout.split("\nrank", 1)[1]
+    winner = re.search(r"^1 +(\S+)", table, re.MULTILINE).group(1)
+    assert f"applied {winner}: params.yaml and the outputs are its own" in confirmed.stdout
+    applied = yaml.safe_load((searchable / "params.yaml").read_text())["datasets"]["iris"]
+    assert applied["train"]["repeats"] == 3 and applied["train"]["lr"] == recorded[winner]["params"]["train"]["lr"]
+    assert "up to date" in run(searchable, "dvc", "status").stdout
 
 
 def test_a_trial_that_diverges_fails_in_one_line_and_the_search_goes_on(searchable):
@@ -194,4 +210,5 @@ def test_the_readmes_search_runs_as_printed(workspace):
     found = trials(searched + "\n")
     assert sorted(found) == [0, 1, 2, 3]
     best = re.search(r"^iris: best trial (\d+) .*\[(iris-\w+-\d+)\]", printed, re.MULTILINE)
-    assert best and best.group(2) in compared, printed  # compare's table lists the best trial
+    assert best and f"{best.group(2)}-confirm" in compared, printed  # confirmed, and ranked on validation
+    assert re.search(r"^applied iris-\w+-\d+-confirm: params.yaml and the outputs are its own$", compared, re.M)

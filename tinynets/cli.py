@@ -52,6 +52,10 @@ def parser() -> argparse.ArgumentParser:
     search.add_argument("--trials", type=int, help="finished trials the study should hold (default: the block's)")
     search.add_argument("--workers", type=int, help="trials at once (default: the block's)")
     search.add_argument("--storage", help="an Optuna storage URL (default: the journal file)")
+    search.add_argument(
+        "--confirm", type=int, metavar="K", help="then run the best K trials again with 3 seeds each, and compare them"
+    )
+    search.add_argument("--apply", action="store_true", help="with --confirm: `dvc exp apply` the best confirmed")
     return commands
 
 
@@ -112,9 +116,22 @@ def search(args: argparse.Namespace) -> None:
     def report(trial: Outcome) -> None:
         print(f"{args.dataset}: {described(trial)}", flush=True)
 
-    best = searched(project_root(Path.cwd()), args.dataset, args.trials, args.workers, args.storage, report)
-    if best is not None:
+    if args.apply and not args.confirm:
+        raise DataError("--apply makes the best confirmed trial yours: give --confirm K too")
+    root = project_root(Path.cwd())
+    best = searched(root, args.dataset, args.trials, args.workers, args.storage, report)
+    if best is not None and not args.confirm:
         print(f"{args.dataset}: best {described(best)}; `tinynets compare {args.dataset}` tells its lead from noise")
+    if args.confirm:
+        from tinynets.compare import apply_best, compare
+        from tinynets.search import confirm
+
+        confirmed, metric = confirm(root, args.dataset, args.confirm, args.workers, args.storage, print)
+        comparison = compare(root, args.dataset, metric, only=confirmed)
+        print(comparison.table())
+        print(comparison.verdict)
+        if args.apply:
+            print(apply_best(root, comparison))
 
 
 VERBS = {"predict": predict, "compare": compare, "search": search}

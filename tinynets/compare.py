@@ -75,12 +75,16 @@ def default_metric(rows: list[Experiment]) -> str:
     return "accuracy" if any("accuracy" in (row.scores or {}) for row in rows) else "mae"
 
 
-def compare(root: Path, dataset: str, metric: str | None = None, all_commits: bool = False) -> Comparison:
-    """`dataset`'s experiments ranked on their validation `metric`, and the noise verdict on the top two."""
+def compare(
+    root: Path, dataset: str, metric: str | None = None, all_commits: bool = False, only: set[str] | None = None
+) -> Comparison:
+    """`dataset`'s experiments (`only` those named, if given) ranked on their validation `metric`, and the noise
+    verdict on the top two."""
     rows, head = read_experiments(root, dataset)
     if dataset not in known_datasets(rows):
         names = ", ".join(sorted(known_datasets(rows))) or "none"
         raise DataError(f"unknown dataset {dataset!r}: params.yaml declares {names}")
+    rows = [row for row in rows if only is None or row.name in only]
     if not any(row.scores for row in rows):
         raise DataError(f"no experiment has results for {dataset} yet: run `dvc repro` or `dvc exp run` first")
     metric = metric or default_metric(rows)

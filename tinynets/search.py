@@ -197,6 +197,65 @@ def told(study: Any, trial: Any, value: float | None, state: Any) -> None:
             raise
 
 
+CONFIRM_REPEATS = 3  # seeds per confirmed trial: enough for compare to weigh seed noise
+
+
+def confirm(
+    root: Path, dataset: str, best_few: int, workers: int | None = None, storage: str | None = None, report: Any = print
+) -> tuple[set[str], str]:
+    """Run the study's `best_few` completed trials again with CONFIRM_REPEATS seeds each, as experiments named
+    `<trial's>-confirm` (kept when already made); return their names and the search's metric, for `tinynets
+    compare` to rank them on."""
+    import optuna
+    from optuna.trial import TrialState
+
+    if best_few < 1:
+        raise DataError(f"--confirm {best_few}: give the number of best trials to confirm (1 or more)")
+    config = load_params(root / "params.yaml").search[dataset]
+    storage, workers = storage or journal(root, dataset), workers or config.workers
+    study = optuna.load_study(study_name=study_name(dataset, config), storage=storage)
+    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not completed:
+        raise DataError(f"no trial of the {dataset} search completed: nothing to confirm")
+    best = sorted(completed, key=lambda trial: trial.value, reverse=study.direction.name == "MAXIMIZE")[:best_few]
+    made = set(git(root, "for-each-ref", "--format=%(refname:lstrip=-1)", "refs/exps").split())
+    todo = [trial for trial in best if f"{trial.user_attrs['experiment']}-confirm" not in made]
+    repeats = {f"datasets.{dataset}.train.repeats": CONFIRM_REPEATS}
+    queue, lock, failures = list(todo), threading.Lock(), []
+
+    def work(worker: int) -> None:
+        path = workspace(root, worker)
+        while True:
+            with lock:
+                if not queue or failures:
+                    return
+                trial = queue.pop(0)
+            name = f"{trial.user_attrs['experiment']}-confirm"
+            _, error = run_trial(root, path, dataset, config.metric, name, {**trial.params, **repeats})
+            with lock:
+                if error:
+                    failures.append(DataError(f"{name}: {error}"))
+                report(f"{dataset}: confirmed trial {trial.number} with {CONFIRM_REPEATS} seeds [{name}]")
+
+    threads = [threading.Thread(target=work, args=(worker,), daemon=True) for worker in range(min(workers, len(todo)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return {f"{trial.user_attrs['experiment']}-confirm" for trial in best}, config.metric
+
+
+def journal(root: Path, dataset: str) -> Any:
+    """The journal file that keeps a dataset's studies, in the project."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    (root / JOURNALS).mkdir(exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(root / JOURNALS / f"{dataset}.journal")))
+
+
 def search(
     root: Path,
     dataset: str,
@@ -221,12 +280,7 @@ def search(
     check_space(root, dataset, config)
     check_workspace(root, params)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if storage is None:
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        (root / JOURNALS).mkdir(exist_ok=True)
-        storage = JournalStorage(JournalFileBackend(str(root / JOURNALS / f"{dataset}.journal")))
+    storage = storage or journal(root, dataset)
     name = study_name(dataset, config)
     study = optuna.create_study(
         study_name=name, storage=storage, sampler=sampler(config), direction=direction, load_if_exists=True
