@@ -34,14 +34,16 @@ pytestmark = pytest.mark.slow
 
 LR, HIDDEN = "datasets.iris.train.lr", "datasets.iris.model.layers.1"
 SPACE = {LR: {"type": "log_uniform", "low": 0.05, "high": 1.0}, HIDDEN: {"type": "int", "low": 2, "high": 16}}
-TRIAL = re.compile(r"^iris: trial (\d+) \((.*)\): (valid loss ([0-9.e+-]+)|failed: .*) \[(iris-\w+-\d+)\]$")
+TRIAL = re.compile(
+    r"^iris: trial (\d+) \((.*)\): (valid loss ([0-9.e+-]+)|failed: .*|pruned at epoch \d+) \[(iris-\w+-\d+)\]$"
+)
 
 
 def searchable_build(repo: Path) -> None:
     """Iris with a validation split and a search block, trained and committed."""
     params = tiny_params(["iris"])
     params["datasets"]["iris"]["train"]["valid_size"] = 0.2
-    params["search"] = {"iris": {"space": SPACE, "trials": 4, "workers": 2}}
+    params["search"] = {"iris": {"space": SPACE, "trials": 4, "workers": 2, "pruner": "none"}}
     make_repo(repo, params)
     run(repo, "dvc", "repro")
     run(repo, "git", "add", "-A")
@@ -70,6 +72,17 @@ def model_bytes(repo: Path, rev: str) -> bytes:
         return file.read()
 
 
+def running(command: str) -> bool:
+    """Whether a process whose command line holds `command` runs now."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if command in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(searchable):
     searched = tinynets(searchable, "search", "iris")
     assert searched.returncode == 0, searched.stderr
@@ -88,7 +101,7 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     name = first[0].group(5)
     trial = recorded[name]["params"]
     values = (f"{LR}={trial['train']['lr']!r}", f"{HIDDEN}={trial['model']['layers'][1]}")
-    run(searchable, "dvc", "exp", "run", "-n", "plain", "-S", values[0], "-S", values[1])
+    run(searchable, "dvc", "exp", "run", "--force", "-n", "plain", "-S", values[0], "-S", values[1])  # not restored
     run(searchable, "git", "checkout", "--", ".")
     run(searchable, "dvc", "checkout", "--force")  # the workspace as HEAD has it again
     plain = iris_experiments(searchable)["plain"]
@@ -108,8 +121,8 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     assert confirmed.returncode == 0, confirmed.stderr
     recorded = iris_experiments(searchable)
     found = [name for name in recorded if name.endswith("-confirm")]
-    losses = {name: recorded[name.removesuffix("-confirm")]["metrics"]["valid"]["loss"] for name in found}
-    assert len(found) == 2 and set(losses) == set(sorted(losses, key=losses.get)[:2])  # the study's best two
+    losses = {name: recorded[name]["metrics"]["valid"]["loss"] for name in names}
+    assert sorted(f"{name}-confirm" for name in sorted(losses, key=losses.get)[:2]) == sorted(found)  # the best two
     assert all(len(recorded[name]["metrics"]["valid"]["per_seed"]["loss"]) == 3 for name in found)
     table = confirmed.stdout.split("\nrank", 1)[1]
     winner = re.search(r"^1 +(\S+)", table, re.MULTILINE).group(1)
@@ -129,6 +142,23 @@ def test_a_trial_that_diverges_fails_in_one_line_and_the_search_goes_on(searchab
     ended = {match.group(2): match for match in trials(searched.stdout).values()}
     assert ended["train.lr 1e+12"].group(3).startswith("failed: error: iris: training diverged at epoch ")
     assert ended["train.lr 0.5"].group(4)
+
+
+def test_the_median_pruner_stops_a_lagging_trial_which_leaves_no_experiment(searchable):
+    params = yaml.safe_load((searchable / "params.yaml").read_text())
+    lrs = [0.5, 0.4, 0.3, 0.6, 0.001, 0.0011, 0.0012, 0.0013]  # the last four learn a hundredth as fast
+    grid = {"space": {LR: {"type": "choice", "values": lrs}}, "sampler": "grid", "pruner": "median", "workers": 1}
+    params["search"]["iris"] = grid | {"trials": len(lrs)}
+    (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    searched = tinynets(searchable, "search", "iris")
+    assert searched.returncode == 0, searched.stderr
+    ended = trials(searched.stdout)
+    pruned = {number: match for number, match in ended.items() if match.group(3).startswith("pruned at epoch ")}
+    assert pruned, searched.stdout
+    assert all(float(match.group(2).split()[-1]) < 0.01 for match in pruned.values())  # only slow learners
+    made = set(iris_experiments(searchable))
+    assert not {match.group(5) for match in pruned.values()} & made
+    assert {match.group(5) for number, match in ended.items() if number not in pruned} <= made
 
 
 @pytest.mark.parametrize(
@@ -180,8 +210,11 @@ def test_an_interrupted_search_leaves_no_experiment_half_made_and_resumes(search
         start_new_session=True,
     )
     first = process.stdout.readline()  # trial 0 ended: trial 1 starts now
-    time.sleep(3)
-    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    name = TRIAL.match(first.strip()).group(5).removesuffix("-0") + "-1"
+    deadline = time.monotonic() + 60
+    while not running(f"-n {name}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group, mid-trial
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 2 and TRIAL.match(first.strip())
     assert stderr.strip().splitlines()[-1] == (

@@ -110,8 +110,7 @@ def search(args: argparse.Namespace) -> None:
         shown = (f"{value:.4g}" if isinstance(value, float) else str(value) for value in trial.params.values())
         names = (key.removeprefix(f"datasets.{args.dataset}.") for key in trial.params)
         values = ", ".join(f"{name} {value}" for name, value in zip(names, shown, strict=True))
-        ended = f"failed: {trial.error}" if trial.error else f"valid {trial.metric} {trial.value:.4g}"
-        return f"trial {trial.number} ({values}): {ended} [{trial.experiment}]"
+        return f"trial {trial.number} ({values}): {trial.ended} [{trial.experiment}]"
 
     def report(trial: Outcome) -> None:
         print(f"{args.dataset}: {described(trial)}", flush=True)
@@ -120,7 +119,7 @@ def search(args: argparse.Namespace) -> None:
         raise DataError("--apply makes the best confirmed trial yours: give --confirm K too")
     root = project_root(Path.cwd())
     best = searched(root, args.dataset, args.trials, args.workers, args.storage, report)
-    if best is not None and not args.confirm:
+    if best is not None:
         print(f"{args.dataset}: best {described(best)}; `tinynets compare {args.dataset}` tells its lead from noise")
     if args.confirm:
         from tinynets.compare import apply_best, compare

@@ -287,6 +287,7 @@ class SearchConfig(Strict):
 
     space: Annotated[dict[str, Distribution], Field(min_length=1)]  # a param path, as `dvc exp run -S` writes it
     sampler: Literal["tpe", "random", "grid"] = "tpe"
+    pruner: Literal["median", "halving", "none"] = "median"  # stops a trial whose validation loss lags
     trials: Annotated[int, Field(ge=1)] = 20
     workers: Annotated[int, Field(ge=1)] = 1  # trials at once, each in its own workspace
     metric: str = "loss"  # what the trials are chosen on, on the validation split

@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import re
+import secrets
 import shutil
 import subprocess
 import threading
@@ -23,27 +26,47 @@ from tinynets.common.errors import ConfigError, DataError
 from tinynets.params import OWN_DATA, Params, SearchConfig
 from tinynets.ranking import better
 from tinynets.rules import load_params, one_line, parse_params
+from tinynets.training.pruning import ENVIRONMENT, study_storage
 
 JOURNALS = Path("search")  # one journal file per dataset: the studies of its searches
 WORKSPACES = Path(".dvc/tmp/search")  # the workers' worktrees (git and DVC ignore .dvc/tmp)
 INTERRUPTED = "interrupted before it finished"
+CONFIRM_REPEATS = 3  # seeds per confirmed trial: enough for compare to weigh seed noise
+PRUNED = re.compile(r"pruned at epoch \d+")  # what the train stage says when the pruner stops a trial
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one trial ended: its experiment's name, its validation `metric` (None: it failed), why it failed."""
+    """How one trial ended: its experiment's name, its validation `metric`'s value (None: it did not finish),
+    why not."""
 
     number: int
     params: dict[str, Any]
     experiment: str
     metric: str
     value: float | None
-    error: str = ""
+    error: str = ""  # why it failed, or the epoch it was pruned at
+
+    @property
+    def ended(self) -> str:
+        """How it ended, in a few words: its metric, or why it did not finish."""
+        if not self.error:
+            return f"valid {self.metric} {self.value:.4g}"
+        return self.error if PRUNED.fullmatch(self.error) else f"failed: {self.error}"
 
 
 def override(path: str, value: Any) -> str:
     """`path=value` as `dvc exp run -S` reads it (Hydra's override grammar)."""
-    return f"{path}={json.dumps(value)}"
+    return f"{path}={hydra_value(value)}"
+
+
+def hydra_value(value: Any) -> str:
+    """A value in Hydra's override grammar: JSON's for scalars and lists, `{key:value}` for a mapping."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{key}:{hydra_value(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(map(hydra_value, value)) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def study_name(dataset: str, config: SearchConfig) -> str:
@@ -54,8 +77,12 @@ def study_name(dataset: str, config: SearchConfig) -> str:
 
 
 def bounds(distribution: Any) -> list[Any]:
-    """The values a distribution can reach at its edges (or all of a choice's)."""
-    return list(distribution.values) if distribution.type == "choice" else [distribution.low, distribution.high]
+    """The values to check a distribution by: all of a choice's; a range's ends, and a float range's middle (an
+    integer param refuses it)."""
+    if distribution.type == "choice":
+        return list(distribution.values)
+    middle = [] if distribution.type == "int" else [(distribution.low + distribution.high) / 2]
+    return [distribution.low, distribution.high, *middle]
 
 
 def check_space(root: Path, dataset: str, config: SearchConfig) -> None:
@@ -112,7 +139,8 @@ def git(root: Path, *args: str) -> str:
     """A git command's output; its failure as one line."""
     done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
-        raise DataError(f"git {args[0]}: {(done.stderr.strip().splitlines() or ['failed'])[-1]}")
+        said = [line for line in done.stderr.splitlines() if line.startswith(("error:", "fatal:", "!"))]
+        raise DataError(f"git {args[0]}: {(said or done.stderr.strip().splitlines() or ['failed'])[0]}")
     return done.stdout
 
 
@@ -142,34 +170,51 @@ def workspace(root: Path, worker: int) -> Path:
     head = git(root, "rev-parse", "HEAD").strip()
     git(root, "clone", "--quiet", "--shared", "--no-checkout", str(root), str(path))
     git(path, "checkout", "--quiet", "--detach", head)
-    subprocess.run(["dvc", "cache", "dir", "--local", str(root / ".dvc" / "cache")], cwd=path, check=True)
+    dvc(path, "cache", "dir", "--local", dvc(root, "cache", "dir").strip())
     return path
+
+
+def dvc(root: Path, *args: str) -> str:
+    """A dvc command's output; its failure as one line."""
+    done = subprocess.run(["dvc", *args], cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise DataError(f"dvc {args[0]}: {(done.stderr.strip().splitlines() or ['failed'])[0]}")
+    return done.stdout
 
 
 def publish(workspace: Path, root: Path, name: str) -> None:
     """Push experiment `name`'s ref from a workspace to the project, as `dvc exp push` would to a remote (the
     outputs are in the shared cache already)."""
-    refs = git(workspace, "for-each-ref", "--format=%(refname)", "refs/exps").split()
-    ref = next(ref for ref in refs if ref.rsplit("/", 1)[-1] == name)
-    git(workspace, "push", "--quiet", str(root), f"{ref}:{ref}")
+    refs = [ref for ref in git(workspace, "for-each-ref", "--format=%(refname)", "refs/exps").split()]
+    made = [ref for ref in refs if ref.rsplit("/", 1)[-1] == name]
+    if not made:
+        raise DataError(f"dvc exp run made no experiment {name}")
+    git(workspace, "push", "--quiet", str(root), f"{made[0]}:{made[0]}")
 
 
 def run_trial(
-    root: Path, workspace: Path, dataset: str, metric: str, name: str, values: dict[str, Any]
+    root: Path,
+    workspace: Path,
+    dataset: str,
+    metric: str,
+    name: str,
+    values: dict[str, Any],
+    watched: dict[str, Any] | None = None,
 ) -> tuple[float | None, str]:
     """`dvc exp run` one trial in its workspace and push its experiment to the project at `root`: the validation
-    metric, or None and the error's line."""
+    metric, or None and the error's line. `watched` names the trial for its train stage to report to (pruning)."""
     git(workspace, "checkout", "--quiet", "--", ".")  # the last trial's params.yaml and dvc.lock back to HEAD's
     sets = [arg for path, value in values.items() for arg in ("-S", override(path, value))]
     command = ["dvc", "exp", "run", "--quiet", "-n", name, *sets]
-    done = subprocess.run(command, cwd=workspace, capture_output=True, text=True)
+    environment = {**os.environ, ENVIRONMENT: json.dumps(watched)} if watched else None
+    done = subprocess.run(command, cwd=workspace, capture_output=True, text=True, env=environment)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.startswith(("error: ", "ERROR: "))]
         return None, (lines[0] if lines else f"dvc exp run exited {done.returncode}")
     publish(workspace, root, name)
-    scores = json.loads((workspace / "metrics" / f"{dataset}.json").read_text())
-    value = scores.get("valid", {}).get(metric)
-    if not isinstance(value, int | float) or not math.isfinite(value):
+    scored = workspace / "metrics" / f"{dataset}.json"
+    value = (json.loads(scored.read_text()).get("valid") or {}).get(metric) if scored.exists() else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None, f"its validation {metric} is {value}"
     return float(value), ""
 
@@ -197,63 +242,85 @@ def told(study: Any, trial: Any, value: float | None, state: Any) -> None:
             raise
 
 
-CONFIRM_REPEATS = 3  # seeds per confirmed trial: enough for compare to weigh seed noise
-
-
 def confirm(
     root: Path, dataset: str, best_few: int, workers: int | None = None, storage: str | None = None, report: Any = print
 ) -> tuple[set[str], str]:
     """Run the study's `best_few` completed trials again with CONFIRM_REPEATS seeds each, as experiments named
-    `<trial's>-confirm` (kept when already made); return their names and the search's metric, for `tinynets
-    compare` to rank them on."""
+    `<trial's>-confirm` (kept when HEAD already has them); return their names and the search's metric, for
+    `tinynets compare` to rank them on."""
     import optuna
     from optuna.trial import TrialState
 
     if best_few < 1:
         raise DataError(f"--confirm {best_few}: give the number of best trials to confirm (1 or more)")
     config = load_params(root / "params.yaml").search[dataset]
-    storage, workers = storage or journal(root, dataset), workers or config.workers
-    study = optuna.load_study(study_name=study_name(dataset, config), storage=storage)
+    study = optuna.load_study(
+        study_name=study_name(dataset, config), storage=study_storage(storage_spec(root, dataset, storage))
+    )
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not completed:
         raise DataError(f"no trial of the {dataset} search completed: nothing to confirm")
     best = sorted(completed, key=lambda trial: trial.value, reverse=study.direction.name == "MAXIMIZE")[:best_few]
-    made = set(git(root, "for-each-ref", "--format=%(refname:lstrip=-1)", "refs/exps").split())
-    todo = [trial for trial in best if f"{trial.user_attrs['experiment']}-confirm" not in made]
+    head = git(root, "rev-parse", "HEAD").strip()
+    made = set(git(root, "for-each-ref", "--format=%(refname:lstrip=-1)", f"refs/exps/{head[:2]}/{head[2:]}").split())
+    names = {trial.number: f"{trial.user_attrs['experiment']}-confirm" for trial in best}
+    todo = [trial for trial in best if names[trial.number] not in made]
     repeats = {f"datasets.{dataset}.train.repeats": CONFIRM_REPEATS}
-    queue, lock, failures = list(todo), threading.Lock(), []
 
-    def work(worker: int) -> None:
-        path = workspace(root, worker)
-        while True:
-            with lock:
-                if not queue or failures:
-                    return
-                trial = queue.pop(0)
-            name = f"{trial.user_attrs['experiment']}-confirm"
-            _, error = run_trial(root, path, dataset, config.metric, name, {**trial.params, **repeats})
-            with lock:
-                if error:
-                    failures.append(DataError(f"{name}: {error}"))
-                report(f"{dataset}: confirmed trial {trial.number} with {CONFIRM_REPEATS} seeds [{name}]")
+    def rerun(path: Path, trial: Any) -> None:
+        _, error = run_trial(root, path, dataset, config.metric, names[trial.number], {**trial.params, **repeats})
+        if error:
+            raise DataError(f"{names[trial.number]}: {error}")
+        report(f"{dataset}: confirmed trial {trial.number} with {CONFIRM_REPEATS} seeds [{names[trial.number]}]")
 
-    threads = [threading.Thread(target=work, args=(worker,), daemon=True) for worker in range(min(workers, len(todo)))]
+    in_workspaces(root, todo, rerun, workers or config.workers, f"confirming {dataset}'s best trials")
+    return set(names.values()), config.metric
+
+
+def on_threads(work: Any, count: int) -> None:
+    """`work(worker)` for each of `count` workers on threads of their own, until all return. The threads are
+    joined a fifth of a second at a time, so that Ctrl-C reaches this (the main) thread at once."""
+    threads = [threading.Thread(target=work, args=(worker,), daemon=True) for worker in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        while thread.is_alive():
+            thread.join(0.2)
+
+
+def in_workspaces(root: Path, items: list[Any], each: Any, workers: int, doing: str) -> None:
+    """`each(workspace, item)` for every item, on `workers` threads, each in a workspace of its own; the first
+    failure (or Ctrl-C) stops the rest and is raised in one line."""
+    queue, lock, failures, stop = list(items), threading.Lock(), [], threading.Event()
+
+    def work(worker: int) -> None:
+        try:
+            path = workspace(root, worker)
+            while not stop.is_set():
+                with lock:
+                    if not queue:
+                        return
+                    item = queue.pop(0)
+                each(path, item)
+        except Exception as problem:
+            failures.append(problem)
+            stop.set()
+
+    try:
+        on_threads(work, min(workers, len(items)))
+    except KeyboardInterrupt:
+        stop.set()
+        raise DataError(f"{doing}: interrupted; run it again to go on") from None
     if failures:
         raise failures[0]
-    return {f"{trial.user_attrs['experiment']}-confirm" for trial in best}, config.metric
 
 
-def journal(root: Path, dataset: str) -> Any:
-    """The journal file that keeps a dataset's studies, in the project."""
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
+def storage_spec(root: Path, dataset: str, storage: str | None) -> str:
+    """Where the study lives, as pruning.study_storage reads it: a URL, else the project's journal file."""
+    if storage:
+        return storage
     (root / JOURNALS).mkdir(exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(root / JOURNALS / f"{dataset}.journal")))
+    return f"journal:{(root / JOURNALS / f'{dataset}.journal').resolve()}"
 
 
 def search(
@@ -280,17 +347,26 @@ def search(
     check_space(root, dataset, config)
     check_workspace(root, params)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = storage or journal(root, dataset)
-    name = study_name(dataset, config)
-    study = optuna.create_study(
-        study_name=name, storage=storage, sampler=sampler(config), direction=direction, load_if_exists=True
-    )
-    for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # a search stopped mid-trial
-        study.tell(stale.number, state=TrialState.FAIL)
-    lock, stop, failures = threading.Lock(), threading.Event(), []
+    spec, name = storage_spec(root, dataset, storage), study_name(dataset, config)
+    try:
+        study = optuna.create_study(
+            study_name=name,
+            storage=study_storage(spec),
+            sampler=sampler(config),
+            direction=direction,
+            load_if_exists=True,
+        )
+    except Exception as error:  # an unreachable database, a URL it cannot read: whatever the storage raises
+        raise DataError(one_line(f"--storage {spec}: {type(error).__name__}: {error}")[:300]) from None
+    if "tag" not in study.user_attrs:  # names its experiments: a new study (a journal deleted) makes new names
+        study.set_user_attr("tag", secrets.token_hex(3))
+    if storage is None:  # the project's own journal: a trial still running is one a stopped search left behind
+        for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            study.tell(stale.number, state=TrialState.FAIL)
+    lock, stop, failures, mine = threading.Lock(), threading.Event(), [], set()
 
     def finished() -> int:  # a trial cut short by an interruption is told as failed, but was never tried
-        ended = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+        ended = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED))
         return sum("experiment" in trial.user_attrs for trial in ended)
 
     def work(worker: int) -> None:
@@ -302,28 +378,29 @@ def search(
                     if finished() + running >= trials:
                         return
                     trial = study.ask()
+                    mine.add(trial.number)
                     values = {path: suggest(trial, path, d) for path, d in config.space.items()}
-                experiment = f"{name}-{trial.number}"
-                value, error = run_trial(root, workspace_path, dataset, config.metric, experiment, values)
+                experiment = f"{dataset}-{study.user_attrs['tag']}-{trial.number}"
+                watched = {"storage": spec, "study": name, "trial": trial.number, "pruner": config.pruner}
+                value, error = run_trial(root, workspace_path, dataset, config.metric, experiment, values, watched)
                 with lock:
-                    if stop.is_set():  # interrupted: the trial is told as failed below
+                    if stop.is_set() and error:  # cut short: told as failed below, and not counted
                         return
                     trial.set_user_attr("experiment", experiment)
                     if error:
                         trial.set_user_attr("error", error)
-                    told(study, trial, value, TrialState.FAIL if error else TrialState.COMPLETE)
+                    pruned = PRUNED.search(error)
+                    state = TrialState.PRUNED if pruned else TrialState.FAIL if error else TrialState.COMPLETE
+                    error = pruned.group(0) if pruned else error
+                    told(study, trial, value, state)
+                    mine.discard(trial.number)
                     report(Outcome(trial.number, values, experiment, config.metric, value, error))
         except Exception as problem:  # a worker's failure ends the search, said in the main thread
             failures.append(problem)
             stop.set()
 
-    threads = [threading.Thread(target=work, args=(worker,), daemon=True) for worker in range(workers)]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.2)
+        on_threads(work, workers)
     except KeyboardInterrupt:
         stop.set()
         raise DataError(
@@ -331,8 +408,9 @@ def search(
         ) from None
     finally:
         stop.set()
-        for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            study.tell(stale.number, state=TrialState.FAIL)
+        with lock:
+            for number in mine:  # this search's trials that did not finish
+                told(study, number, None, TrialState.FAIL)
     if failures:
         raise failures[0]
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))

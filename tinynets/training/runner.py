@@ -20,6 +20,7 @@ from tinynets.shapes import resolved_model
 from tinynets.training.checkpoints import Checkpoint, code_version, fingerprint
 from tinynets.training.loop import Run, fit, start_run
 from tinynets.training.progress import Monitor
+from tinynets.training.pruning import reporter
 from tinynets.training.recording import Recorder
 from tinynets.training.recovery import explained_stops
 from tinynets.training.steps import make_step
@@ -96,12 +97,16 @@ def train_once(job: Job, repeat: int, record: bool | None = None) -> FinishedRun
     finished = run.stopped or resumed_at >= config.epochs
     monitor = Monitor(job.name, config.epochs, config.lr, start=resumed_at, label=label, finished=finished)
 
+    watched = reporter(job.name, config.epochs) if record and shard.rank == 0 else None  # a search trial's
+
     def on_epoch(run: Run) -> None:
         if shard.rank == 0:
             if recorder:
                 recorder(run)
             monitor(run)
             checkpoint(run)
+            if watched:
+                watched(run)
 
     started = time.perf_counter()
     with explained_stops(job.name, checkpoint.path):

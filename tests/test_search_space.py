@@ -1,0 +1,25 @@
+"""A search's values as `dvc exp run -S` reads them, and the values a space is checked by."""
+
+import pytest
+import yaml
+
+from tinynets.params import IntRange, Uniform
+from tinynets.search import bounds, override
+
+
+@pytest.mark.parametrize(
+    "value", [0.01, 1e-05, 3, True, None, "relu", "dé", [4, 16, 3], {"name": "adam", "betas": [0.9, 0.99]}]
+)
+def test_every_value_reaches_params_yaml_as_it_was_drawn(tmp_path, value):
+    from dvc.utils.hydra import apply_overrides
+
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"datasets": {"iris": {"key": "before"}}}))
+    apply_overrides(params, [override("datasets.iris.key", value)])
+    written = yaml.safe_load(params.read_text())["datasets"]["iris"]["key"]
+    assert (float(written) if isinstance(value, float) else written) == value  # PyYAML reads 1e-05 as text
+
+
+def test_a_float_range_is_checked_in_its_middle_too_an_int_range_at_its_ends():
+    assert bounds(Uniform(type="uniform", low=10, high=21)) == [10, 21, 15.5]  # an integer param refuses 15.5
+    assert bounds(IntRange(type="int", low=2, high=8)) == [2, 8]
