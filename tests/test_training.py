@@ -144,6 +144,6 @@ def _two_processes(rank: int, store: str, out: str) -> None:
 def test_two_processes_take_the_whole_batchs_mean_gradient_whatever_their_shares(tmp_path):
     out = tmp_path / "weights.pt"
     torch.multiprocessing.spawn(_two_processes, (str(tmp_path / "store"), str(out)), nprocs=2)
-    for (loss, rows), weights in torch.load(out).items():
+    for (loss, rows), weights in torch.load(out, weights_only=True).items():
         for ddp, one in zip(weights, stepped(loss, rows), strict=True):
             assert torch.allclose(ddp, one, atol=1e-6), (loss, rows)
