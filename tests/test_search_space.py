@@ -23,3 +23,22 @@ def test_every_value_reaches_params_yaml_as_it_was_drawn(tmp_path, value):
 def test_a_float_range_is_checked_in_its_middle_too_an_int_range_at_its_ends():
     assert bounds(Uniform(type="uniform", low=10, high=21)) == [10, 21, 15.5]  # an integer param refuses 15.5
     assert bounds(IntRange(type="int", low=2, high=8)) == [2, 8]
+
+
+def test_a_maximizing_study_hears_the_validation_loss_negated_and_another_dataset_reports_nothing(monkeypatch):
+    import json
+    from types import SimpleNamespace
+
+    import optuna
+    import torch
+
+    from tinynets.training.pruning import ENVIRONMENT, Reporter, reporter
+
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    run = SimpleNamespace(epoch=20, watched=1, history=torch.tensor([[0.9, 0.5]] * 20))  # train, valid columns
+    Reporter("iris", 400, trial, sign=-1.0)(run)
+    assert study.trials[0].intermediate_values == {20: -0.5}
+    spec = {"storage": "sqlite://", "study": "x", "trial": 0, "pruner": "median", "dataset": "mnist"}
+    monkeypatch.setenv(ENVIRONMENT, json.dumps(spec | {"direction": "maximize"}))
+    assert reporter("iris", 400) is None  # mnist's trial: iris's train stage, rerun inside it, says nothing

@@ -121,11 +121,11 @@ def apply(root: Path, best: Experiment, finished: list[str]) -> str:
         staged, unstaged, _ = repo.scm.status(untracked_files="no")
         changed = sorted({*unstaged, *(path for paths in staged.values() for path in paths)})
         if changed and not any(_saved_in(repo, rev, root, changed) for rev in finished):
-            raise DataError(f"--apply would overwrite uncommitted changes to {_listed(changed)}: commit or stash them")
+            raise DataError(f"--apply would overwrite uncommitted changes to {listed(changed)}: commit or stash them")
         edited = _edited_outputs(repo.status())
         if edited:
             raise DataError(
-                f"--apply would overwrite {_listed(edited)}, which differ from dvc.lock: keep them with "
+                f"--apply would overwrite {listed(edited)}, which differ from dvc.lock: keep them with "
                 "`dvc exp save`, or restore dvc.lock's with `dvc checkout`"
             )
         head = repo.scm.get_rev()
@@ -163,5 +163,6 @@ def _edited_outputs(status: dict[str, Any]) -> list[str]:
     return sorted(set(edited))
 
 
-def _listed(paths: list[str]) -> str:
+def listed(paths: list[str]) -> str:
+    """The first three paths, and how many more."""
     return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")

@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,14 +23,16 @@ from typing import Any
 
 import yaml
 
+from tinynets.common import paths
 from tinynets.common.errors import ConfigError, DataError
+from tinynets.experiments import listed
 from tinynets.params import OWN_DATA, Params, SearchConfig
 from tinynets.ranking import better
 from tinynets.rules import load_params, one_line, parse_params
 from tinynets.training.pruning import ENVIRONMENT, study_storage
 
 JOURNALS = Path("search")  # one journal file per dataset: the studies of its searches
-WORKSPACES = Path(".dvc/tmp/search")  # the workers' worktrees (git and DVC ignore .dvc/tmp)
+WORKSPACES = Path(".dvc/tmp/search")  # the workers' clones (git and DVC ignore .dvc/tmp)
 INTERRUPTED = "interrupted before it finished"
 CONFIRM_REPEATS = 3  # seeds per confirmed trial: enough for compare to weigh seed noise
 PRUNED = re.compile(r"pruned at epoch \d+")  # what the train stage says when the pruner stops a trial
@@ -69,10 +72,10 @@ def hydra_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def study_name(dataset: str, config: SearchConfig) -> str:
-    """The study of this search: the dataset and a digest of what decides its trials (space, sampler, metric,
-    seed), so that another space starts another study in the same journal."""
-    decided = config.model_dump(include={"space", "sampler", "metric", "seed"})
+def study_name(dataset: str, config: SearchConfig, head: str) -> str:
+    """The study of this search: the dataset and a digest of what decides its trials (the commit they run from,
+    space, sampler, metric, seed), so that another commit or space starts another study in the same journal."""
+    decided = {**config.model_dump(include={"space", "sampler", "metric", "seed"}), "commit": head}
     return f"{dataset}-{hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:6]}"
 
 
@@ -86,30 +89,30 @@ def bounds(distribution: Any) -> list[Any]:
 
 
 def check_space(root: Path, dataset: str, config: SearchConfig) -> None:
-    """Refuse, in one line, a searched path that is not a param of params.yaml or a value validate would refuse,
-    before any trial runs: each edge value is set as `-S` would set it, then the params are checked."""
+    """Refuse, in one line, before any trial runs, a searched path that is not a param of params.yaml or a value
+    validate would refuse: each value `bounds` gives is set in a copy of params.yaml with DVC's own `-S`, then the
+    params are checked."""
     from dvc.exceptions import DvcException
     from dvc.utils.hydra import apply_overrides
 
     raw = (root / "params.yaml").read_text()
-    scratch = root / WORKSPACES / "params-check.yaml"
-    scratch.parent.mkdir(parents=True, exist_ok=True)
-    for path, distribution in config.space.items():
-        where = f"params.yaml: search.{dataset}.space.{path}"
-        if not path.startswith(f"datasets.{dataset}."):
-            raise ConfigError(f"{where}: a search of {dataset} sets datasets.{dataset}'s params only")
-        for value in bounds(distribution):
-            scratch.write_text(raw)
-            try:
-                apply_overrides(scratch, [override(path, value)])
-            except DvcException:
-                raise ConfigError(f"{where}: not a param of params.yaml (set it there first)") from None
-            try:
-                parse_params(yaml.safe_load(scratch.read_text()))
-            except ConfigError as error:
-                reason = str(error).removeprefix("params.yaml: ")
-                raise ConfigError(one_line(f"{where}: {value!r} is refused ({reason})")) from None
-    scratch.unlink()
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder) / "params.yaml"
+        for path, distribution in config.space.items():
+            where = f"params.yaml: search.{dataset}.space.{path}"
+            if not path.startswith(f"datasets.{dataset}."):
+                raise ConfigError(f"{where}: a search of {dataset} sets datasets.{dataset}'s params only")
+            for value in bounds(distribution):
+                scratch.write_text(raw)
+                try:
+                    apply_overrides(scratch, [override(path, value)])
+                except DvcException:
+                    raise ConfigError(f"{where}: not a param of params.yaml (set it there first)") from None
+                try:
+                    parse_params(yaml.safe_load(scratch.read_text()))
+                except ConfigError as error:
+                    reason = str(error).removeprefix("params.yaml: ")
+                    raise ConfigError(one_line(f"{where}: {value!r} is refused ({reason})")) from None
 
 
 def suggest(trial: Any, path: str, distribution: Any) -> Any:
@@ -135,13 +138,19 @@ def sampler(config: SearchConfig) -> Any:
     return optuna.samplers.TPESampler(seed=config.seed)
 
 
+def tool(root: Path, *command: str) -> str:
+    """A git or dvc command's output, run in `root`; its failure as one line (the first that says an error)."""
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        said = [line for line in lines if line.startswith(("error:", "fatal:", "ERROR:", "!"))]
+        raise DataError(f"{' '.join(command[:2])}: {(said or lines or ['failed'])[0]}")
+    return done.stdout
+
+
 def git(root: Path, *args: str) -> str:
     """A git command's output; its failure as one line."""
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-    if done.returncode != 0:
-        said = [line for line in done.stderr.splitlines() if line.startswith(("error:", "fatal:", "!"))]
-        raise DataError(f"git {args[0]}: {(said or done.stderr.strip().splitlines() or ['failed'])[0]}")
-    return done.stdout
+    return tool(root, "git", *args)
 
 
 def check_workspace(root: Path, params: Params) -> None:
@@ -156,36 +165,29 @@ def check_workspace(root: Path, params: Params) -> None:
         ):
             changed.remove("params.yaml")
     if changed:
-        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
-        raise DataError(f"a trial runs from HEAD and would not see {shown}: commit them (or stash them) first")
+        raise DataError(
+            f"a trial runs from HEAD and would not see {listed(changed)}: commit them (or stash them) first"
+        )
 
 
-def workspace(root: Path, worker: int) -> Path:
-    """Worker `worker`'s workspace: a fresh clone of HEAD (its objects shared with the project's) whose DVC cache
-    is the project's. A clone, not a worktree: worktrees share the refs that `dvc exp run` keeps while it runs,
-    and two at once fail."""
-    path = root / WORKSPACES / f"worker-{worker}"
+def workspace(root: Path, dataset: str, worker: int) -> Path:
+    """Worker `worker`'s workspace for a search of `dataset`: a fresh clone of HEAD (its objects shared with the
+    project's) whose DVC cache is the project's. A clone, not a worktree: worktrees share the refs that `dvc exp
+    run` keeps while it runs, and two at once fail."""
+    path = root / WORKSPACES / dataset / f"worker-{worker}"
     if path.exists():
         shutil.rmtree(path)
     head = git(root, "rev-parse", "HEAD").strip()
     git(root, "clone", "--quiet", "--shared", "--no-checkout", str(root), str(path))
     git(path, "checkout", "--quiet", "--detach", head)
-    dvc(path, "cache", "dir", "--local", dvc(root, "cache", "dir").strip())
+    tool(path, "dvc", "cache", "dir", "--local", tool(root, "dvc", "cache", "dir").strip())
     return path
-
-
-def dvc(root: Path, *args: str) -> str:
-    """A dvc command's output; its failure as one line."""
-    done = subprocess.run(["dvc", *args], cwd=root, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise DataError(f"dvc {args[0]}: {(done.stderr.strip().splitlines() or ['failed'])[0]}")
-    return done.stdout
 
 
 def publish(workspace: Path, root: Path, name: str) -> None:
     """Push experiment `name`'s ref from a workspace to the project, as `dvc exp push` would to a remote (the
     outputs are in the shared cache already)."""
-    refs = [ref for ref in git(workspace, "for-each-ref", "--format=%(refname)", "refs/exps").split()]
+    refs = git(workspace, "for-each-ref", "--format=%(refname)", "refs/exps").split()
     made = [ref for ref in refs if ref.rsplit("/", 1)[-1] == name]
     if not made:
         raise DataError(f"dvc exp run made no experiment {name}")
@@ -211,11 +213,11 @@ def run_trial(
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.startswith(("error: ", "ERROR: "))]
         return None, (lines[0] if lines else f"dvc exp run exited {done.returncode}")
-    publish(workspace, root, name)
-    scored = workspace / "metrics" / f"{dataset}.json"
+    scored = workspace / paths.of(dataset).metrics
     value = (json.loads(scored.read_text()).get("valid") or {}).get(metric) if scored.exists() else None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None, f"its validation {metric} is {value}"
+        return None, f"its validation {metric} is {value}"  # no experiment is pushed for it
+    publish(workspace, root, name)
     return float(value), ""
 
 
@@ -253,19 +255,18 @@ def confirm(
 
     if best_few < 1:
         raise DataError(f"--confirm {best_few}: give the number of best trials to confirm (1 or more)")
-    config = load_params(root / "params.yaml").search[dataset]
+    config, head = load_params(root / "params.yaml").search[dataset], git(root, "rev-parse", "HEAD").strip()
     study = optuna.load_study(
-        study_name=study_name(dataset, config), storage=study_storage(storage_spec(root, dataset, storage))
+        study_name=study_name(dataset, config, head), storage=study_storage(storage_spec(root, dataset, storage))
     )
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not completed:
         raise DataError(f"no trial of the {dataset} search completed: nothing to confirm")
     best = sorted(completed, key=lambda trial: trial.value, reverse=study.direction.name == "MAXIMIZE")[:best_few]
-    head = git(root, "rev-parse", "HEAD").strip()
     made = set(git(root, "for-each-ref", "--format=%(refname:lstrip=-1)", f"refs/exps/{head[:2]}/{head[2:]}").split())
     names = {trial.number: f"{trial.user_attrs['experiment']}-confirm" for trial in best}
     todo = [trial for trial in best if names[trial.number] not in made]
-    repeats = {f"datasets.{dataset}.train.repeats": CONFIRM_REPEATS}
+    repeats = {f"++datasets.{dataset}.train.repeats": CONFIRM_REPEATS}  # ++: set even where params.yaml omits it
 
     def rerun(path: Path, trial: Any) -> None:
         _, error = run_trial(root, path, dataset, config.metric, names[trial.number], {**trial.params, **repeats})
@@ -273,7 +274,7 @@ def confirm(
             raise DataError(f"{names[trial.number]}: {error}")
         report(f"{dataset}: confirmed trial {trial.number} with {CONFIRM_REPEATS} seeds [{names[trial.number]}]")
 
-    in_workspaces(root, todo, rerun, workers or config.workers, f"confirming {dataset}'s best trials")
+    in_workspaces(root, dataset, todo, rerun, workers or config.workers, f"confirming {dataset}'s best trials")
     return set(names.values()), config.metric
 
 
@@ -288,14 +289,14 @@ def on_threads(work: Any, count: int) -> None:
             thread.join(0.2)
 
 
-def in_workspaces(root: Path, items: list[Any], each: Any, workers: int, doing: str) -> None:
+def in_workspaces(root: Path, dataset: str, items: list[Any], each: Any, workers: int, doing: str) -> None:
     """`each(workspace, item)` for every item, on `workers` threads, each in a workspace of its own; the first
     failure (or Ctrl-C) stops the rest and is raised in one line."""
     queue, lock, failures, stop = list(items), threading.Lock(), [], threading.Event()
 
     def work(worker: int) -> None:
         try:
-            path = workspace(root, worker)
+            path = workspace(root, dataset, worker)
             while not stop.is_set():
                 with lock:
                     if not queue:
@@ -347,7 +348,8 @@ def search(
     check_space(root, dataset, config)
     check_workspace(root, params)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    spec, name = storage_spec(root, dataset, storage), study_name(dataset, config)
+    spec = storage_spec(root, dataset, storage)
+    name = study_name(dataset, config, git(root, "rev-parse", "HEAD").strip())
     try:
         study = optuna.create_study(
             study_name=name,
@@ -371,7 +373,7 @@ def search(
 
     def work(worker: int) -> None:
         try:
-            workspace_path = workspace(root, worker)
+            workspace_path = workspace(root, dataset, worker)
             while not stop.is_set():
                 with lock:
                     running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
@@ -382,6 +384,7 @@ def search(
                     values = {path: suggest(trial, path, d) for path, d in config.space.items()}
                 experiment = f"{dataset}-{study.user_attrs['tag']}-{trial.number}"
                 watched = {"storage": spec, "study": name, "trial": trial.number, "pruner": config.pruner}
+                watched |= {"dataset": dataset, "direction": direction}
                 value, error = run_trial(root, workspace_path, dataset, config.metric, experiment, values, watched)
                 with lock:
                     if stop.is_set() and error:  # cut short: told as failed below, and not counted

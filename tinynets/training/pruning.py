@@ -47,15 +47,15 @@ def study_storage(storage: str) -> Any:
 class Reporter:
     """Called after each epoch of the watched run: reports the watched loss now and then, raises Pruned when told."""
 
-    def __init__(self, name: str, epochs: int, trial: Any) -> None:
-        self.name, self.trial = name, trial
+    def __init__(self, name: str, epochs: int, trial: Any, sign: float = 1.0) -> None:
+        self.name, self.trial, self.sign = name, trial, sign
         self.every = max(1, epochs // REPORTS)
 
     def __call__(self, run: Any) -> None:
         if run.epoch % self.every:
             return
         loss = float(run.history[run.epoch - 1, run.watched])
-        self.trial.report(loss, run.epoch)
+        self.trial.report(self.sign * loss, run.epoch)  # negated for a study that maximizes (accuracy, say)
         if self.trial.should_prune():
             raise Pruned(f"{self.name}: pruned at epoch {run.epoch} (validation loss {loss:.4g} behind the others')")
 
@@ -69,8 +69,11 @@ def reporter(name: str, epochs: int) -> Reporter | None:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     named = json.loads(spec)
+    if named["dataset"] != name:  # another dataset's train stage, rerun inside the trial's experiment
+        return None
     storage = study_storage(named["storage"])
     study = optuna.load_study(study_name=named["study"], storage=storage, pruner=pruner(named["pruner"], epochs))
     # Optuna's ask-and-tell gives a Trial to the process that asked; another process rebuilds it from its id
     trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, named["trial"])
-    return Reporter(name, epochs, optuna.trial.Trial(study, trial_id))
+    sign = -1.0 if named["direction"] == "maximize" else 1.0
+    return Reporter(name, epochs, optuna.trial.Trial(study, trial_id), sign)
