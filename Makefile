@@ -20,9 +20,10 @@ $(PLOTS_PAGE): $(STAMP)
 
 setup: $(STAMP) $(PLOTS_PAGE)
 
-# What pip cannot install: Chromium for the page tests, Debian's Fashion-MNIST for the tests and the bench.
+# What pip cannot install: Chromium for the page tests, Debian's Fashion-MNIST for the tests and the bench,
+# PostgreSQL for the test of a search shared by two machines.
 system:
-	tools/system-packages chromium chromium-driver dataset-fashion-mnist
+	tools/system-packages chromium chromium-driver dataset-fashion-mnist postgresql
 
 repro: setup
 	dvc repro

@@ -1,5 +1,6 @@
 """Stage plot: draw every dataset's figures: loss curve, confusion matrix or predicted-vs-actual, and more; then
-the figures of its net learning (training.gif, neurons, network, first layer, mistakes, dynamics).
+the figures of its net learning (training.gif, neurons, network, first layer, mistakes, dynamics); and those
+of its last `tinynets search`, where search/<dataset>.json holds one.
 
 One stage for all datasets, drawn in up to a process per core (tinynets/parallel.py): matplotlib's import and
 DVC's bookkeeping cost more per stage than a dataset's figures take to draw.
@@ -13,6 +14,7 @@ from tinynets.common.stage import run
 from tinynets.learning_plots import draw_learning
 from tinynets.parallel import each_in_processes
 from tinynets.plots import draw_dataset
+from tinynets.search_plots import draw_search
 
 
 def draw(name: str, images: Path) -> None:
@@ -25,6 +27,8 @@ def draw(name: str, images: Path) -> None:
     learning = files.read_arrays(where.learning)
     dynamics = files.read_tsv(where.dynamics)
     draw_learning(name, learning, dynamics, curve, predictions, scores.get("best_epoch"), images / name)
+    if where.search_summary.exists():
+        draw_search(files.read_json(where.search_summary), images / name)
 
 
 def plot() -> None:

@@ -40,6 +40,7 @@ PROJECT_FILES = [
     "stages",
     "tinynets",
     "data/own",
+    "search/README.md",
 ]
 
 
@@ -69,6 +70,7 @@ def make_repo(target: Path, params: dict) -> Path:
         if source.is_dir():
             shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.csv*", ".gitignore"))
         else:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, target / name)
     write_params(target, params)
     run(target, "git", "init", "-q")
@@ -360,3 +362,52 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     cache = getattr(session.config, "cache", None)
     if cache and _durations and not hasattr(session.config, "workerinput"):
         cache.set(DURATIONS, cache.get(DURATIONS, {}) | _durations)
+
+
+def search_summary(dataset: str = "iris") -> dict:
+    """A search's summary as tinynets search writes it, from an in-memory study of 8 told trials over lr and the
+    hidden units (one pruned, one failed): what the plot and report stages read from search/<dataset>.json."""
+    import optuna
+
+    from tinynets.params import SearchConfig
+    from tinynets.search import summary
+
+    lr, hidden = f"datasets.{dataset}.train.lr", f"datasets.{dataset}.model.layers.1"
+    space = {lr: {"type": "log_uniform", "low": 0.01, "high": 1.0}, hidden: {"type": "int", "low": 2, "high": 16}}
+    config = SearchConfig.model_validate({"space": space, "sampler": "random", "seed": 3})
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name=f"{dataset}-test", sampler=optuna.samplers.RandomSampler(seed=3))
+    for number in range(8):
+        trial = study.ask()
+        rate = trial.suggest_float(lr, 0.01, 1.0, log=True)
+        units = trial.suggest_int(hidden, 2, 16)
+        trial.set_user_attr("experiment", f"{dataset}-abc123-{number}")
+        if number == 5:
+            trial.set_user_attr("error", "error: iris: training diverged at epoch 3")
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        elif number == 6:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:  # a loss that falls with the lr and barely moves with the units: lr is the param that matters
+            study.tell(trial, 0.1 + abs(np.log10(rate) + 0.5) + units / 1000)
+    return summary(study, dataset, config)
+
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's chromium and chromium-driver) that resolves no host but this machine's
+    127.0.0.1 (optuna-dashboard's server)."""
+    assert CHROMIUM and CHROMEDRIVER, "install Debian's chromium and chromium-driver (make test installs them)"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000"):
+        options.add_argument(argument)
+    options.add_argument("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, make_repo, run, tiny_params, tool_env
+from conftest import ROOT, make_repo, run, search_summary, tiny_params, tool_env
 from imports import import_closure, imported_modules
 from own_data import HOUSES_PARAMS, houses, write_csv
 
@@ -107,15 +107,17 @@ if any(arg.startswith("stages.") for arg in sys.orig_argv):
 def pipeline_run(tmp_path_factory) -> tuple[dict[tuple[str, str], set[str]], dict[str, set[str]]]:
     """The repo files each stage's processes opened for reading during one `dvc repro`, by stage and dataset
     ("" for the stages of all datasets), in a run that takes every stage and kind of data: tables, images,
-    2-D inputs, a CSV, a validation split, an export; and the files each settings file holds the digest of."""
+    2-D inputs, a CSV, a validation split, an export, a search's summary; and the files each settings file holds
+    the digest of."""
     params = tiny_params(["iris", "mnist", "circles", "sum30", "houses"])
     params["datasets"]["houses"] = HOUSES_PARAMS
     params["datasets"]["iris"]["train"] |= {"valid_size": 0.2, "early_stopping": {"patience": 50}}
     params["export"] = ["iris"]
     repo = make_repo(tmp_path_factory.mktemp("deps") / "repo", params)
     write_csv(repo / "data/own/houses.csv", houses())
+    (repo / "search/iris.json").write_text(json.dumps(search_summary()))  # iris's last search: plot and report
     run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", "houses")
+    run(repo, "git", "commit", "-qm", "houses, a search")
     hook, log = repo.parent / "hook", repo.parent / "reads"
     hook.mkdir()
     log.mkdir()

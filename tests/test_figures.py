@@ -7,8 +7,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from conftest import search_summary
 
-from tinynets import learning_plots, plots
+from tinynets import learning_plots, plots, search_plots
+from tinynets.report import search_table
 
 SCALES = [1e-5, 3e-4, 3e-3, 1.0, 5e4, 4.5e5, 1e7]
 
@@ -30,6 +32,7 @@ def overflow(monkeypatch) -> list[tuple[str, float]]:
 
     monkeypatch.setattr(plots, "save", measured)
     monkeypatch.setattr(learning_plots, "save", measured)
+    monkeypatch.setattr(search_plots, "save", measured)
     return seen
 
 
@@ -57,3 +60,18 @@ def test_a_network_with_long_feature_and_class_names_fits(tmp_path, overflow):
     inputs = ["systolic blood pressure (mm Hg), seated", "age at first visit (years)", "x"]
     learning_plots.network(learning, inputs, ["no disease", "coronary heart disease"], "my_data", tmp_path / "n.png")
     assert [name for name, past in overflow if past > 0.01] == []
+
+
+@pytest.mark.parametrize("scale", [1e-4, 3e5])
+def test_a_searchs_figures_fit_and_its_table_ranks_the_best_first_the_unfinished_last(tmp_path, overflow, scale):
+    summary = search_summary()
+    for trial in summary["trials"]:
+        trial["value"] = trial["value"] and trial["value"] * scale
+    search_plots.draw_search(summary, tmp_path)
+    assert sorted(name for name, _ in overflow) == sorted(search_plots.FIGURES)
+    assert all(reach < 0.01 for _, reach in overflow), overflow
+
+    rows = [line.strip("| ").split(" | ") for line in search_table(summary).splitlines() if "iris-abc123" in line]
+    losses = [float(row[-1]) for row in rows[:6]]
+    assert losses == sorted(losses) and rows[0][1].endswith("(best)")
+    assert [row[-1] for row in rows[6:]] == ["failed", "pruned"]  # by trial number: 5 failed, 6 pruned

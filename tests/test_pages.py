@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,25 +12,6 @@ from test_pipeline import LEARNING_FIGURES
 from tinynets.html_report import FIGURES
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]  # one worker, one browser
-
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium (Debian's chromium and chromium-driver) that resolves no host at all."""
-    assert CHROMIUM and CHROMEDRIVER, "install Debian's chromium and chromium-driver (make test installs them)"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000"):
-        options.add_argument(argument)
-    options.add_argument("--host-resolver-rules=MAP * ~NOTFOUND")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
 
 
 def rendered(browser, page: Path, wait_for: str = "true") -> dict:

@@ -4,11 +4,13 @@ of `dvc exp run -S` with its params; a search resumed, interrupted, fed a diverg
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import signal
 import subprocess
 import time
+from html import escape
 from pathlib import Path
 
 import dvc.api
@@ -28,6 +30,7 @@ from conftest import (
 )
 
 from tinynets.common.errors import ConfigError, DataError
+from tinynets.html_report import SEARCH_FIGURES
 from tinynets.search import search
 
 pytestmark = pytest.mark.slow
@@ -61,7 +64,7 @@ def tinynets(repo: Path, *args: str) -> subprocess.CompletedProcess:
 
 def trials(stdout: str) -> dict[int, re.Match]:
     """The trial lines a search printed, by trial number."""
-    lines = [line for line in stdout.splitlines() if not line.startswith(("iris: best ", "iris: confirmed "))]
+    lines = [line for line in stdout.splitlines() if line.startswith("iris: trial ")]
     found = {int(match.group(1)): match for match in map(TRIAL.match, lines) if match}
     assert len(found) == len(lines), stdout
     return found
@@ -84,18 +87,21 @@ def running(command: str) -> bool:
 
 
 def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(searchable):
-    searched = tinynets(searchable, "search", "iris")
+    searched = tinynets(searchable, "search", "iris", "--trials", "10")
     assert searched.returncode == 0, searched.stderr
     first = trials(searched.stdout)
-    assert sorted(first) == [0, 1, 2, 3] and all(match.group(4) for match in first.values())
+    assert sorted(first) == list(range(10)) and all(match.group(4) for match in first.values())
     recorded = iris_experiments(searchable)
     for match in first.values():
         scores, declared = recorded[match.group(5)]["metrics"], recorded[match.group(5)]["params"]
         assert scores["valid"]["loss"] == pytest.approx(float(match.group(4)), rel=1e-3)
         assert f"train.lr {declared['train']['lr']:.4g}" in match.group(2)
         assert f"model.layers.1 {declared['model']['layers'][1]}" in match.group(2)
-    assert "up to date" in run(searchable, "dvc", "status").stdout
-    assert run(searchable, "git", "status", "--porcelain").stdout == ""
+    summary = json.loads((searchable / "search/iris.json").read_text())  # for the plot and report stages
+    assert [trial["experiment"] for trial in summary["trials"]] == [first[n].group(5) for n in range(10)]
+    assert sorted(summary["importance"]) == sorted(SPACE)
+    assert "the next dvc repro draws its figures (plots/images/iris/search_*.png)" in searched.stdout
+    assert run(searchable, "git", "status", "--porcelain").stdout == "?? search/iris.json\n"  # the user's to commit
 
     # a trial's outputs are those of a plain `dvc exp run -S` with its params
     name = first[0].group(5)
@@ -108,16 +114,16 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     assert plain["metrics"] == recorded[name]["metrics"]
     assert model_bytes(searchable, plain["rev"]) == model_bytes(searchable, recorded[name]["rev"])
 
-    resumed = tinynets(searchable, "search", "iris", "--trials", "6")
+    resumed = tinynets(searchable, "search", "iris", "--trials", "12")
     assert resumed.returncode == 0, resumed.stderr
-    assert sorted(trials(resumed.stdout)) == [4, 5]
+    assert sorted(trials(resumed.stdout)) == [10, 11]
     names = {match.group(5) for match in [*first.values(), *trials(resumed.stdout).values()]}
-    assert names <= set(iris_experiments(searchable)) and len(names) == 6
+    assert names <= set(iris_experiments(searchable)) and len(names) == 12
     compared = tinynets(searchable, "compare", "iris", "--metric", "loss")
     assert compared.returncode == 0 and all(name in compared.stdout for name in names), compared.stdout
 
     # confirm the best two with three seeds each, compare them on validation, apply the better
-    confirmed = tinynets(searchable, "search", "iris", "--trials", "6", "--confirm", "2", "--apply")
+    confirmed = tinynets(searchable, "search", "iris", "--trials", "12", "--confirm", "2", "--apply")
     assert confirmed.returncode == 0, confirmed.stderr
     recorded = iris_experiments(searchable)
     found = [name for name in recorded if name.endswith("-confirm")]
@@ -130,6 +136,14 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     applied = yaml.safe_load((searchable / "params.yaml").read_text())["datasets"]["iris"]
     assert applied["train"]["repeats"] == 3 and applied["train"]["lr"] == recorded[winner]["params"]["train"]["lr"]
     assert "up to date" in run(searchable, "dvc", "status").stdout
+    # the applied workspace's figures and report show the whole search (dvc repro drew them)
+    assert "iris: dvc repro drew its figures" in confirmed.stdout
+    assert all((searchable / "plots/images/iris" / figure).stat().st_size > 10_000 for figure in SEARCH_FIGURES)
+    summary = (searchable / "reports/summary.md").read_text()
+    assert "## Search of iris: 12 trials (tpe, valid loss)" in summary
+    assert all(f"| {name}" in summary for name in names)
+    page = (searchable / "reports/index.html").read_text()
+    assert all(f'alt="{escape(f"iris: {caption.lower()}")}"' in page for caption in SEARCH_FIGURES.values())
 
 
 def test_a_trial_that_diverges_fails_in_one_line_and_the_search_goes_on(searchable):
@@ -226,7 +240,7 @@ def test_an_interrupted_search_leaves_no_experiment_half_made_and_resumes(search
     assert numbers == [2, 3]  # trial 1 was cut short: told as failed, never counted
     names = {TRIAL.match(first.strip()).group(5)} | {match.group(5) for match in trials(resumed.stdout).values()}
     assert set(iris_experiments(searchable)) == names
-    assert (searchable / "search/iris.journal").stat().st_size > 0  # the study lives in the project's journal
+    assert (searchable / "search/journals/iris.journal").stat().st_size > 0  # the study: in the project's journal
 
 
 def test_the_readmes_search_runs_as_printed(workspace):

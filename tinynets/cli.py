@@ -46,7 +46,8 @@ def parser() -> argparse.ArgumentParser:
         help="search a dataset's params (its search: block), each trial a DVC experiment",
         description="An Optuna study over the space params.yaml declares under search.<dataset>: each trial runs "
         "`dvc exp run -n NAME -S ...` in a workspace of its own, several at once with --workers; the study is kept "
-        "in search/<dataset>.journal, so a search stopped midway resumes. Then `tinynets compare` ranks them.",
+        "in search/journals/<dataset>.journal, so a search stopped midway resumes; its summary in "
+        "search/<dataset>.json, which the plot and report stages draw. Then `tinynets compare` ranks them.",
     )
     search.add_argument("dataset", help="a dataset with a search: block in params.yaml")
     search.add_argument("--trials", type=int, help="finished trials the study should hold (default: the block's)")
@@ -55,7 +56,11 @@ def parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--confirm", type=int, metavar="K", help="then run the best K trials again with 3 seeds each, and compare them"
     )
-    search.add_argument("--apply", action="store_true", help="with --confirm: `dvc exp apply` the best confirmed")
+    search.add_argument(
+        "--apply",
+        action="store_true",
+        help="with --confirm: `dvc exp apply` the best confirmed, then `dvc repro` (the search's figures and table)",
+    )
     return commands
 
 
@@ -103,7 +108,8 @@ def compare(args: argparse.Namespace) -> None:
 
 
 def search(args: argparse.Namespace) -> None:
-    from tinynets.search import Outcome
+    from tinynets.common import paths
+    from tinynets.search import Outcome, tool
     from tinynets.search import search as searched
 
     def described(trial: Outcome) -> str:
@@ -121,6 +127,8 @@ def search(args: argparse.Namespace) -> None:
     best = searched(root, args.dataset, args.trials, args.workers, args.storage, report)
     if best is not None:
         print(f"{args.dataset}: best {described(best)}; `tinynets compare {args.dataset}` tells its lead from noise")
+    where = paths.of(args.dataset)
+    drawn = f"its figures ({where.images}/search_*.png) and table (reports/)"
     if args.confirm:
         from tinynets.compare import apply_best, compare
         from tinynets.search import confirm
@@ -131,6 +139,10 @@ def search(args: argparse.Namespace) -> None:
         print(comparison.verdict)
         if args.apply:
             print(apply_best(root, comparison))
+            tool(root, "dvc", "repro", "--quiet")  # the applied outputs are current: plot and report alone rerun
+            print(f"{args.dataset}: dvc repro drew {drawn} from {where.search_summary}")
+            return
+    print(f"{args.dataset}: the next dvc repro draws {drawn} from {where.search_summary} (commit it with the result)")
 
 
 VERBS = {"predict": predict, "compare": compare, "search": search}

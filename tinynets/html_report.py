@@ -10,7 +10,7 @@ from typing import Any
 from tinynets.blocks import described
 from tinynets.common import paths
 from tinynets.common.facts import network_figure_skipped
-from tinynets.report import BASELINE_ORDER, BASELINES, baseline, headline
+from tinynets.report import BASELINE_ORDER, BASELINES, baseline, headline, search_rows
 
 FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order
     "loss.png": "Loss per epoch",
@@ -26,6 +26,11 @@ FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order
     "first_layer.png": "What the first layer looks for",
     "mistakes.png": "Misclassified test images and the net's top 3 guesses",
     "dynamics.png": "Per layer while it learns: weight norm, gradient norm, dead units",
+}
+SEARCH_FIGURES = {  # tinynets search's figures, beside the others
+    "search_history.png": "Each trial's validation metric, and the best so far",
+    "search_params.png": "The validation metric against each searched param",
+    "search_importance.png": "How much each searched param mattered (fANOVA)",
 }
 MEDIA_TYPES = {".png": "image/png", ".gif": "image/gif"}
 CLASSIFIER_METRICS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "loss")
@@ -120,10 +125,10 @@ def _per_class(scores: dict[str, Any]) -> str:
     return "<h3>Per class</h3>" + _table(["class", "precision", "recall", "F1", "support"], rows)
 
 
-def _figures(name: str, layers: list[int] | None) -> str:
+def _figures(name: str, figures: dict[str, str]) -> str:
     folder = paths.of(name).images
     items = []
-    for file, caption in FIGURES.items():
+    for file, caption in figures.items():
         path = folder / file
         if path.exists():
             data = base64.b64encode(path.read_bytes()).decode()
@@ -132,12 +137,22 @@ def _figures(name: str, layers: list[int] | None) -> str:
                 f'<figure><img src="data:{MEDIA_TYPES[path.suffix]};base64,{data}" alt="{escape(alt)}">'
                 f"<figcaption>{escape(caption)}</figcaption></figure>"
             )
-    skipped = network_figure_skipped(layers)
-    note = f'<p class="muted">No network drawing: {escape(skipped)}.</p>' if skipped else ""
-    return f'<div class="figures">{"".join(items)}</div>{note}'
+    return f'<div class="figures">{"".join(items)}</div>'
 
 
-def _section(name: str, scores: dict[str, Any], model: dict[str, Any]) -> str:
+def _search(name: str, summary: dict[str, Any] | None) -> str:
+    if summary is None:
+        return ""
+    header, rows = search_rows(summary)
+    how = f"{len(rows)} trials, {summary['sampler']} sampler, {summary['pruner']} pruner, study {summary['study']}"
+    return (
+        f"<h3>Search ({escape(how)})</h3>{_figures(name, SEARCH_FIGURES)}{_table(header, rows)}"
+        '<p class="muted">Ranked on the validation split; <code>tinynets search --confirm</code> reruns the best '
+        "with several seeds and <code>tinynets compare</code> weighs them.</p>"
+    )
+
+
+def _section(name: str, scores: dict[str, Any], model: dict[str, Any], search: dict[str, Any] | None) -> str:
     data_rows = [["source", scores["source"]], ["train rows", scores["n_train"]], ["test rows", scores["n_test"]]]
     if "classes" in scores:
         data_rows.append(["classes", ", ".join(scores["classes"])])
@@ -148,16 +163,25 @@ def _section(name: str, scores: dict[str, Any], model: dict[str, Any]) -> str:
         f"<div><h3>{title}</h3>{_table(['', ''], rows)}</div>"
         for title, rows in (("Data", data_rows), ("Model", model_rows), ("Training", train_rows))
     )
-    figures = _figures(name, model["model"].get("layers"))
+    skipped = network_figure_skipped(model["model"].get("layers"))
+    note = f'<p class="muted">No network drawing: {escape(skipped)}.</p>' if skipped else ""
     return (
         f'<section id="{escape(name)}"><h2>{escape(name)}</h2><div class="facts">{facts}</div>'
-        f"<h3>Test metrics</h3>{_metrics(scores)}{_per_class(scores)}<h3>Plots</h3>{figures}</section>"
+        f"<h3>Test metrics</h3>{_metrics(scores)}{_per_class(scores)}<h3>Plots</h3>{_figures(name, FIGURES)}{note}"
+        f"{_search(name, search)}</section>"
     )
 
 
-def write_page(path: Path, run: list[str], all_scores: dict[str, dict[str, Any]], models: dict[str, Any]) -> None:
-    """Write the report page: the summary beside the baselines, then one section per dataset."""
-    sections = "".join(_section(name, all_scores[name], models[name]) for name in run)
+def write_page(
+    path: Path,
+    run: list[str],
+    all_scores: dict[str, dict[str, Any]],
+    models: dict[str, Any],
+    searches: dict[str, dict[str, Any]],
+) -> None:
+    """Write the report page: the summary beside the baselines, then one section per dataset (with its last
+    search's figures and trials, if any)."""
+    sections = "".join(_section(name, all_scores[name], models[name], searches.get(name)) for name in run)
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -74,11 +74,47 @@ def summary_table(run: list[str], all_scores: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(run: list[str], all_scores: dict[str, dict[str, Any]], folder: Path) -> str:
-    """Write the DVC plot data and summary.md into `folder`; return the summary table."""
+def search_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """A search's table: the header, then one row per trial, the best first and the unfinished last."""
+    params = list(summary["space"])
+    sign = -1 if summary["direction"] == "maximize" else 1
+    trials = sorted(
+        summary["trials"], key=lambda trial: (trial["value"] is None, sign * (trial["value"] or 0), trial["number"])
+    )
+    header = ["trial", "experiment", *(path.split(".", 2)[-1] for path in params), f"valid {summary['metric']}"]
+    rows = [
+        [
+            trial["number"],
+            trial["experiment"] + (" (best)" if trial["number"] == summary["best"] else ""),
+            *(trial["params"].get(path, "") for path in params),
+            trial["value"] if trial["value"] is not None else trial["state"].replace("fail", "failed"),
+        ]
+        for trial in trials
+    ]
+    return header, rows
+
+
+def search_table(summary: dict[str, Any]) -> str:
+    """A search's trials as a Markdown section of the summary."""
+    header, rows = search_rows(summary)
+    cells = [[f"{cell:.4g}" if isinstance(cell, float) else str(cell) for cell in row] for row in rows]
+    lines = [
+        f"\n## Search of {summary['dataset']}: {len(rows)} trials ({summary['sampler']}, valid {summary['metric']})\n",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(row) + " |" for row in cells),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    run: list[str], all_scores: dict[str, dict[str, Any]], searches: dict[str, dict[str, Any]], folder: Path
+) -> str:
+    """Write the DVC plot data and summary.md (the datasets' table, then each search's) into `folder`; return the
+    summary."""
     for name in run:
         for kind, rows in plot_rows(files.read_arrays(paths.of(name).predictions)).items():
             files.write_json(folder / kind / f"{name}.json", rows)
-    table = summary_table(run, all_scores)
+    table = summary_table(run, all_scores) + "".join(search_table(searches[name]) for name in searches)
     (folder / "summary.md").write_text(table)
     return table

@@ -17,13 +17,14 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tinynets.common import paths
+from tinynets.common import files, paths
 from tinynets.common.errors import ConfigError, DataError
 from tinynets.experiments import listed
 from tinynets.params import OWN_DATA, Params, SearchConfig
@@ -31,7 +32,6 @@ from tinynets.ranking import better
 from tinynets.rules import load_params, one_line, parse_params
 from tinynets.training.pruning import ENVIRONMENT, study_storage
 
-JOURNALS = Path("search")  # one journal file per dataset: the studies of its searches
 WORKSPACES = Path(".dvc/tmp/search")  # the workers' clones (git and DVC ignore .dvc/tmp)
 INTERRUPTED = "interrupted before it finished"
 CONFIRM_REPEATS = 3  # seeds per confirmed trial: enough for compare to weigh seed noise
@@ -320,8 +320,68 @@ def storage_spec(root: Path, dataset: str, storage: str | None) -> str:
     """Where the study lives, as pruning.study_storage reads it: a URL, else the project's journal file."""
     if storage:
         return storage
-    (root / JOURNALS).mkdir(exist_ok=True)
-    return f"journal:{(root / JOURNALS / f'{dataset}.journal').resolve()}"
+    (root / paths.JOURNALS).mkdir(parents=True, exist_ok=True)
+    return f"journal:{(root / paths.JOURNALS / f'{dataset}.journal').resolve()}"
+
+
+def summary(study: Any, dataset: str, config: SearchConfig) -> dict[str, Any]:
+    """The search as plain data, for its figures (plot stage) and table (report): every trial it tried, in order
+    (its params, value, how it ended), the best, and each param's importance (Optuna's fANOVA, seeded; it needs
+    two completed trials)."""
+    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+    from optuna.trial import TrialState
+
+    tried = [trial for trial in study.get_trials(deepcopy=False) if "experiment" in trial.user_attrs]
+    completed = [trial for trial in tried if trial.state == TrialState.COMPLETE]
+    importance = {}
+    if len(completed) >= 2:
+        evaluator = FanovaImportanceEvaluator(seed=config.seed)
+        importance = get_param_importances(study, evaluator=evaluator, params=list(config.space))
+    rows = [
+        {
+            "number": trial.number,
+            "experiment": trial.user_attrs["experiment"],
+            "state": trial.state.name.lower(),
+            "value": trial.value if trial.state == TrialState.COMPLETE else None,
+            "params": trial.params,
+            "error": trial.user_attrs.get("error", ""),
+        }
+        for trial in tried
+    ]
+    return {
+        "dataset": dataset,
+        "study": study.study_name,
+        "sampler": config.sampler,
+        "pruner": config.pruner,
+        "metric": config.metric,
+        "direction": study.direction.name.lower(),
+        "space": {path: distribution.model_dump() for path, distribution in config.space.items()},
+        "trials": rows,
+        "best": study.best_trial.number if completed else None,
+        "importance": {path: float(value) for path, value in importance.items()},
+    }
+
+
+def open_study(spec: str, name: str, config: SearchConfig, direction: str) -> Any:
+    """The search's study, created or loaded. Machines that start one search together race to create its tables
+    and study in a shared database: the loser's error (a table or study that already exists) is retried, and
+    then finds them made."""
+    import optuna
+
+    for attempt in (1, 2, 3):
+        try:
+            return optuna.create_study(
+                study_name=name,
+                storage=study_storage(spec),
+                sampler=sampler(config),
+                direction=direction,
+                load_if_exists=True,
+            )
+        except Exception as error:  # an unreachable database, a URL it cannot read: whatever the storage raises
+            raced = type(error).__name__ == "IntegrityError" or "already exists" in str(error)
+            if not raced or attempt == 3:
+                raise DataError(one_line(f"--storage {spec}: {type(error).__name__}: {error}")[:300]) from None
+            time.sleep(0.5)
 
 
 def search(
@@ -350,16 +410,7 @@ def search(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = storage_spec(root, dataset, storage)
     name = study_name(dataset, config, git(root, "rev-parse", "HEAD").strip())
-    try:
-        study = optuna.create_study(
-            study_name=name,
-            storage=study_storage(spec),
-            sampler=sampler(config),
-            direction=direction,
-            load_if_exists=True,
-        )
-    except Exception as error:  # an unreachable database, a URL it cannot read: whatever the storage raises
-        raise DataError(one_line(f"--storage {spec}: {type(error).__name__}: {error}")[:300]) from None
+    study = open_study(spec, name, config, direction)
     if "tag" not in study.user_attrs:  # names its experiments: a new study (a journal deleted) makes new names
         study.set_user_attr("tag", secrets.token_hex(3))
     if storage is None:  # the project's own journal: a trial still running is one a stopped search left behind
@@ -414,6 +465,7 @@ def search(
         with lock:
             for number in mine:  # this search's trials that did not finish
                 told(study, number, None, TrialState.FAIL)
+        files.write_json(root / paths.of(dataset).search_summary, summary(study, dataset, config))
     if failures:
         raise failures[0]
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))

@@ -12,6 +12,8 @@ PREDICTIONS = Path("data/predictions")  # evaluate's, whole
 METRICS = Path("metrics")  # evaluate's, whole
 IMAGES = Path("plots/images")  # plot's, whole
 REPORTS = Path("reports")  # report's, whole
+SEARCHES = Path("search")  # tinynets search's summaries (<dataset>.json): a user commits them; plot and report read
+JOURNALS = SEARCHES / "journals"  # the studies, one journal file per dataset (neither git nor DVC looks in)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class DatasetFiles:
     predictions: Path  # labels or values predicted on the test split, with what the plots need
     metrics: Path
     images: Path  # the folder of its figures
+    search_summary: Path  # its last search: every trial's params and metric, each param's importance
     onnx_model: Path
     export_metrics: Path  # the ONNX export's parity numbers, beside the ONNX file (metrics/ is evaluate's)
 
@@ -86,6 +89,7 @@ def of(name: str) -> DatasetFiles:
         predictions=PREDICTIONS / f"{name}.npz",
         metrics=METRICS / f"{name}.json",
         images=IMAGES / name,
+        search_summary=SEARCHES / f"{name}.json",
         onnx_model=Path("models") / f"{name}.onnx",
         export_metrics=Path("models") / f"{name}.onnx.json",
     )
