@@ -14,6 +14,7 @@ from tinynets.common.stage import run
 from tinynets.learning_plots import draw_learning
 from tinynets.parallel import each_in_processes
 from tinynets.plots import draw_dataset
+from tinynets.report import read_search_summary
 from tinynets.search_plots import draw_search
 
 
@@ -27,8 +28,9 @@ def draw(name: str, images: Path) -> None:
     learning = files.read_arrays(where.learning)
     dynamics = files.read_tsv(where.dynamics)
     draw_learning(name, learning, dynamics, curve, predictions, scores.get("best_epoch"), images / name)
-    if where.search_summary.exists():
-        draw_search(files.read_json(where.search_summary), images / name)
+    search = read_search_summary(name)
+    if search:
+        draw_search(search, images / name)
 
 
 def plot() -> None:

@@ -75,3 +75,27 @@ def test_a_searchs_figures_fit_and_its_table_ranks_the_best_first_the_unfinished
     losses = [float(row[-1]) for row in rows[:6]]
     assert losses == sorted(losses) and rows[0][1].endswith("(best)")
     assert [row[-1] for row in rows[6:]] == ["failed", "pruned"]  # by trial number: 5 failed, 6 pruned
+
+
+def test_a_search_summary_is_read_back_as_written_and_one_of_another_layout_is_refused_in_one_line(in_tmp):
+    import json
+
+    from tinynets.common.errors import DataError
+    from tinynets.report import read_search_summary
+
+    assert read_search_summary("iris") is None  # no search yet: no figures, no table
+    summary = search_summary()
+    (in_tmp / "search").mkdir()
+    (in_tmp / "search/iris.json").write_text(json.dumps(summary))
+    assert read_search_summary("iris") == summary
+    outside = {**summary["trials"][0], "params": {"datasets.iris.seed": 3}}
+    wrong = [
+        ({**summary, "format": 2}, "(format: Input should be 1 (got 2))"),
+        ({**summary, "trials": [outside]}, "trial 0 sets datasets.iris.seed, which its space does not search"),
+    ]
+    for written, reason in wrong:
+        (in_tmp / "search/iris.json").write_text(json.dumps(written))
+        with pytest.raises(DataError) as refused:
+            read_search_summary("iris")
+        assert str(refused.value).startswith("search/iris.json: not a search summary this version reads (")
+        assert reason in str(refused.value) and "\n" not in str(refused.value)

@@ -64,10 +64,17 @@ def tinynets(repo: Path, *args: str) -> subprocess.CompletedProcess:
 
 def trials(stdout: str) -> dict[int, re.Match]:
     """The trial lines a search printed, by trial number."""
-    lines = [line for line in stdout.splitlines() if line.startswith("iris: trial ")]
+    said = ("iris: best ", "iris: confirmed ", "iris: the next dvc repro draws ", "iris: dvc repro drew ")
+    lines = [line for line in stdout.splitlines() if line.startswith("iris: ") and not line.startswith(said)]
     found = {int(match.group(1)): match for match in map(TRIAL.match, lines) if match}
-    assert len(found) == len(lines), stdout
+    assert len(found) == len(lines), stdout  # every other line of its own is a trial's
     return found
+
+
+def outputs(repo: Path, rev: str) -> dict[str, str]:
+    """Every output's md5 in commit `rev`'s dvc.lock, by path."""
+    lock = yaml.safe_load(run(repo, "git", "show", f"{rev}:dvc.lock").stdout)["stages"]
+    return {out["path"]: out["md5"] for stage in lock.values() for out in stage.get("outs", [])}
 
 
 def model_bytes(repo: Path, rev: str) -> bytes:
@@ -103,23 +110,30 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     assert "the next dvc repro draws its figures (plots/images/iris/search_*.png)" in searched.stdout
     assert run(searchable, "git", "status", "--porcelain").stdout == "?? search/iris.json\n"  # the user's to commit
 
-    # a trial's outputs are those of a plain `dvc exp run -S` with its params
+    # a trial's outputs are those of a plain `dvc exp run -S` with its params, every one of them
     name = first[0].group(5)
     trial = recorded[name]["params"]
     values = (f"{LR}={trial['train']['lr']!r}", f"{HIDDEN}={trial['model']['layers'][1]}")
+    aside = (searchable / "search/iris.json").rename(searchable.parent / "iris.json")  # HEAD, as the trial saw it
     run(searchable, "dvc", "exp", "run", "--force", "-n", "plain", "-S", values[0], "-S", values[1])  # not restored
     run(searchable, "git", "checkout", "--", ".")
     run(searchable, "dvc", "checkout", "--force")  # the workspace as HEAD has it again
     plain = iris_experiments(searchable)["plain"]
     assert plain["metrics"] == recorded[name]["metrics"]
+    assert outputs(searchable, plain["rev"]) == outputs(searchable, recorded[name]["rev"])
     assert model_bytes(searchable, plain["rev"]) == model_bytes(searchable, recorded[name]["rev"])
+
+    # the summary committed: the same study resumes (a summary is no input of a trial)
+    aside.rename(searchable / "search/iris.json")
+    run(searchable, "git", "add", "search/iris.json")
+    run(searchable, "git", "commit", "-qm", "iris: the search so far")
 
     resumed = tinynets(searchable, "search", "iris", "--trials", "12")
     assert resumed.returncode == 0, resumed.stderr
     assert sorted(trials(resumed.stdout)) == [10, 11]
     names = {match.group(5) for match in [*first.values(), *trials(resumed.stdout).values()]}
     assert names <= set(iris_experiments(searchable)) and len(names) == 12
-    compared = tinynets(searchable, "compare", "iris", "--metric", "loss")
+    compared = tinynets(searchable, "compare", "iris", "--metric", "loss", "--all-commits")
     assert compared.returncode == 0 and all(name in compared.stdout for name in names), compared.stdout
 
     # confirm the best two with three seeds each, compare them on validation, apply the better
@@ -136,6 +150,7 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     applied = yaml.safe_load((searchable / "params.yaml").read_text())["datasets"]["iris"]
     assert applied["train"]["repeats"] == 3 and applied["train"]["lr"] == recorded[winner]["params"]["train"]["lr"]
     assert "up to date" in run(searchable, "dvc", "status").stdout
+    assert run(searchable, "git", "status", "--porcelain", "search").stdout == " M search/iris.json\n"
     # the applied workspace's figures and report show the whole search (dvc repro drew them)
     assert "iris: dvc repro drew its figures" in confirmed.stdout
     assert all((searchable / "plots/images/iris" / figure).stat().st_size > 10_000 for figure in SEARCH_FIGURES)
@@ -259,3 +274,14 @@ def test_the_readmes_search_runs_as_printed(workspace):
     best = re.search(r"^iris: best trial (\d+) .*\[(iris-\w+-\d+)\]", printed, re.MULTILINE)
     assert best and f"{best.group(2)}-confirm" in compared, printed  # confirmed, and ranked on validation
     assert re.search(r"^applied iris-\w+-\d+-confirm: params.yaml and the outputs are its own$", compared, re.M)
+
+
+def test_a_summary_this_version_cannot_read_stops_the_plot_stage_in_one_line(searchable):
+    (searchable / "search/iris.json").write_text('{"format": 1, "dataset": "iris"')  # cut short
+    repro = subprocess.run(["dvc", "repro"], cwd=searchable, env=tool_env(searchable), capture_output=True, text=True)
+    assert repro.returncode != 0
+    said = [line for line in repro.stderr.splitlines() if line.startswith("error: ")]
+    assert said == [
+        "error: search/iris.json: not a search summary this version reads (not JSON): run `tinynets search iris` "
+        "again, or delete it"
+    ], repro.stderr

@@ -124,9 +124,10 @@ def test_an_unreachable_storage_stops_the_search_in_one_line(tmp_path):
     params["datasets"]["iris"]["train"]["valid_size"] = 0.2
     params["search"] = {"iris": {"space": SPACE, "trials": 2, "workers": 1}}
     repo = make_repo(tmp_path / "repo", params)
-    unreachable = f"postgresql://nobody@127.0.0.1:{free_port()}/none"  # a port no server listens on
-    searched = tinynets(repo, "search", "iris", "--storage", unreachable)
+    port = free_port()  # a port no server listens on
+    searched = tinynets(repo, "search", "iris", "--storage", f"postgresql://nobody:secret@127.0.0.1:{port}/none")
     assert searched.returncode == 2 and searched.stdout == "", searched.stdout
-    assert searched.stderr.startswith(f"error: --storage {unreachable}: OperationalError: ")
+    said = f"error: --storage postgresql://nobody:***@127.0.0.1:{port}/none: OperationalError: "
+    assert searched.stderr.startswith(said) and "secret" not in searched.stderr  # a password is never printed
     assert searched.stderr.count("\n") == 1 and "Connection refused" in searched.stderr
     assert iris_experiments(repo) == {} and not (repo / "search/iris.json").exists()

@@ -109,7 +109,7 @@ def compare(args: argparse.Namespace) -> None:
 
 def search(args: argparse.Namespace) -> None:
     from tinynets.common import paths
-    from tinynets.search import Outcome, tool
+    from tinynets.search import Outcome, tool, write_summary
     from tinynets.search import search as searched
 
     def described(trial: Outcome) -> str:
@@ -127,8 +127,7 @@ def search(args: argparse.Namespace) -> None:
     best = searched(root, args.dataset, args.trials, args.workers, args.storage, report)
     if best is not None:
         print(f"{args.dataset}: best {described(best)}; `tinynets compare {args.dataset}` tells its lead from noise")
-    where = paths.of(args.dataset)
-    drawn = f"its figures ({where.images}/search_*.png) and table (reports/)"
+    applied = None
     if args.confirm:
         from tinynets.compare import apply_best, compare
         from tinynets.search import confirm
@@ -137,12 +136,19 @@ def search(args: argparse.Namespace) -> None:
         comparison = compare(root, args.dataset, metric, only=confirmed)
         print(comparison.table())
         print(comparison.verdict)
-        if args.apply:
-            print(apply_best(root, comparison))
-            tool(root, "dvc", "repro", "--quiet")  # the applied outputs are current: plot and report alone rerun
-            print(f"{args.dataset}: dvc repro drew {drawn} from {where.search_summary}")
-            return
-    print(f"{args.dataset}: the next dvc repro draws {drawn} from {where.search_summary} (commit it with the result)")
+        if args.apply:  # before the summary is written: a summary changed since HEAD is no change to lose
+            applied = apply_best(root, comparison)
+            print(applied)
+    summary = write_summary(root, args.dataset, args.storage)
+    if summary is None:
+        return
+    drawn = f"its figures ({paths.of(args.dataset).images}/search_*.png) and table (reports/)"
+    if applied:
+        tool(root, "dvc", "repro", "--quiet")  # the applied outputs are current: plot and report alone rerun
+        print(f"{args.dataset}: dvc repro drew {drawn} from {summary.relative_to(root)}")
+    else:
+        relative = summary.relative_to(root)
+        print(f"{args.dataset}: the next dvc repro draws {drawn} from {relative} (commit it with the result)")
 
 
 VERBS = {"predict": predict, "compare": compare, "search": search}

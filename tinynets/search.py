@@ -29,6 +29,7 @@ from tinynets.common.errors import ConfigError, DataError
 from tinynets.experiments import listed
 from tinynets.params import OWN_DATA, Params, SearchConfig
 from tinynets.ranking import better
+from tinynets.report import SUMMARY_FORMAT
 from tinynets.rules import load_params, one_line, parse_params
 from tinynets.training.pruning import ENVIRONMENT, study_storage
 
@@ -36,6 +37,8 @@ WORKSPACES = Path(".dvc/tmp/search")  # the workers' clones (git and DVC ignore 
 INTERRUPTED = "interrupted before it finished"
 CONFIRM_REPEATS = 3  # seeds per confirmed trial: enough for compare to weigh seed noise
 PRUNED = re.compile(r"pruned at epoch \d+")  # what the train stage says when the pruner stops a trial
+PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")  # a storage URL's password, never printed
+NOT_TRIAL_INPUTS = (f"{paths.SEARCHES}/", "dvc.lock")  # what a trial computes nothing from (a summary, a lock)
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,10 @@ def hydra_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def study_name(dataset: str, config: SearchConfig, head: str) -> str:
-    """The study of this search: the dataset and a digest of what decides its trials (the commit they run from,
-    space, sampler, metric, seed), so that another commit or space starts another study in the same journal."""
-    decided = {**config.model_dump(include={"space", "sampler", "metric", "seed"}), "commit": head}
+def study_name(dataset: str, config: SearchConfig, code: str) -> str:
+    """The study of this search: the dataset and a digest of what decides its trials (the `code` they run from,
+    space, sampler, metric, seed), so that other code or another space starts another study in the same journal."""
+    decided = {**config.model_dump(include={"space", "sampler", "metric", "seed"}), "commit": code}
     return f"{dataset}-{hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:6]}"
 
 
@@ -153,11 +156,21 @@ def git(root: Path, *args: str) -> str:
     return tool(root, "git", *args)
 
 
+def trials_code(root: Path) -> str:
+    """What HEAD's trials run: a digest of its tree but the search summaries and dvc.lock, so that committing a
+    summary (or a lock after `dvc repro`) keeps the study, and any other commit starts another."""
+    entries = git(root, "ls-tree", "HEAD").splitlines()
+    kept = [entry for entry in entries if entry.split("\t", 1)[1] not in (str(paths.SEARCHES), "dvc.lock")]
+    return hashlib.sha256("\n".join(kept).encode()).hexdigest()
+
+
 def check_workspace(root: Path, params: Params) -> None:
     """Refuse what a trial's workspace (a clone of HEAD) would not see: uncommitted changes to tracked files (but
-    to the search blocks, which no trial reads), and a user's own data files that git does not track."""
+    to the search blocks, summaries and dvc.lock, from which no trial computes anything), and a user's own data
+    files that git does not track."""
     status = git(root, "status", "--porcelain", "--untracked-files=all").splitlines()
     changed = [line[3:] for line in status if not line.startswith("??") or line[3:].startswith(f"{OWN_DATA}/")]
+    changed = [path for path in changed if not path.startswith(NOT_TRIAL_INPUTS)]
     if "params.yaml" in changed:
         committed = yaml.safe_load(git(root, "show", "HEAD:params.yaml")) or {}
         if parse_params({**committed, "search": {}}).model_dump(exclude={"search"}) == params.model_dump(
@@ -257,7 +270,8 @@ def confirm(
         raise DataError(f"--confirm {best_few}: give the number of best trials to confirm (1 or more)")
     config, head = load_params(root / "params.yaml").search[dataset], git(root, "rev-parse", "HEAD").strip()
     study = optuna.load_study(
-        study_name=study_name(dataset, config, head), storage=study_storage(storage_spec(root, dataset, storage))
+        study_name=study_name(dataset, config, trials_code(root)),
+        storage=study_storage(storage_spec(root, dataset, storage)),
     )
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not completed:
@@ -320,8 +334,11 @@ def storage_spec(root: Path, dataset: str, storage: str | None) -> str:
     """Where the study lives, as pruning.study_storage reads it: a URL, else the project's journal file."""
     if storage:
         return storage
-    (root / paths.JOURNALS).mkdir(parents=True, exist_ok=True)
-    return f"journal:{(root / paths.JOURNALS / f'{dataset}.journal').resolve()}"
+    journal, before = root / paths.JOURNALS / f"{dataset}.journal", root / paths.SEARCHES / f"{dataset}.journal"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    if before.exists() and not journal.exists():  # where the first searches kept it
+        before.rename(journal)
+    return f"journal:{journal.resolve()}"
 
 
 def summary(study: Any, dataset: str, config: SearchConfig) -> dict[str, Any]:
@@ -349,6 +366,7 @@ def summary(study: Any, dataset: str, config: SearchConfig) -> dict[str, Any]:
         for trial in tried
     ]
     return {
+        "format": SUMMARY_FORMAT,
         "dataset": dataset,
         "study": study.study_name,
         "sampler": config.sampler,
@@ -360,6 +378,21 @@ def summary(study: Any, dataset: str, config: SearchConfig) -> dict[str, Any]:
         "best": study.best_trial.number if completed else None,
         "importance": {path: float(value) for path, value in importance.items()},
     }
+
+
+def write_summary(root: Path, dataset: str, storage: str | None = None) -> Path | None:
+    """Write the summary of `dataset`'s search (the study of HEAD's code and its search block) to
+    search/<dataset>.json, for the plot and report stages; None (nothing written) when no trial has ended."""
+    import optuna
+
+    config = load_params(root / "params.yaml").search[dataset]
+    name = study_name(dataset, config, trials_code(root))
+    study = optuna.load_study(study_name=name, storage=study_storage(storage_spec(root, dataset, storage)))
+    if not any("experiment" in trial.user_attrs for trial in study.get_trials(deepcopy=False)):
+        return None
+    path = root / paths.of(dataset).search_summary
+    files.write_json(path, summary(study, dataset, config))
+    return path
 
 
 def open_study(spec: str, name: str, config: SearchConfig, direction: str) -> Any:
@@ -380,7 +413,8 @@ def open_study(spec: str, name: str, config: SearchConfig, direction: str) -> An
         except Exception as error:  # an unreachable database, a URL it cannot read: whatever the storage raises
             raced = type(error).__name__ == "IntegrityError" or "already exists" in str(error)
             if not raced or attempt == 3:
-                raise DataError(one_line(f"--storage {spec}: {type(error).__name__}: {error}")[:300]) from None
+                said = one_line(f"--storage {spec}: {type(error).__name__}: {error}")[:300]
+                raise DataError(PASSWORD.sub(r"\1***@", said)) from None
             time.sleep(0.5)
 
 
@@ -409,7 +443,7 @@ def search(
     check_workspace(root, params)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = storage_spec(root, dataset, storage)
-    name = study_name(dataset, config, git(root, "rev-parse", "HEAD").strip())
+    name = study_name(dataset, config, trials_code(root))
     study = open_study(spec, name, config, direction)
     if "tag" not in study.user_attrs:  # names its experiments: a new study (a journal deleted) makes new names
         study.set_user_attr("tag", secrets.token_hex(3))
@@ -465,7 +499,6 @@ def search(
         with lock:
             for number in mine:  # this search's trials that did not finish
                 told(study, number, None, TrialState.FAIL)
-        files.write_json(root / paths.of(dataset).search_summary, summary(study, dataset, config))
     if failures:
         raise failures[0]
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))

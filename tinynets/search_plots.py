@@ -10,13 +10,9 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from tinynets.plots import plt, save
+from tinynets.report import short
 
 FIGURES = ("search_history.png", "search_params.png", "search_importance.png")
-
-
-def short(path: str) -> str:
-    """A searched param's name without its dataset: `train.lr` for `datasets.iris.train.lr`."""
-    return path.split(".", 2)[-1] if path.startswith("datasets.") else path
 
 
 def completed(summary: dict[str, Any]) -> list[dict[str, Any]]:
