@@ -12,6 +12,7 @@ from pathlib import Path
 import experiments
 import loops  # bench/ is on sys.path: `python bench/run.py` runs from there
 import pipeline
+import searches
 import torch
 
 REPEATS = 5  # the training loops: seconds each
@@ -55,6 +56,7 @@ def main() -> None:
         )
         for name, (plain, recorded, spent) in records.items()
     ]
+    rows += searches.measure()
     rows += [stage_row(cost) for cost in costs]
     table = "| figure | value |\n|---|---|\n" + "".join(f"| {name} | {value} |\n" for name, value in rows)
     out = ROOT / "bench" / "out"
