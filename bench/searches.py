@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -36,6 +37,7 @@ import yaml
 from tinynets.common import files, paths
 from tinynets.common.errors import TrainingError
 from tinynets.common.settings import Settings
+from tinynets.parallel import cores
 from tinynets.params import SearchConfig
 from tinynets.search import PRUNED, sampler, storage_spec, suggest
 from tinynets.training.outputs import network_outputs
@@ -146,10 +148,10 @@ class Objective:
             self.where.checkpoint(0).unlink(missing_ok=True)  # another trial's run is never resumed
             with quiet():
                 finished = train_once(job, 0)
-        except TrainingError as stop:  # the train stage's own words for a stop: a pruned trial's say so
+        except TrainingError as stop:  # the train stage's own words for a stop: pruned, or diverged (failed)
             pruned = PRUNED.search(str(stop))
             if not pruned:
-                raise
+                return math.inf  # as tinynets search records it: a failed trial, which the sampler avoids
             self.epochs += int(pruned.group(0).split()[-1])
             return None
         finally:
@@ -199,8 +201,9 @@ def study(
                 value = objective(chosen)
             finally:
                 del os.environ[ENVIRONMENT]
-            state = optuna.trial.TrialState.PRUNED if value is None else optuna.trial.TrialState.COMPLETE
-            made.tell(trial, value, state=state)
+            states = optuna.trial.TrialState
+            state = states.PRUNED if value is None else states.FAIL if math.isinf(value) else states.COMPLETE
+            made.tell(trial, value if state == states.COMPLETE else None, state=state)
             values.append(value)
             if value is not None and until and until(value):
                 break
@@ -273,16 +276,17 @@ def measure() -> list[tuple[str, str]]:
         (
             "search: a trial / a plain dvc exp run -S of like params (iris, 20,000 epochs; medians)",
             f"{costs['trial']:.1f} s / {costs['plain']:.1f} s ({costs['trial'] / costs['plain']:.2f}x); "
-            f"the search's start-up beyond its trials {costs['start-up']:.1f} s",
+            f"the search's wall beyond its trials (start-up, summary) {costs['start-up']:.1f} s",
         ),
         (
-            f"search: trials per minute, 2 workers / 1 worker (4 trials each, {os.cpu_count()} cores)",
+            f"search: trials per minute, 2 workers / 1 worker (4 trials each, {cores()} cores)",
             f"{4 * 60 / costs['two workers']:.1f} / {4 * 60 / costs['one worker']:.1f} "
             f"({costs['one worker'] / costs['two workers']:.2f}x)",
         ),
         (
             f"search: trials to within 5% of a 27-point grid's best valid loss ({target / (1 + WITHIN):.4f}; "
-            f"overlapping circles, {SAMPLER_EPOCHS:,} epochs), median of {SEEDS} search seeds: TPE / random",
+            f"overlapping circles, {SAMPLER_EPOCHS:,} epochs), median of {SEEDS} search seeds: TPE / random (TPE's "
+            "first 10 trials are random ones, drawn as random search draws them)",
             f"{shown(tpe)} / {shown(random)}",
         ),
         (

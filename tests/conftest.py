@@ -253,10 +253,11 @@ def changed_frames(frames: list) -> int:
 README_BLOCK = re.compile(r"```(bash|yaml)\n(.*?)```", re.S)
 
 
-def iris_experiments(repo: Path) -> dict[str, dict]:
-    """Each experiment's rev, iris params and iris metrics, by name (`dvc exp show --json`)."""
+def iris_experiments(repo: Path, all_commits: bool = False) -> dict[str, dict]:
+    """Each experiment's rev, iris params and iris metrics, by name (`dvc exp show --json`: HEAD's experiments,
+    or with `all_commits` every commit's)."""
     found = {}
-    for commit in json.loads(run(repo, "dvc", "exp", "show", "--json").stdout):
+    for commit in json.loads(run(repo, "dvc", "exp", "show", "--json", *["-A"] * all_commits).stdout):
         for experiment in commit.get("experiments") or []:
             latest = experiment["revs"][0]
             data = latest["data"]

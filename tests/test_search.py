@@ -132,14 +132,14 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     assert resumed.returncode == 0, resumed.stderr
     assert sorted(trials(resumed.stdout)) == [10, 11]
     names = {match.group(5) for match in [*first.values(), *trials(resumed.stdout).values()]}
-    assert names <= set(iris_experiments(searchable)) and len(names) == 12
+    assert names <= set(iris_experiments(searchable, all_commits=True)) and len(names) == 12  # two commits
     compared = tinynets(searchable, "compare", "iris", "--metric", "loss", "--all-commits")
     assert compared.returncode == 0 and all(name in compared.stdout for name in names), compared.stdout
 
     # confirm the best two with three seeds each, compare them on validation, apply the better
     confirmed = tinynets(searchable, "search", "iris", "--trials", "12", "--confirm", "2", "--apply")
     assert confirmed.returncode == 0, confirmed.stderr
-    recorded = iris_experiments(searchable)
+    recorded = iris_experiments(searchable, all_commits=True)
     found = [name for name in recorded if name.endswith("-confirm")]
     losses = {name: recorded[name]["metrics"]["valid"]["loss"] for name in names}
     assert sorted(f"{name}-confirm" for name in sorted(losses, key=losses.get)[:2]) == sorted(found)  # the best two
@@ -276,7 +276,7 @@ def test_the_readmes_search_runs_as_printed(workspace):
     assert re.search(r"^applied iris-\w+-\d+-confirm: params.yaml and the outputs are its own$", compared, re.M)
 
 
-def test_a_summary_this_version_cannot_read_stops_the_plot_stage_in_one_line(searchable):
+def test_a_summary_this_version_cannot_read_stops_the_plot_stage_and_a_search_in_one_line(searchable):
     (searchable / "search/iris.json").write_text('{"format": 1, "dataset": "iris"')  # cut short
     repro = subprocess.run(["dvc", "repro"], cwd=searchable, env=tool_env(searchable), capture_output=True, text=True)
     assert repro.returncode != 0
@@ -285,3 +285,20 @@ def test_a_summary_this_version_cannot_read_stops_the_plot_stage_in_one_line(sea
         "error: search/iris.json: not a search summary this version reads (not JSON): run `tinynets search iris` "
         "again, or delete it"
     ], repro.stderr
+
+    # committed, it would stop every trial's plot stage: the search refuses it before any trial runs
+    run(searchable, "git", "add", "search/iris.json")
+    run(searchable, "git", "commit", "-qm", "a broken summary")
+    searched = tinynets(searchable, "search", "iris")
+    assert searched.returncode == 2 and iris_experiments(searchable) == {}
+    assert searched.stderr == (
+        "error: HEAD's search/iris.json: not a search summary this version reads (not JSON): `git rm` it and commit: "
+        "the search writes it anew\n"
+    )
+
+
+def test_an_apply_that_would_lose_work_is_refused_before_any_trial_runs(searchable):
+    (searchable / "models/iris.safetensors").write_bytes(b"edited by hand")  # an output that differs from dvc.lock
+    searched = tinynets(searchable, "search", "iris", "--confirm", "1", "--apply")
+    assert searched.returncode == 2 and searched.stdout == "" and iris_experiments(searchable) == {}
+    assert searched.stderr.startswith("error: --apply would overwrite models/iris.safetensors, which differ")

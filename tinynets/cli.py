@@ -109,6 +109,7 @@ def compare(args: argparse.Namespace) -> None:
 
 def search(args: argparse.Namespace) -> None:
     from tinynets.common import paths
+    from tinynets.rules import one_line
     from tinynets.search import Outcome, tool, write_summary
     from tinynets.search import search as searched
 
@@ -124,7 +125,28 @@ def search(args: argparse.Namespace) -> None:
     if args.apply and not args.confirm:
         raise DataError("--apply makes the best confirmed trial yours: give --confirm K too")
     root = project_root(Path.cwd())
-    best = searched(root, args.dataset, args.trials, args.workers, args.storage, report)
+    if args.apply:
+        from tinynets.experiments import check_apply
+
+        check_apply(root)  # refused now, not after every trial has run
+
+    def summarized(quietly: bool = False) -> Path | None:
+        """The summary written from the study as it stands; None when no trial ended, or when it could not be
+        written (said in one line, unless `quietly`)."""
+        try:
+            return write_summary(root, args.dataset, args.storage)
+        except Exception as error:
+            if not quietly:
+                said = f"{type(error).__name__}: {one_line(str(error))[:200]}"
+                print(f"warning: {paths.of(args.dataset).search_summary} not written ({said})", file=sys.stderr)
+            return None
+
+    try:
+        best = searched(root, args.dataset, args.trials, args.workers, args.storage, report)
+    except BaseException:  # a search stopped midway (Ctrl-C, a failure) leaves the summary of the trials that ended
+        summarized(quietly=True)  # if the study can be read at all: the search's own error says what went wrong
+        raise
+    summary = summarized()
     if best is not None:
         print(f"{args.dataset}: best {described(best)}; `tinynets compare {args.dataset}` tells its lead from noise")
     applied = None
@@ -136,10 +158,10 @@ def search(args: argparse.Namespace) -> None:
         comparison = compare(root, args.dataset, metric, only=confirmed)
         print(comparison.table())
         print(comparison.verdict)
-        if args.apply:  # before the summary is written: a summary changed since HEAD is no change to lose
+        if args.apply:
             applied = apply_best(root, comparison)
             print(applied)
-    summary = write_summary(root, args.dataset, args.storage)
+            summary = summarized()  # the applied commit's summary (HEAD's) gives way to the search's again
     if summary is None:
         return
     drawn = f"its figures ({paths.of(args.dataset).images}/search_*.png) and table (reports/)"

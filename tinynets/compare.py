@@ -80,7 +80,7 @@ def compare(
 ) -> Comparison:
     """`dataset`'s experiments (`only` those named, if given) ranked on their validation `metric`, and the noise
     verdict on the top two."""
-    rows, head = read_experiments(root, dataset)
+    rows, head = read_experiments(root, dataset, all_commits)
     if dataset not in known_datasets(rows):
         names = ", ".join(sorted(known_datasets(rows))) or "none"
         raise DataError(f"unknown dataset {dataset!r}: params.yaml declares {names}")

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tinynets.common import paths
 from tinynets.common.errors import DataError
 
 WORKSPACE = "workspace"
@@ -69,11 +70,11 @@ def dvc_repo(root: Path) -> Iterator[Any]:
         raise DataError(f"dvc: {error}") from None
 
 
-def read_experiments(root: Path, dataset: str) -> tuple[list[Experiment], str]:
-    """Every experiment DVC knows here (the workspace, HEAD and each branch's commit and their experiments,
-    queued and failed ones too), with `dataset`'s metrics; and HEAD's commit."""
+def read_experiments(root: Path, dataset: str, all_commits: bool = False) -> tuple[list[Experiment], str]:
+    """Every experiment DVC knows here (the workspace, HEAD and each branch's commit, or with `all_commits` every
+    commit, and their experiments, queued and failed ones too), with `dataset`'s metrics; and HEAD's commit."""
     with dvc_repo(root) as repo:
-        states = repo.experiments.show(revs=["HEAD"], all_branches=True)  # HEAD too when it is detached
+        states = repo.experiments.show(revs=["HEAD"], all_branches=True, all_commits=all_commits)  # HEAD if detached
         head = repo.scm.get_rev()
     rows = []
     for state in states:
@@ -113,21 +114,36 @@ def row_values(root: Path, row: Experiment, dataset: str, values: str) -> np.nda
     return arrays[key] if key in arrays.files else None
 
 
-def apply(root: Path, best: Experiment, finished: list[str]) -> str:
-    """`dvc exp apply` experiment `best`, so params.yaml and the outputs are its own; refuses, naming them, when it
-    would lose uncommitted changes to git-tracked files (unless they are exactly one of the `finished`
-    experiments') or outputs that differ from dvc.lock."""
+DERIVED = f"{paths.SEARCHES}/"  # tinynets search's summaries: rewritten from their study, never work to lose
+
+
+def refuse_lost_work(repo: Any, root: Path, finished: list[str]) -> None:
+    """Refuse, naming them, what `dvc exp apply` would lose: uncommitted changes to git-tracked files (unless they
+    are exactly one of the `finished` experiments', or a search summary) and outputs that differ from dvc.lock."""
+    staged, unstaged, _ = repo.scm.status(untracked_files="no")
+    changed = sorted({*unstaged, *(path for added in staged.values() for path in added)})
+    changed = [path for path in changed if not path.startswith(DERIVED)]
+    if changed and not any(_saved_in(repo, rev, root, changed) for rev in finished):
+        raise DataError(f"--apply would overwrite uncommitted changes to {listed(changed)}: commit or stash them")
+    edited = _edited_outputs(repo.status())
+    if edited:
+        raise DataError(
+            f"--apply would overwrite {listed(edited)}, which differ from dvc.lock: keep them with "
+            "`dvc exp save`, or restore dvc.lock's with `dvc checkout`"
+        )
+
+
+def check_apply(root: Path) -> None:
+    """Refuse an --apply up front (before a search's trials run) when it would lose work."""
     with dvc_repo(root) as repo:
-        staged, unstaged, _ = repo.scm.status(untracked_files="no")
-        changed = sorted({*unstaged, *(path for paths in staged.values() for path in paths)})
-        if changed and not any(_saved_in(repo, rev, root, changed) for rev in finished):
-            raise DataError(f"--apply would overwrite uncommitted changes to {listed(changed)}: commit or stash them")
-        edited = _edited_outputs(repo.status())
-        if edited:
-            raise DataError(
-                f"--apply would overwrite {listed(edited)}, which differ from dvc.lock: keep them with "
-                "`dvc exp save`, or restore dvc.lock's with `dvc checkout`"
-            )
+        refuse_lost_work(repo, root, [])
+
+
+def apply(root: Path, best: Experiment, finished: list[str]) -> str:
+    """`dvc exp apply` experiment `best`, so params.yaml and the outputs are its own; refuses when it would lose
+    work (`refuse_lost_work`)."""
+    with dvc_repo(root) as repo:
+        refuse_lost_work(repo, root, finished)
         head = repo.scm.get_rev()
         if best.kind == "commit":
             if best.rev == head:

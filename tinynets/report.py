@@ -127,16 +127,20 @@ def read_search_summary(name: str) -> dict[str, Any] | None:
     """Dataset `name`'s search summary (search/<name>.json), checked; None when it has none. One that this version
     cannot read is refused in one line, not drawn wrong."""
     path = paths.of(name).search_summary
-    if not path.exists():
-        return None
+    return check_summary(path, name, path.read_bytes()) if path.exists() else None
+
+
+def check_summary(path: Path, name: str, data: bytes, at: str = "", fix: str = "") -> dict[str, Any]:
+    """The summary in `data` (from `path`, `at` a commit), as this version reads it; refused in one line, with
+    the `fix`, when it cannot."""
     try:
-        return SearchSummary.model_validate_json(path.read_bytes()).model_dump()
+        return SearchSummary.model_validate_json(data).model_dump()
     except ValidationError as error:
         invalid = error.errors()[0]["type"] == "json_invalid"
         reason = "not JSON" if invalid else error_line(error).removeprefix("params.yaml: ")
         raise DataError(
-            one_line(f"{path}: not a search summary this version reads ({reason}): run `tinynets search {name}` "
-                     "again, or delete it")
+            one_line(f"{at}{path}: not a search summary this version reads ({reason}): "
+                     f"{fix or f'run `tinynets search {name}` again, or delete it'}")
         ) from None  # fmt: skip
 
 

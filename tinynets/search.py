@@ -29,7 +29,7 @@ from tinynets.common.errors import ConfigError, DataError
 from tinynets.experiments import listed
 from tinynets.params import OWN_DATA, Params, SearchConfig
 from tinynets.ranking import better
-from tinynets.report import SUMMARY_FORMAT
+from tinynets.report import SUMMARY_FORMAT, check_summary
 from tinynets.rules import load_params, one_line, parse_params
 from tinynets.training.pruning import ENVIRONMENT, study_storage
 
@@ -37,7 +37,7 @@ WORKSPACES = Path(".dvc/tmp/search")  # the workers' clones (git and DVC ignore 
 INTERRUPTED = "interrupted before it finished"
 CONFIRM_REPEATS = 3  # seeds per confirmed trial: enough for compare to weigh seed noise
 PRUNED = re.compile(r"pruned at epoch \d+")  # what the train stage says when the pruner stops a trial
-PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")  # a storage URL's password, never printed
+PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")  # a storage URL's password, never printed
 NOT_TRIAL_INPUTS = (f"{paths.SEARCHES}/", "dvc.lock")  # what a trial computes nothing from (a summary, a lock)
 
 
@@ -157,11 +157,15 @@ def git(root: Path, *args: str) -> str:
 
 
 def trials_code(root: Path) -> str:
-    """What HEAD's trials run: a digest of its tree but the search summaries and dvc.lock, so that committing a
-    summary (or a lock after `dvc repro`) keeps the study, and any other commit starts another."""
-    entries = git(root, "ls-tree", "HEAD").splitlines()
+    """What HEAD's trials compute from: a digest of its tree but the search summaries, dvc.lock and params.yaml's
+    search blocks, so that committing a summary, a lock after `dvc repro` or more trials keeps the study, and any
+    other commit starts another."""
+    entries = [entry for entry in git(root, "ls-tree", "-z", "HEAD").split("\0") if entry]
     kept = [entry for entry in entries if entry.split("\t", 1)[1] not in (str(paths.SEARCHES), "dvc.lock")]
-    return hashlib.sha256("\n".join(kept).encode()).hexdigest()
+    params = yaml.safe_load(git(root, "show", "HEAD:params.yaml")) or {}
+    params.pop("search", None)
+    kept.append(json.dumps(params, sort_keys=True, default=str))
+    return hashlib.sha256("\0".join(kept).encode()).hexdigest()
 
 
 def check_workspace(root: Path, params: Params) -> None:
@@ -181,6 +185,11 @@ def check_workspace(root: Path, params: Params) -> None:
         raise DataError(
             f"a trial runs from HEAD and would not see {listed(changed)}: commit them (or stash them) first"
         )
+    for name in params.run:  # every trial's plot stage reads HEAD's summaries: one it cannot read stops them all
+        path = paths.of(name).search_summary
+        committed = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=root, capture_output=True)
+        if committed.returncode == 0:
+            check_summary(path, name, committed.stdout, "HEAD's ", "`git rm` it and commit: the search writes it anew")
 
 
 def workspace(root: Path, dataset: str, worker: int) -> Path:
@@ -348,12 +357,16 @@ def summary(study: Any, dataset: str, config: SearchConfig) -> dict[str, Any]:
     from optuna.importance import FanovaImportanceEvaluator, get_param_importances
     from optuna.trial import TrialState
 
-    tried = [trial for trial in study.get_trials(deepcopy=False) if "experiment" in trial.user_attrs]
+    ended = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
+    tried = [trial for trial in ended if "experiment" in trial.user_attrs]  # not those an interruption cut short
     completed = [trial for trial in tried if trial.state == TrialState.COMPLETE]
     importance = {}
     if len(completed) >= 2:
         evaluator = FanovaImportanceEvaluator(seed=config.seed)
-        importance = get_param_importances(study, evaluator=evaluator, params=list(config.space))
+        try:
+            importance = get_param_importances(study, evaluator=evaluator, params=list(config.space))
+        except RuntimeError:  # every completed trial scored alike: no variance for any param to explain
+            importance = {}
     rows = [
         {
             "number": trial.number,
@@ -388,10 +401,11 @@ def write_summary(root: Path, dataset: str, storage: str | None = None) -> Path 
     config = load_params(root / "params.yaml").search[dataset]
     name = study_name(dataset, config, trials_code(root))
     study = optuna.load_study(study_name=name, storage=study_storage(storage_spec(root, dataset, storage)))
-    if not any("experiment" in trial.user_attrs for trial in study.get_trials(deepcopy=False)):
+    written = summary(study, dataset, config)
+    if not written["trials"]:
         return None
     path = root / paths.of(dataset).search_summary
-    files.write_json(path, summary(study, dataset, config))
+    files.write_json(path, written)
     return path
 
 
@@ -413,8 +427,8 @@ def open_study(spec: str, name: str, config: SearchConfig, direction: str) -> An
         except Exception as error:  # an unreachable database, a URL it cannot read: whatever the storage raises
             raced = type(error).__name__ == "IntegrityError" or "already exists" in str(error)
             if not raced or attempt == 3:
-                said = one_line(f"--storage {spec}: {type(error).__name__}: {error}")[:300]
-                raise DataError(PASSWORD.sub(r"\1***@", said)) from None
+                said = PASSWORD.sub(r"\1***@", one_line(f"--storage {spec}: {type(error).__name__}: {error}"))
+                raise DataError(said[:300]) from None
             time.sleep(0.5)
 
 
