@@ -109,13 +109,14 @@ def compare(args: argparse.Namespace) -> None:
 
 def search(args: argparse.Namespace) -> None:
     from tinynets.common import paths
+    from tinynets.report import short
     from tinynets.rules import one_line
     from tinynets.search import Outcome, tool, write_summary
     from tinynets.search import search as searched
 
     def described(trial: Outcome) -> str:
         shown = (f"{value:.4g}" if isinstance(value, float) else str(value) for value in trial.params.values())
-        names = (key.removeprefix(f"datasets.{args.dataset}.") for key in trial.params)
+        names = map(short, trial.params)
         values = ", ".join(f"{name} {value}" for name, value in zip(names, shown, strict=True))
         return f"trial {trial.number} ({values}): {trial.ended} [{trial.experiment}]"
 

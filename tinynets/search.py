@@ -29,8 +29,8 @@ from tinynets.common.errors import ConfigError, DataError
 from tinynets.experiments import listed
 from tinynets.params import OWN_DATA, Params, SearchConfig
 from tinynets.ranking import better
-from tinynets.report import SUMMARY_FORMAT, check_summary
 from tinynets.rules import load_params, one_line, parse_params
+from tinynets.search_summary import SUMMARY_FORMAT, check_summary
 from tinynets.training.pruning import ENVIRONMENT, study_storage
 
 WORKSPACES = Path(".dvc/tmp/search")  # the workers' clones (git and DVC ignore .dvc/tmp)
