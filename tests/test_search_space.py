@@ -42,3 +42,35 @@ def test_a_maximizing_study_hears_the_validation_loss_negated_and_another_datase
     spec = {"storage": "sqlite://", "study": "x", "trial": 0, "pruner": "median", "dataset": "mnist"}
     monkeypatch.setenv(ENVIRONMENT, json.dumps(spec | {"direction": "maximize"}))
     assert reporter("iris", 400) is None  # mnist's trial: iris's train stage, rerun inside it, says nothing
+
+
+def test_a_study_outlives_commits_of_its_search_block_and_summary_but_not_of_what_trials_compute(tmp_path):
+    import subprocess
+
+    from tinynets.search import trials_code
+
+    def commit(params: dict, summary: str = "") -> str:
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+        if summary:
+            (tmp_path / "search").mkdir(exist_ok=True)
+            (tmp_path / "search/iris.json").write_text(summary)
+        for command in (["add", "-A"], ["commit", "-qm", "a change"]):
+            subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *command], cwd=tmp_path, check=True)
+        return trials_code(tmp_path)
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    params = {"datasets": {"iris": {"train": {"lr": 0.5}}}, "search": {"iris": {"trials": 10}}}
+    first = commit(params)
+    assert commit(params | {"search": {"iris": {"trials": 12}}}, summary="{}") == first  # more trials, a summary
+    assert commit(params | {"datasets": {"iris": {"train": {"lr": 0.4}}}}) != first  # what a trial computes from
+
+
+def test_the_plot_and_report_stages_start_without_pydantic_where_no_search_has_run():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    statement = "import stages.plot, stages.report, sys; print('pydantic' in sys.modules)"
+    started = subprocess.run([sys.executable, "-c", statement], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert started.stdout.strip() == "False"  # the summary's schema is imported only to read a summary

@@ -161,7 +161,8 @@ def trials_code(root: Path) -> str:
     search blocks, so that committing a summary, a lock after `dvc repro` or more trials keeps the study, and any
     other commit starts another."""
     entries = [entry for entry in git(root, "ls-tree", "-z", "HEAD").split("\0") if entry]
-    kept = [entry for entry in entries if entry.split("\t", 1)[1] not in (str(paths.SEARCHES), "dvc.lock")]
+    ignored = (str(paths.SEARCHES), "dvc.lock", "params.yaml")  # params.yaml counts below, its search blocks aside
+    kept = [entry for entry in entries if entry.split("\t", 1)[1] not in ignored]
     params = yaml.safe_load(git(root, "show", "HEAD:params.yaml")) or {}
     params.pop("search", None)
     kept.append(json.dumps(params, sort_keys=True, default=str))
