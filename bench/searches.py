@@ -2,14 +2,15 @@
 - on iris (the seed's net, 20,000 epochs, a validation split): a trial's wall time (from the study's own start
   and end times) against a plain `dvc exp run -S` of like params, and trials per minute with 2 workers against
   1 (real searches, real DVC experiments, each param set new: nothing restored from the run-cache);
-- on circles that overlap (make_circles with factor 0.5 and noise 0.2, so that no setting reaches a zero loss
-  and 5% of the best is a real margin; 1,000 epochs): the trials TPE needs to come within 5% of the best
-  validation loss of a 27-point grid over the same space (lr, hidden units, momentum), beside random search's
-  (median of 5 search seeds), and the epochs the median pruner saves on a 24-trial search. These train in this
-  process with the train stage's own code (Job, train_once) and the search's own sampler, suggest and pruning
-  Reporter (through TINYNETS_TRIAL), each trial scored with the valid loss the train stage writes: a few
-  hundred DVC experiments would take hours. A trial's params are set in the train settings directly
-  (momentum, which params.yaml leaves at its default, included).
+- on circles that overlap (make_circles with factor 0.5 and noise 0.2, so that no setting reaches a zero loss),
+  over four params that matter (lr, hidden units, momentum, weight decay: the validation loss spans 0.4 to
+  0.7 and more): the best validation loss after 16, 32 and 64 trials, median over 10 search seeds, TPE beside
+  random search, with a figure of both curves (bench/search_tpe_vs_random.png); and the epochs the median
+  pruner saves on a 24-trial search. These train in this process with the train stage's own code (Job,
+  train_once) and the search's own sampler, suggest and pruning Reporter (through TINYNETS_TRIAL), each trial
+  scored with the valid loss the train stage writes: a few thousand DVC experiments would take hours. A
+  trial's params are set in the train settings directly (momentum and weight decay, which params.yaml leaves
+  at their defaults, included).
 
 `python bench/searches.py` prints these figures alone; `make bench` prints them with the rest.
 """
@@ -25,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,10 @@ from tinynets.common.errors import TrainingError
 from tinynets.common.settings import Settings
 from tinynets.parallel import cores
 from tinynets.params import SearchConfig
-from tinynets.search import PRUNED, sampler, storage_spec, suggest
+from tinynets.search import PRUNED, suggest
+from tinynets.studies import resolve_storage, sampler
 from tinynets.training.outputs import network_outputs
-from tinynets.training.pruning import ENVIRONMENT, study_storage
+from tinynets.training.pruning import ENVIRONMENT, REPORTS, study_storage
 from tinynets.training.runner import Job, train_once
 from tinynets.training.tensors import ONE_PROCESS
 
@@ -49,19 +50,20 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMED = "iris"  # the trials timed: the seed's net and its 20,000 epochs
 SAMPLED = "circles"  # the samplers' and the pruner's trainings
 NOISY = {"n_samples": 1000, "factor": 0.5, "noise": 0.2}  # circles that overlap: no setting reaches a zero loss
-SAMPLER_EPOCHS = 1000  # a fifth of the seed's 5,000: half a second each
-LR, HIDDEN, MOMENTUM = (
-    f"datasets.{SAMPLED}.{key}" for key in ("train.lr", "model.layers.1", "train.optimizer.momentum")
+SAMPLER_EPOCHS = 300  # a trial: a fifth of a second
+LR, HIDDEN, MOMENTUM, DECAY = (
+    f"datasets.{SAMPLED}.{key}"
+    for key in ("train.lr", "model.layers.1", "train.optimizer.momentum", "train.optimizer.weight_decay")
 )
 SPACE = {
-    LR: {"type": "log_uniform", "low": 0.01, "high": 1.0},
+    LR: {"type": "log_uniform", "low": 0.001, "high": 3.0},
     HIDDEN: {"type": "int", "low": 2, "high": 32},
-    MOMENTUM: {"type": "uniform", "low": 0.0, "high": 0.9},
+    MOMENTUM: {"type": "uniform", "low": 0.0, "high": 0.95},
+    DECAY: {"type": "log_uniform", "low": 1e-6, "high": 0.1},
 }
-GRID = {LR: [0.01, 0.1, 1.0], HIDDEN: [2, 10, 32], MOMENTUM: [0.0, 0.5, 0.9]}  # 27 points
-WITHIN = 0.05  # TPE and random: trials until one is within 5% of the grid's best
-SEEDS = 5
-MOST = 40  # a sampler that has not come within 5% after this many trials is reported as "> MOST"
+SEEDS = 10
+BUDGETS = (16, 32, 64)  # trials after which the best valid loss so far is read
+FIGURE = Path(__file__).resolve().parent / "search_tpe_vs_random.png"
 PRUNING_TRIALS = 24
 
 
@@ -97,7 +99,7 @@ def grid_search(clone: Path, values: list[float], workers: int) -> tuple[float, 
     params["search"] = {TIMED: block | {"trials": len(values), "workers": workers}}
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))  # a search block: no commit needed
     wall = timed(["tinynets", "search", TIMED], clone)
-    storage = study_storage(storage_spec(clone, TIMED, None))
+    storage = study_storage(resolve_storage(clone, TIMED, None, clone).url)
     for summary in optuna.get_all_study_summaries(storage):
         made = optuna.load_study(study_name=summary.study_name, storage=storage)
         if sorted(trial.params.get(lr) for trial in made.trials) == sorted(values):
@@ -175,28 +177,25 @@ class quiet:
 
 
 def study(
-    objective: Objective,
-    kind: str,
-    seed: int,
-    trials: int | list[dict[str, Any]],
-    pruner: str = "none",
-    until: Callable[[float], bool] | None = None,
+    objective: Objective, kind: str, seed: int, trials: int | list[dict[str, Any]], pruner: str = "none"
 ) -> tuple[list[float | None], Any]:
     """Run an ask-and-tell study as tinynets search does (its sampler, its suggest, its pruning through a journal
-    and TINYNETS_TRIAL): each trial's value (None: pruned), until `until(value)` or `trials` (a count, or the
-    params of each trial, in order)."""
+    and TINYNETS_TRIAL): each trial's value (None: pruned), for `trials` trials (a count, or the params of each
+    trial, in order)."""
     config = SearchConfig.model_validate({"space": SPACE, "sampler": kind, "seed": seed, "pruner": pruner})
     values: list[float | None] = []
     with tempfile.TemporaryDirectory() as folder:
-        spec, name = storage_spec(Path(folder), SAMPLED, None), f"{SAMPLED}-{kind}-{seed}-{pruner}"
-        made = optuna.create_study(study_name=name, storage=study_storage(spec), sampler=sampler(config))
+        spec, name = f"journal:{folder}/study.journal", f"{SAMPLED}-{kind}-{seed}-{pruner}"
+        (Path(folder) / "storage").write_text(spec)
+        made = optuna.create_study(study_name=name, storage=study_storage(spec), sampler=sampler(config, 1))
         for given in trials if isinstance(trials, list) else []:
             made.enqueue_trial(given)
         for _ in range(len(trials) if isinstance(trials, list) else trials):
             trial = made.ask()
             chosen = {path: suggest(trial, path, distribution) for path, distribution in config.space.items()}
-            watched = {"storage": spec, "study": name, "trial": trial.number, "pruner": pruner}
-            os.environ[ENVIRONMENT] = json.dumps(watched | {"dataset": SAMPLED, "direction": "minimize"})
+            watched = {"storage_file": f"{folder}/storage", "study": name, "trial": trial.number, "pruner": pruner}
+            watched |= {"dataset": SAMPLED, "metric": "loss", "every": max(1, SAMPLER_EPOCHS // REPORTS)}
+            os.environ[ENVIRONMENT] = json.dumps(watched)
             try:
                 value = objective(chosen)
             finally:
@@ -205,34 +204,44 @@ def study(
             state = states.PRUNED if value is None else states.FAIL if math.isinf(value) else states.COMPLETE
             made.tell(trial, value if state == states.COMPLETE else None, state=state)
             values.append(value)
-            if value is not None and until and until(value):
-                break
         return values, [trial.params for trial in made.trials]
 
 
-def grid_best(objective: Objective) -> float:
-    """The best valid loss of the 27-point grid."""
-    best = np.inf
-    for lr in GRID[LR]:
-        for hidden in GRID[HIDDEN]:
-            for momentum in GRID[MOMENTUM]:
-                best = min(best, objective({LR: lr, HIDDEN: hidden, MOMENTUM: momentum}))
-    return float(best)
-
-
-def trials_needed(objective: Objective, kind: str, target: float) -> list[int]:
-    """For each search seed, the trials `kind` took to reach `target` (MOST + 1: not within MOST)."""
-    needed = []
+def best_so_far(objective: Objective, kind: str) -> np.ndarray:
+    """(SEEDS, the largest budget): for each search seed, the best valid loss after each trial."""
+    curves = []
     for seed in range(SEEDS):
-        values, _ = study(objective, kind, seed, MOST, until=lambda value: value <= target)
-        reached = values[-1] is not None and values[-1] <= target
-        needed.append(len(values) if reached else MOST + 1)
-    return needed
+        values, _ = study(objective, kind, seed, max(BUDGETS))
+        curves.append(np.minimum.accumulate(np.array(values, dtype=float)))
+    return np.array(curves)
 
 
-def best_found(objective: Objective, kind: str, trials: int) -> float:
-    """The median over the search seeds of the best valid loss `kind` finds in `trials` trials."""
-    return statistics.median(min(study(objective, kind, seed, trials)[0]) for seed in range(SEEDS))
+def medians(curves: dict[str, np.ndarray], budget: int) -> str:
+    """TPE's and random search's median best valid loss after `budget` trials."""
+    return " / ".join(f"{np.median(curves[kind][:, budget - 1]):.4f}" for kind in ("tpe", "random"))
+
+
+def draw(curves: dict[str, np.ndarray]) -> None:
+    """Both samplers' median best-so-far curves, with their interquartile bands, to FIGURE."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6.4, 4))
+    trials = np.arange(1, max(BUDGETS) + 1)
+    for kind, color in (("tpe", "tab:blue"), ("random", "tab:orange")):
+        low, middle, high = np.percentile(curves[kind], [25, 50, 75], axis=0)
+        axes.plot(trials, middle, color=color, label=f"{kind} (median of {SEEDS} seeds)")
+        axes.fill_between(trials, low, high, color=color, alpha=0.2)
+    axes.set(xlabel="trials", ylabel="best validation loss so far", xscale="log", xticks=[1, 4, 16, 32, 64])
+    axes.set_xticklabels(["1", "4", "16", "32", "64"])
+    axes.set_title("tinynets search on overlapping circles: lr, hidden units, momentum, weight decay")
+    axes.title.set_fontsize(9)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(FIGURE, dpi=100)
+    plt.close(figure)
 
 
 def pruning(objective: Objective) -> dict[str, Any]:
@@ -253,11 +262,6 @@ def pruning(objective: Objective) -> dict[str, Any]:
     }
 
 
-def shown(needed: list[int]) -> str:
-    middle = statistics.median(needed)
-    return f"{'> ' + str(MOST) if middle > MOST else f'{middle:g}'} (seeds: {', '.join(map(str, needed))})"
-
-
 def measure() -> list[tuple[str, str]]:
     """The search figures, as the bench's rows."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -265,10 +269,9 @@ def measure() -> list[tuple[str, str]]:
         clone = project(Path(folder))
         costs = trial_costs(clone)
         objective = Objective(clone)
-        target = grid_best(objective) * (1 + WITHIN)
-        tpe, random = trials_needed(objective, "tpe", target), trials_needed(objective, "random", target)
-        found = {kind: best_found(objective, kind, PRUNING_TRIALS) for kind in ("tpe", "random")}
+        curves = {kind: best_so_far(objective, kind) for kind in ("tpe", "random")}
         pruned = pruning(objective)
+    draw(curves)
     full, watched = pruned["epochs"]
     without, with_pruning = pruned["best"]
     choice = "yes: the best trial was pruned" if pruned["best pruned"] else "no: the best trial ran to its end"
@@ -284,15 +287,10 @@ def measure() -> list[tuple[str, str]]:
             f"({costs['one worker'] / costs['two workers']:.2f}x)",
         ),
         (
-            f"search: trials to within 5% of a 27-point grid's best valid loss ({target / (1 + WITHIN):.4f}; "
-            f"overlapping circles, {SAMPLER_EPOCHS:,} epochs), median of {SEEDS} search seeds: TPE / random (TPE's "
-            "first 10 trials are random ones, drawn as random search draws them)",
-            f"{shown(tpe)} / {shown(random)}",
-        ),
-        (
-            f"search: best valid loss in {PRUNING_TRIALS} trials, median of {SEEDS} search seeds: TPE / random "
-            "(TPE's first 10 trials are random ones)",
-            f"{found['tpe']:.4f} / {found['random']:.4f} (the 27-point grid's: {target / (1 + WITHIN):.4f})",
+            f"search: best valid loss after {', '.join(map(str, BUDGETS))} trials, median of {SEEDS} search seeds: "
+            f"TPE / random (overlapping circles, lr, hidden units, momentum, weight decay; {SAMPLER_EPOCHS} epochs; "
+            f"figure: bench/{FIGURE.name})",
+            "; ".join(f"{budget}: {medians(curves, budget)}" for budget in BUDGETS),
         ),
         (
             f"search: epochs trained by {PRUNING_TRIALS} TPE trials (overlapping circles), alone / again with the "

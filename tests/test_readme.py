@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 RUN_ELSEWHERE = {
     "tinynets compare iris --apply": "test_experiments.py: the sweep ranked on validation, its verdict, --apply",
     "dvc queue start -j 2": "test_scale.py: the queued grid on two workers, each experiment's own metrics",
-    "tinynets search iris --trials 4 --workers 2": "test_search.py: the search block merged, its trials, compare",
+    "tinynets search iris --trials 6 --workers 2": "test_search.py: the search block merged, its trials, compare",
     "dvc exp pull origin": "test_search_shared.py: a PostgreSQL study, two clones, pushed, pulled, confirmed",
 }
 

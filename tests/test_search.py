@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 
 import dvc.api
+import optuna
 import pytest
 import yaml
 from conftest import (
@@ -32,11 +33,15 @@ from conftest import (
 from tinynets.common.errors import ConfigError, DataError
 from tinynets.html_report import SEARCH_FIGURES
 from tinynets.search import search
+from tinynets.training.pruning import study_storage
 
 pytestmark = pytest.mark.slow
 
 LR, HIDDEN = "datasets.iris.train.lr", "datasets.iris.model.layers.1"
 SPACE = {LR: {"type": "log_uniform", "low": 0.05, "high": 1.0}, HIDDEN: {"type": "int", "low": 2, "high": 16}}
+ACCURACY_TRIAL = re.compile(
+    r"^iris: trial (\d+) \((.*)\): (valid accuracy [0-9.]+|pruned at epoch \d+) \[(iris-\w+-\d+)\]$"
+)
 TRIAL = re.compile(
     r"^iris: trial (\d+) \((.*)\): (valid loss ([0-9.e+-]+)|failed: .*|pruned at epoch \d+) \[(iris-\w+-\d+)\]$"
 )
@@ -64,7 +69,13 @@ def tinynets(repo: Path, *args: str) -> subprocess.CompletedProcess:
 
 def trials(stdout: str) -> dict[int, re.Match]:
     """The trial lines a search printed, by trial number."""
-    said = ("iris: best ", "iris: confirmed ", "iris: the next dvc repro draws ", "iris: dvc repro drew ")
+    said = (
+        "iris: best ",
+        "iris: confirmed ",
+        "iris: the next dvc repro draws ",
+        "iris: dvc repro drew ",
+        "iris: a new ",
+    )
     lines = [line for line in stdout.splitlines() if line.startswith("iris: ") and not line.startswith(said)]
     found = {int(match.group(1)): match for match in map(TRIAL.match, lines) if match}
     assert len(found) == len(lines), stdout  # every other line of its own is a trial's
@@ -96,8 +107,13 @@ def running(command: str) -> bool:
 def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(searchable):
     searched = tinynets(searchable, "search", "iris", "--trials", "10")
     assert searched.returncode == 0, searched.stderr
+    assert (
+        searched.stdout.startswith("iris: a new study iris-")
+        and "(the first study of this dataset here)" in searched.stdout
+    )
     first = trials(searched.stdout)
     assert sorted(first) == list(range(10)) and all(match.group(4) for match in first.values())
+    assert first[0].group(2) == "train.lr 0.5, model.layers.1 10"  # trial 0: where params.yaml stands
     recorded = iris_experiments(searchable)
     for match in first.values():
         scores, declared = recorded[match.group(5)]["metrics"], recorded[match.group(5)]["params"]
@@ -123,16 +139,23 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     assert outputs(searchable, plain["rev"]) == outputs(searchable, recorded[name]["rev"])
     assert model_bytes(searchable, plain["rev"]) == model_bytes(searchable, recorded[name]["rev"])
 
-    # the summary committed: the same study resumes (a summary is no input of a trial)
+    # the summary and a note committed: the same study resumes (neither is an input of a trial)
     aside.rename(searchable / "search/iris.json")
-    run(searchable, "git", "add", "search/iris.json")
+    (searchable / "NOTES.md").write_text("lr matters more than width\n")
+    run(searchable, "git", "add", "search/iris.json", "NOTES.md")
     run(searchable, "git", "commit", "-qm", "iris: the search so far")
+    status = tinynets(searchable, "search", "iris", "--status")
+    assert status.returncode == 0, status.stderr
+    listed = r"^  iris-\w+: 10 trials \(10 complete\); best trial \d+: valid loss .* <- a search now resumes it$"
+    assert re.search(listed, status.stdout, re.M), status.stdout
 
     resumed = tinynets(searchable, "search", "iris", "--trials", "12")
     assert resumed.returncode == 0, resumed.stderr
-    assert sorted(trials(resumed.stdout)) == [10, 11]
+    assert sorted(trials(resumed.stdout)) == [10, 11] and "a new study" not in resumed.stdout
     names = {match.group(5) for match in [*first.values(), *trials(resumed.stdout).values()]}
     assert names <= set(iris_experiments(searchable, all_commits=True)) and len(names) == 12  # two commits
+    points = [match.group(2) for match in [*first.values(), *trials(resumed.stdout).values()]]
+    assert len(set(points)) == 12, points  # the resumed search asked no point an earlier trial asked
     compared = tinynets(searchable, "compare", "iris", "--metric", "loss", "--all-commits")
     assert compared.returncode == 0 and all(name in compared.stdout for name in names), compared.stdout
 
@@ -169,25 +192,35 @@ def test_a_trial_that_diverges_fails_in_one_line_and_the_search_goes_on(searchab
     searched = tinynets(searchable, "search", "iris")
     assert searched.returncode == 0, searched.stderr
     ended = {match.group(2): match for match in trials(searched.stdout).values()}
-    assert ended["train.lr 1e+12"].group(3).startswith("failed: error: iris: training diverged at epoch ")
+    failed = ended["train.lr 1e+12"].group(3)
+    assert failed.startswith("failed: error: iris: training diverged at epoch "), failed
+    log = re.search(r"\(log: (search/logs/iris-\w+-\d+\.log)\)$", failed).group(1)
+    whole = (searchable / log).read_text()  # every stage's output, not only the error
+    assert "Running stage 'validate'" in whole and "training diverged at epoch" in whole
     assert ended["train.lr 0.5"].group(4)
+    assert run(searchable, "git", "status", "--porcelain", "search/logs").stdout == ""  # git ignores the logs
 
 
 def test_the_median_pruner_stops_a_lagging_trial_which_leaves_no_experiment(searchable):
     params = yaml.safe_load((searchable / "params.yaml").read_text())
     lrs = [0.5, 0.4, 0.3, 0.6, 0.001, 0.0011, 0.0012, 0.0013]  # the last four learn a hundredth as fast
     grid = {"space": {LR: {"type": "choice", "values": lrs}}, "sampler": "grid", "pruner": "median", "workers": 1}
-    params["search"]["iris"] = grid | {"trials": len(lrs)}
+    params["search"]["iris"] = grid | {"trials": len(lrs), "metric": "accuracy"}  # a study that maximizes
     (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     searched = tinynets(searchable, "search", "iris")
     assert searched.returncode == 0, searched.stderr
-    ended = trials(searched.stdout)
+    ended = {int(m.group(1)): m for m in map(ACCURACY_TRIAL.match, searched.stdout.splitlines()) if m}
     pruned = {number: match for number, match in ended.items() if match.group(3).startswith("pruned at epoch ")}
-    assert pruned, searched.stdout
+    assert pruned and len(ended) == len(lrs), searched.stdout
+    study = optuna.load_study(
+        study_name=None, storage=study_storage(f"journal:{searchable}/search/journals/iris.journal")
+    )
+    values = {trial.number: trial.value for trial in study.trials if trial.state.name == "PRUNED"}
+    assert set(values) == set(pruned) and all(0 <= value <= 1 for value in values.values()), values  # accuracies
     assert all(float(match.group(2).split()[-1]) < 0.01 for match in pruned.values())  # only slow learners
     made = set(iris_experiments(searchable))
-    assert not {match.group(5) for match in pruned.values()} & made
-    assert {match.group(5) for number, match in ended.items() if number not in pruned} <= made
+    assert not {match.group(4) for match in pruned.values()} & made
+    assert {match.group(4) for number, match in ended.items() if number not in pruned} <= made
 
 
 @pytest.mark.parametrize(
@@ -224,7 +257,15 @@ def test_a_search_without_a_validation_split_or_with_uncommitted_changes_is_refu
         search(searchable, "iris")
 
 
-def test_an_interrupted_search_leaves_no_experiment_half_made_and_resumes(searchable):
+@pytest.mark.parametrize(
+    "stop",
+    [
+        pytest.param(lambda pid: os.killpg(pid, signal.SIGINT), id="ctrl-c to the terminal's group"),
+        pytest.param(lambda pid: os.kill(pid, signal.SIGINT), id="sigint to the search alone"),
+        pytest.param(lambda pid: os.kill(pid, signal.SIGTERM), id="sigterm to the search alone"),
+    ],
+)
+def test_an_interrupted_search_leaves_no_experiment_half_made_no_process_and_asks_its_point_again(searchable, stop):
     params = yaml.safe_load((searchable / "params.yaml").read_text())
     params["search"]["iris"] |= {"trials": 3, "workers": 1}
     (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -238,29 +279,42 @@ def test_an_interrupted_search_leaves_no_experiment_half_made_and_resumes(search
         text=True,
         start_new_session=True,
     )
+    process.stdout.readline()  # "a new study"
     first = process.stdout.readline()  # trial 0 ended: trial 1 starts now
     name = TRIAL.match(first.strip()).group(5).removesuffix("-0") + "-1"
     deadline = time.monotonic() + 60
     while not running(f"-n {name}") and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group, mid-trial
+    second = tinynets(searchable, "search", "iris")  # the same search twice in one project
+    assert second.returncode == 2 and second.stdout == ""
+    assert second.stderr.startswith(f"error: a search of iris runs in this project already (pid {process.pid}, since ")
+    cut = running(f"-n {name}")
+    stop(process.pid)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 2 and TRIAL.match(first.strip())
     assert stderr.strip().splitlines()[-1] == (
         "error: search of iris interrupted before it finished (trials done: 1); run it again to resume"
     )
+    assert not running(f"-n {name}")  # no trial left running as an orphan
+    assert not (searchable / ".dvc/tmp/search/iris").exists()  # nor a workspace left behind
+
     resumed = tinynets(searchable, "search", "iris")
     assert resumed.returncode == 0, resumed.stderr
-    numbers = sorted(trials(resumed.stdout))
-    assert numbers == [2, 3]  # trial 1 was cut short: told as failed, never counted
-    names = {TRIAL.match(first.strip()).group(5)} | {match.group(5) for match in trials(resumed.stdout).values()}
+    again = trials(resumed.stdout)
+    assert sorted(again) == [2, 3]  # trial 1 was cut short: told as failed, never counted
+    names = {TRIAL.match(first.strip()).group(5)} | {match.group(5) for match in again.values()}
     assert set(iris_experiments(searchable)) == names
-    assert (searchable / "search/journals/iris.journal").stat().st_size > 0  # the study: in the project's journal
+    study = optuna.load_study(
+        study_name=None, storage=study_storage(f"journal:{searchable}/search/journals/iris.journal")
+    )
+    assert (
+        cut and study.trials[1].state.name == "FAIL" and study.trials[2].params == study.trials[1].params
+    )  # asked again
 
 
 def test_the_readmes_search_runs_as_printed(workspace):
     blocks = README_BLOCK.findall((ROOT / "README.md").read_text())
-    script = readme_block("tinynets search iris --trials 4 --workers 2")
+    script = readme_block("tinynets search iris --trials 6 --workers 2")
     [added] = [text for (kind, text), (_, after) in itertools.pairwise(blocks) if kind == "yaml" and after == script]
     params = yaml.safe_load((workspace / "params.yaml").read_text())
     added = yaml.safe_load(added)
@@ -270,7 +324,8 @@ def test_the_readmes_search_runs_as_printed(workspace):
     printed = run_readme_block(workspace, script).stdout
     searched, compared = printed.split("\nrank", 1)
     found = trials(searched + "\n")
-    assert sorted(found) == [0, 1, 2, 3]
+    assert sorted(found) == [0, 1, 2, 3, 4, 5]
+    assert found[0].group(2) == "train.lr 0.5, model.layers.1 10"  # where params.yaml stands
     best = re.search(r"^iris: best trial (\d+) .*\[(iris-\w+-\d+)\]", printed, re.MULTILINE)
     assert best and f"{best.group(2)}-confirm" in compared, printed  # confirmed, and ranked on validation
     assert re.search(r"^applied iris-\w+-\d+-confirm: params.yaml and the outputs are its own$", compared, re.M)
@@ -302,3 +357,23 @@ def test_an_apply_that_would_lose_work_is_refused_before_any_trial_runs(searchab
     searched = tinynets(searchable, "search", "iris", "--confirm", "1", "--apply")
     assert searched.returncode == 2 and searched.stdout == "" and iris_experiments(searchable) == {}
     assert searched.stderr.startswith("error: --apply would overwrite models/iris.safetensors, which differ")
+
+
+def test_a_relative_storage_is_the_callers_directory_and_a_metric_never_written_is_refused_first(searchable):
+    params = yaml.safe_load((searchable / "params.yaml").read_text())
+    params["search"]["iris"] |= {"metric": "roc_auc"}  # iris has three classes: no ROC AUC
+    (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    refused = tinynets(searchable, "search", "iris")
+    assert refused.returncode == 2 and refused.stderr == (
+        "error: params.yaml: search.iris.metric: metrics/iris.json holds no validation roc_auc (it holds accuracy, "
+        "f1_macro, loss, precision_macro, recall_macro)\n"
+    )
+    params["search"]["iris"] |= {"metric": "loss", "trials": 1, "workers": 1}
+    (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    notes = searchable / "my notes"
+    notes.mkdir()
+    command = ["tinynets", "search", "iris", "--storage", "sqlite:///study.db"]  # as Optuna's examples write it
+    searched = subprocess.run(command, cwd=notes, env=tool_env(searchable), capture_output=True, text=True)
+    assert searched.returncode == 0, searched.stderr
+    assert trials(searched.stdout)[0].group(4) and (notes / "study.db").stat().st_size > 0
+    assert not (searchable / "study.db").exists() and iris_experiments(searchable)

@@ -1,5 +1,7 @@
 """A search's values as `dvc exp run -S` reads them, and the values a space is checked by."""
 
+from types import SimpleNamespace
+
 import pytest
 import yaml
 
@@ -25,46 +27,6 @@ def test_a_float_range_is_checked_in_its_middle_too_an_int_range_at_its_ends():
     assert bounds(IntRange(type="int", low=2, high=8)) == [2, 8]
 
 
-def test_a_maximizing_study_hears_the_validation_loss_negated_and_another_dataset_reports_nothing(monkeypatch):
-    import json
-    from types import SimpleNamespace
-
-    import optuna
-    import torch
-
-    from tinynets.training.pruning import ENVIRONMENT, Reporter, reporter
-
-    study = optuna.create_study(direction="maximize")
-    trial = study.ask()
-    run = SimpleNamespace(epoch=20, watched=1, history=torch.tensor([[0.9, 0.5]] * 20))  # train, valid columns
-    Reporter("iris", 400, trial, sign=-1.0)(run)
-    assert study.trials[0].intermediate_values == {20: -0.5}
-    spec = {"storage": "sqlite://", "study": "x", "trial": 0, "pruner": "median", "dataset": "mnist"}
-    monkeypatch.setenv(ENVIRONMENT, json.dumps(spec | {"direction": "maximize"}))
-    assert reporter("iris", 400) is None  # mnist's trial: iris's train stage, rerun inside it, says nothing
-
-
-def test_a_study_outlives_commits_of_its_search_block_and_summary_but_not_of_what_trials_compute(tmp_path):
-    import subprocess
-
-    from tinynets.search import trials_code
-
-    def commit(params: dict, summary: str = "") -> str:
-        (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-        if summary:
-            (tmp_path / "search").mkdir(exist_ok=True)
-            (tmp_path / "search/iris.json").write_text(summary)
-        for command in (["add", "-A"], ["commit", "-qm", "a change"]):
-            subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *command], cwd=tmp_path, check=True)
-        return trials_code(tmp_path)
-
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    params = {"datasets": {"iris": {"train": {"lr": 0.5}}}, "search": {"iris": {"trials": 10}}}
-    first = commit(params)
-    assert commit(params | {"search": {"iris": {"trials": 12}}}, summary="{}") == first  # more trials, a summary
-    assert commit(params | {"datasets": {"iris": {"train": {"lr": 0.4}}}}) != first  # what a trial computes from
-
-
 def test_the_plot_and_report_stages_start_without_pydantic_where_no_search_has_run():
     import subprocess
     import sys
@@ -74,3 +36,306 @@ def test_the_plot_and_report_stages_start_without_pydantic_where_no_search_has_r
     statement = "import stages.plot, stages.report, sys; print('pydantic' in sys.modules)"
     started = subprocess.run([sys.executable, "-c", statement], cwd=ROOT, capture_output=True, text=True, check=True)
     assert started.stdout.strip() == "False"  # the summary's schema is imported only to read a summary
+
+
+# What a search asks, how it is scored and where its study lives, in-process: no trial is trained here.
+
+LR, HIDDEN = "datasets.iris.train.lr", "datasets.iris.model.layers.1"
+SPACE = {LR: {"type": "log_uniform", "low": 0.01, "high": 1.0}, HIDDEN: {"type": "int", "low": 2, "high": 32}}
+
+
+def config(**block):
+    from tinynets.params import SearchConfig
+
+    return SearchConfig.model_validate({"space": SPACE, **block})
+
+
+def ask_and_tell(study, search, count: int, objective) -> None:
+    """`count` trials as tinynets search asks them (its suggest), each told its objective's value."""
+    from tinynets.search import suggest
+
+    for _ in range(count):
+        trial = study.ask()
+        values = {path: suggest(trial, path, d) for path, d in search.space.items()}
+        study.tell(trial, objective(values))
+
+
+def loss(values: dict) -> float:
+    """A made-up validation loss, lowest at lr 0.1 and 12 hidden units."""
+    import math
+
+    return (math.log10(values[LR]) + 1) ** 2 + ((values[HIDDEN] - 12) / 10) ** 2
+
+
+@pytest.mark.parametrize("kind", ["random", "tpe"])
+def test_a_resumed_search_asks_what_an_uninterrupted_one_would_and_never_an_earlier_point(kind):
+    import optuna
+
+    from tinynets.studies import sampler
+
+    search = config(sampler=kind, n_startup_trials=3)
+    whole = optuna.create_study(sampler=sampler(search, 1))
+    ask_and_tell(whole, search, 8, loss)
+    storage = optuna.storages.InMemoryStorage()
+    first = optuna.create_study(study_name="s", storage=storage, sampler=sampler(search, 1))
+    ask_and_tell(first, search, 4, loss)
+    resumed = optuna.load_study(study_name="s", storage=storage, sampler=sampler(search, 1))  # a new process
+    ask_and_tell(resumed, search, 4, loss)
+    points = [trial.params for trial in resumed.trials]
+    assert points == [trial.params for trial in whole.trials]
+    assert all(point not in points[:index] for index, point in enumerate(points))
+
+
+def test_two_processes_on_one_study_never_ask_the_same_point():
+    import optuna
+
+    from tinynets.search import suggest
+    from tinynets.studies import sampler
+
+    search = config(sampler="random")
+    storage = optuna.storages.InMemoryStorage()
+    machines = [optuna.create_study(study_name="s", storage=storage, sampler=sampler(search, 2), load_if_exists=True)]
+    machines.append(optuna.load_study(study_name="s", storage=storage, sampler=sampler(search, 2)))
+    for _ in range(6):  # each asks one, then both tell: their trials run at once
+        asked = [(machine, machine.ask()) for machine in machines]
+        for machine, trial in asked:
+            machine.tell(trial, loss({path: suggest(trial, path, d) for path, d in search.space.items()}))
+    points = [tuple(trial.params.values()) for trial in machines[0].trials]
+    assert len(points) == 12 and len(set(points)) == 12
+
+
+def test_a_grid_point_cut_short_is_asked_again_so_the_grid_has_no_hole_and_no_duplicate():
+    import optuna
+    from optuna.trial import TrialState
+
+    from tinynets.search import suggest, told
+    from tinynets.studies import ask_again, sampler
+
+    search = config(sampler="grid", space={HIDDEN: {"type": "int", "low": 2, "high": 5}})
+    study = optuna.create_study(sampler=sampler(search, 1))
+    cut = study.ask()
+    suggest(cut, HIDDEN, search.space[HIDDEN])
+    told(study, cut, None, TrialState.FAIL)  # Ctrl-C mid-trial: told as failed, then asked again
+    ask_again(study, cut)
+    for _ in range(4):
+        trial = study.ask()
+        told(study, trial, float(suggest(trial, HIDDEN, search.space[HIDDEN])), TrialState.COMPLETE)
+    tried = sorted(trial.params[HIDDEN] for trial in study.trials if trial.state == TrialState.COMPLETE)
+    assert tried == [2, 3, 4, 5]
+
+
+def test_tpe_is_configured_as_the_block_says_and_lies_constantly_with_several_workers():
+    from tinynets.studies import make_sampler
+
+    one = make_sampler(config(n_startup_trials=7, multivariate=False), workers=1, seed=1)
+    assert (one._n_startup_trials, one._multivariate, one._constant_liar) == (7, False, False)
+    assert make_sampler(config(), workers=2, seed=1)._constant_liar
+    assert not make_sampler(config(constant_liar=False), workers=2, seed=1)._constant_liar
+    assert config().n_startup_trials < 10 and config().multivariate  # a 20-trial search is mostly TPE's
+
+
+def test_a_pruned_trial_of_a_maximizing_study_records_its_metric_in_its_own_sign():
+    from types import SimpleNamespace
+
+    import optuna
+    from optuna.trial import TrialState
+
+    from tinynets.training.pruning import Pruned, Reporter
+
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.8))
+    trial = study.ask()
+    reporter = Reporter("iris", "accuracy", trial, every=10, measure=lambda run: 0.73)
+    reporter(SimpleNamespace(epoch=5))  # not a reporting epoch
+    with pytest.raises(Pruned, match=r"^iris: pruned at epoch 10 \(validation accuracy 0\.73 behind the others'\)"):
+        reporter(SimpleNamespace(epoch=10))
+    study.tell(trial, state=TrialState.PRUNED)
+    assert study.trials[0].value == 0.73
+
+
+def test_a_trials_metric_mid_training_is_the_one_evaluate_writes(tmp_path):
+    import numpy as np
+    import torch
+
+    from tinynets.evaluation.scoring import headline_metrics
+    from tinynets.training.pruning import measure
+
+    info = {"classes": ["a", "b", "c"]}
+    (tmp_path / "info.json").write_text(__import__("json").dumps(info))
+    generator = torch.Generator().manual_seed(0)
+    x, model = torch.randn(40, 4, generator=generator), torch.nn.Linear(4, 3)
+    y = np.arange(40) % 3
+    measured = measure("accuracy", "cross_entropy", x, y, tmp_path / "info.json")(SimpleNamespace(model=model))
+    expected = headline_metrics(y, model(x).detach().numpy(), "cross_entropy", info["classes"], info)["accuracy"]
+    assert measured == pytest.approx(expected) and 0 <= measured <= 1
+
+
+def test_searching_epochs_keeps_every_trial_reporting_at_the_same_epochs():
+    from conftest import tiny_params
+
+    from tinynets.rules import parse_params
+    from tinynets.search import reporting_every
+
+    params = tiny_params(["iris"])
+    params["datasets"]["iris"]["train"] |= {"valid_size": 0.2, "epochs": 2000}
+    epochs = {"datasets.iris.train.epochs": {"type": "int", "low": 300, "high": 3000, "step": 100}}
+    params["search"] = {"iris": {"space": SPACE | epochs}}
+    parsed = parse_params(params)
+    assert reporting_every(parsed.search["iris"], "iris", parsed) == 15  # a twentieth of the fewest epochs
+    params["search"] = {"iris": {"space": SPACE}}
+    parsed = parse_params(params)
+    assert reporting_every(parsed.search["iris"], "iris", parsed) == 100
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        ({"metric": "mae"}, "search.iris.metric: the dataset writes no validation mae (it writes loss, accuracy"),
+        (
+            {"space": {"datasets.iris.train.valid_size": {"type": "uniform", "low": 0.1, "high": 0.3}}},
+            "search.iris.space.datasets.iris.train.valid_size: changes what trials are scored on",
+        ),
+        (
+            {"space": {"datasets.iris.data.split.test_size": {"type": "uniform", "low": 0.1, "high": 0.3}}},
+            "search.iris.space.datasets.iris.data.split.test_size: changes what trials are scored on",
+        ),
+        (
+            {"space": {"datasets.iris.train.loss": {"type": "choice", "values": ["cross_entropy", "nll"]}}},
+            "search.iris.space.datasets.iris.train.loss: changes what trials are scored on",
+        ),
+    ],
+)
+def test_a_search_that_would_score_trials_unalike_or_on_nothing_is_refused_in_one_line(block, expected):
+    from conftest import tiny_params
+
+    from tinynets.common.errors import ConfigError
+    from tinynets.rules import parse_params
+
+    params = tiny_params(["iris"])
+    params["datasets"]["iris"]["train"]["valid_size"] = 0.2
+    params["search"] = {"iris": {"space": SPACE} | block}
+    with pytest.raises(ConfigError) as refused:
+        parse_params(params)
+    assert str(refused.value).startswith(f"params.yaml: {expected}") and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("postgresql://bob:s3cret-pw@db.example/studies", "postgresql://bob:***@db.example/studies"),
+        ("postgresql://bob:p%40ss%3Aword@db.example/studies", "postgresql://bob:***@db.example/studies"),
+        ("postgresql://db.example/studies?user=bob&password=s3cret-pw", "password=***"),
+    ],
+)
+def test_a_storage_password_is_never_shown(given, shown):
+    from tinynets.studies import masked
+
+    assert shown in masked(given)
+    assert "s3cret" not in masked(given) and "p%40ss" not in masked(given) and "ss:word" not in masked(given)
+
+
+def test_a_storage_comes_from_the_callers_directory_a_file_or_the_environment(tmp_path, monkeypatch):
+    from tinynets.common.errors import DataError
+    from tinynets.studies import STORAGE_VARIABLE, resolve_storage
+
+    caller = tmp_path / "my notes"
+    caller.mkdir()
+    monkeypatch.delenv(STORAGE_VARIABLE, raising=False)
+    assert resolve_storage(tmp_path, "iris", "sqlite:///study.db", caller).url == f"sqlite:///{caller}/study.db"
+    assert resolve_storage(tmp_path, "iris", "sqlite:////abs/study.db", caller).url == "sqlite:////abs/study.db"
+    (caller / "url").write_text("postgresql://bob:s3cret-pw@db.example/studies\n")
+    from_file = resolve_storage(tmp_path, "iris", "@url", caller)
+    assert from_file.url.endswith("s3cret-pw@db.example/studies") and "s3cret" not in from_file.shown
+    monkeypatch.setenv(STORAGE_VARIABLE, "journal:studies.log")
+    assert resolve_storage(tmp_path, "iris", None, caller).url == f"journal:{caller}/studies.log"
+    monkeypatch.delenv(STORAGE_VARIABLE)
+    own = resolve_storage(tmp_path, "iris", None, caller)
+    assert own.own and own.url == f"journal:{tmp_path}/search/journals/iris.journal"
+    with pytest.raises(DataError, match=r"^--storage: its password holds an @: write it as %40"):
+        resolve_storage(tmp_path, "iris", "postgresql://bob:p@ss@db.example/studies", caller)
+    with pytest.raises(DataError, match=r"^--storage @nothing: cannot read .*nothing \(No such file"):
+        resolve_storage(tmp_path, "iris", "@nothing", caller)
+
+
+def test_a_second_search_of_a_dataset_in_one_project_is_refused_naming_the_first(tmp_path):
+    import os
+
+    from tinynets.common.errors import DataError
+    from tinynets.search import one_search
+
+    held = rf"^a search of iris runs in this project already \(pid {os.getpid()},"
+    with one_search(tmp_path, "iris"):
+        with pytest.raises(DataError, match=held), one_search(tmp_path, "iris"):
+            pass
+        with one_search(tmp_path, "circles"):  # another dataset's search: its own lock
+            pass
+    with one_search(tmp_path, "iris"):  # released
+        pass
+
+
+def test_a_failed_trials_line_says_its_cause_from_its_whole_log(tmp_path):
+    from tinynets.search import failure
+
+    log = tmp_path / "trial.log"
+    log.write_text("Traceback (most recent call last):\n  File ...\nKeyError: 'hidden'\n")
+    assert failure(log, 255) == "KeyError: 'hidden'"
+    log.write_text("iris: epoch 1\nerror: iris: training diverged at epoch 3\nERROR: failed to reproduce\n")
+    assert failure(log, 255) == "error: iris: training diverged at epoch 3"
+    log.write_text("")
+    assert failure(log, 137) == "dvc exp run exited 137"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--trials", "-3"], "argument --trials: -3 is not 1 or more"),
+        (["--workers", "0"], "argument --workers: 0 is not 1 or more"),
+        (["--confirm", "-1"], "argument --confirm: -1 is not 1 or more"),
+        (["--trials", "2.5"], "argument --trials: '2.5' is not a whole number"),
+    ],
+)
+def test_a_count_on_the_command_line_is_a_whole_number_from_1(tmp_path, args, said):
+    import subprocess
+
+    from conftest import tool_env
+
+    command = ["tinynets", "search", "iris", *args]
+    done = subprocess.run(command, cwd=tmp_path, env=tool_env(tmp_path), capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"error: tinynets search: {said} (see tinynets search --help)\n"
+
+
+def test_a_study_outlives_commits_of_its_search_block_summary_and_notes_but_not_of_what_trials_compute(tmp_path):
+    import subprocess
+
+    import optuna
+
+    from tinynets.params import SearchConfig
+    from tinynets.studies import mark_new, study_inputs, why_new
+
+    def commit(params: dict, written: dict[str, str] | None = None) -> dict:
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+        for path, text in (written or {}).items():
+            (tmp_path / path).write_text(text)
+        for command in (["add", "-A"], ["commit", "-qm", "a change"]):
+            subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *command], cwd=tmp_path, check=True)
+        return study_inputs(tmp_path)
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "search").mkdir()
+    (tmp_path / "tinynets").mkdir()
+    train = {"foreach": "${run}", "do": {"deps": ["tinynets", "settings/${item}/train.json"]}}
+    stage = {"stages": {"train": train, "plot": {"deps": ["search", "tinynets"]}}}  # plot draws the summaries
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(stage))
+    params = {"datasets": {"iris": {"train": {"lr": 0.5}}}, "search": {"iris": {"trials": 10}}}
+    first = commit(params, {"tinynets/models.py": "a net"})
+    kept = commit(params | {"search": {"iris": {"trials": 12}}}, {"search/iris.json": "{}", "NOTES.md": "an idea"})
+    assert kept == first  # more trials, a summary, a note: the same study
+    assert commit(params | {"datasets": {"iris": {"train": {"lr": 0.4}}}}) != first  # what a trial computes from
+    changed = commit(params, {"tinynets/models.py": "another net"})
+    search = SearchConfig.model_validate(
+        {"space": {"datasets.iris.train.lr": {"type": "uniform", "low": 0, "high": 1}}}
+    )
+    study = optuna.create_study(study_name="iris-before")
+    mark_new(study, first, search)
+    said = why_new("iris", study._storage, changed, search)
+    assert said == "tinynets/models.py changed since iris-before (0 trials)"

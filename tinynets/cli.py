@@ -5,16 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from tinynets.common.errors import DataError
 from tinynets.common.stage import outcome
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, its usage mistakes said in one line (`--help` shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    commands = argparse.ArgumentParser(
-        prog="tinynets", description="Use the models the pipeline trained; compare runs."
-    )
-    verbs = commands.add_subparsers(dest="verb", required=True)
+    commands = OneLineParser(prog="tinynets", description="Use the models the pipeline trained; compare runs.")
+    verbs = commands.add_subparsers(dest="verb", required=True, parser_class=OneLineParser)
     predict = verbs.add_parser(
         "predict",
         help="label new rows (CSV) or images (PNG/JPEG) with a trained model",
@@ -50,18 +56,42 @@ def parser() -> argparse.ArgumentParser:
         "search/<dataset>.json, which the plot and report stages draw. Then `tinynets compare` ranks them.",
     )
     search.add_argument("dataset", help="a dataset with a search: block in params.yaml")
-    search.add_argument("--trials", type=int, help="finished trials the study should hold (default: the block's)")
-    search.add_argument("--workers", type=int, help="trials at once (default: the block's)")
-    search.add_argument("--storage", help="an Optuna storage URL (default: the journal file)")
+    search.add_argument("--trials", type=positive, help="finished trials the study should hold (default: the block's)")
+    search.add_argument("--workers", type=positive, help="trials at once (default: the block's)")
     search.add_argument(
-        "--confirm", type=int, metavar="K", help="then run the best K trials again with 3 seeds each, and compare them"
+        "--storage",
+        metavar="URL",
+        help="an Optuna storage URL, or @FILE holding one (default: $TINYNETS_STORAGE, else the journal file); "
+        "a relative path in it is this directory's",
+    )
+    search.add_argument(
+        "--confirm",
+        type=positive,
+        metavar="K",
+        help="then run the best K trials again with 3 seeds each, and compare them",
     )
     search.add_argument(
         "--apply",
         action="store_true",
         help="with --confirm: `dvc exp apply` the best confirmed, then `dvc repro` (the search's figures and table)",
     )
+    search.add_argument(
+        "--status",
+        action="store_true",
+        help="list the dataset's studies (trials, best, which a search resumes); run none",
+    )
     return commands
+
+
+def positive(text: str) -> int:
+    """A command-line count: a whole number, 1 or more."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is not 1 or more")
+    return number
 
 
 def project_root(start: Path) -> Path:
@@ -111,8 +141,9 @@ def search(args: argparse.Namespace) -> None:
     from tinynets.common import paths
     from tinynets.report import short
     from tinynets.rules import one_line
-    from tinynets.search import Outcome, tool, write_summary
+    from tinynets.search import Outcome, write_summary
     from tinynets.search import search as searched
+    from tinynets.studies import tool
 
     def described(trial: Outcome) -> str:
         shown = (f"{value:.4g}" if isinstance(value, float) else str(value) for value in trial.params.values())
@@ -120,12 +151,17 @@ def search(args: argparse.Namespace) -> None:
         values = ", ".join(f"{name} {value}" for name, value in zip(names, shown, strict=True))
         return f"trial {trial.number} ({values}): {trial.ended} [{trial.experiment}]"
 
-    def report(trial: Outcome) -> None:
-        print(f"{args.dataset}: {described(trial)}", flush=True)
+    def report(said: Outcome | str) -> None:
+        print(said if isinstance(said, str) else f"{args.dataset}: {described(said)}", flush=True)
 
     if args.apply and not args.confirm:
         raise DataError("--apply makes the best confirmed trial yours: give --confirm K too")
     root = project_root(Path.cwd())
+    if args.status:
+        from tinynets.search import status
+
+        print("\n".join(status(root, args.dataset, args.storage)))
+        return
     if args.apply:
         from tinynets.experiments import check_apply
 

@@ -291,7 +291,11 @@ class SearchConfig(Strict):
     trials: Annotated[int, Field(ge=1)] = 20
     workers: Annotated[int, Field(ge=1)] = 1  # trials at once, each in its own workspace
     metric: str = "loss"  # what the trials are chosen on, on the validation split
-    seed: int = 0  # the sampler's
+    seed: int = 0  # the sampler's (each trial's sampler is seeded by it and the trial's number)
+    n_startup_trials: Annotated[int, Field(ge=0)] = 5  # TPE: random trials before it models the good ones
+    multivariate: bool = True  # TPE: models the params together (they interact: lr and batch size, say)
+    constant_liar: bool | None = None  # TPE: counts running trials as bad ones, so workers spread; null: on with 2+
+    grace: Annotated[int, Field(ge=2)] = 60  # seconds a trial on a database may be silent (its machine died?)
 
 
 class Params(Strict):

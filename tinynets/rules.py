@@ -184,6 +184,28 @@ def _search_fits(search: SearchConfig, dataset: DatasetConfig) -> None:
     if not (dataset.data.split.valid_size > 0 if series else dataset.train.valid_size is not None):
         where = "data.split.valid_size" if series else "train.valid_size"
         raise FieldProblem("metric", f"chooses on the validation split: set the dataset's {where} first")
+    written = validation_metrics(dataset)
+    if search.metric not in written:
+        raise FieldProblem(
+            "metric", f"the dataset writes no validation {search.metric} (it writes {', '.join(written)})"
+        )
+    for path in search.space:
+        setting = path.split(".", 2)[-1]
+        if setting.startswith(SCORED_ON) or (setting == "train.loss" and search.metric == "loss"):
+            raise FieldProblem(
+                f"space.{path}", "changes what trials are scored on (the validation rows or the loss): not searchable"
+            )
+
+
+SCORED_ON = ("data.", "train.valid_size")  # a dataset's settings that decide its validation rows
+
+
+def validation_metrics(dataset: DatasetConfig) -> list[str]:
+    """The metrics the evaluate stage writes on a dataset's validation split (ROC AUC: two classes only)."""
+    if dataset.is_classifier:
+        return ["loss", "accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc"]
+    series = ["rmse", "mase"] if dataset.data.source == "timeseries" else []
+    return ["loss", "mse", "mae", "r2", *series]
 
 
 def _check_own_file(path: str) -> None:

@@ -2,22 +2,28 @@
 that every trial is a named DVC experiment: `dvc exp run -n NAME -S path=value ...`, run in a workspace of its
 own (a clone of HEAD sharing the project's DVC cache, each experiment pushed back to the project), so that K
 workers train at once without DVC's queue. The study lives in a journal file in the project (or any Optuna
-storage URL): a stopped search resumes where it stopped, and a trial that did not finish leaves no experiment.
+storage URL, which several machines share): a stopped search resumes where it stopped, a trial that did not
+finish leaves no experiment and its point is asked again, and one search of a dataset runs in a project at a
+time.
 """
 
 from __future__ import annotations
 
-import hashlib
+import fcntl
 import json
 import math
 import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
 import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,13 +37,29 @@ from tinynets.params import OWN_DATA, Params, SearchConfig
 from tinynets.ranking import better
 from tinynets.rules import load_params, one_line, parse_params
 from tinynets.search_summary import SUMMARY_FORMAT, check_summary
-from tinynets.training.pruning import ENVIRONMENT, study_storage
+from tinynets.studies import (
+    STORAGE_VARIABLE,
+    Storage,
+    ask_again,
+    git,
+    grid_size,
+    mark_new,
+    resolve_storage,
+    sampler,
+    study_inputs,
+    study_name,
+    tool,
+    why_new,
+)
+from tinynets.training.pruning import ENVIRONMENT, REPORTS, study_storage
 
 WORKSPACES = Path(".dvc/tmp/search")  # the workers' clones (git and DVC ignore .dvc/tmp)
 INTERRUPTED = "interrupted before it finished"
 CONFIRM_REPEATS = 3  # seeds per confirmed trial: enough for compare to weigh seed noise
 PRUNED = re.compile(r"pruned at epoch \d+")  # what the train stage says when the pruner stops a trial
-PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")  # a storage URL's password, never printed
+LOGS = paths.SEARCHES / "logs"  # every trial's whole output, <experiment>.log (git and DVC ignore them)
+WAIT = "wait"  # no trial to ask now: another machine's may yet fall silent
+STOP_GRACE = 30  # seconds a stopped trial's processes have to end on SIGINT before they are killed
 NOT_TRIAL_INPUTS = (f"{paths.SEARCHES}/", "dvc.lock")  # what a trial computes nothing from (a summary, a lock)
 
 
@@ -73,13 +95,6 @@ def hydra_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ",".join(map(hydra_value, value)) + "]"
     return json.dumps(value, ensure_ascii=False)
-
-
-def study_name(dataset: str, config: SearchConfig, code: str) -> str:
-    """The study of this search: the dataset and a digest of what decides its trials (the `code` they run from,
-    space, sampler, metric, seed), so that other code or another space starts another study in the same journal."""
-    decided = {**config.model_dump(include={"space", "sampler", "metric", "seed"}), "commit": code}
-    return f"{dataset}-{hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:6]}"
 
 
 def bounds(distribution: Any) -> list[Any]:
@@ -127,46 +142,6 @@ def suggest(trial: Any, path: str, distribution: Any) -> Any:
     if distribution.type == "int":
         return trial.suggest_int(path, distribution.low, distribution.high, step=distribution.step)
     return trial.suggest_categorical(path, distribution.values)
-
-
-def sampler(config: SearchConfig) -> Any:
-    """Optuna's sampler for the search: TPE, random or a grid over the listed values, seeded."""
-    import optuna
-
-    if config.sampler == "grid":
-        grid = {path: grid_values(d) for path, d in config.space.items()}
-        return optuna.samplers.GridSampler(grid, seed=config.seed)
-    if config.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=config.seed)
-    return optuna.samplers.TPESampler(seed=config.seed)
-
-
-def tool(root: Path, *command: str) -> str:
-    """A git or dvc command's output, run in `root`; its failure as one line (the first that says an error)."""
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines()
-        said = [line for line in lines if line.startswith(("error:", "fatal:", "ERROR:", "!"))]
-        raise DataError(f"{' '.join(command[:2])}: {(said or lines or ['failed'])[0]}")
-    return done.stdout
-
-
-def git(root: Path, *args: str) -> str:
-    """A git command's output; its failure as one line."""
-    return tool(root, "git", *args)
-
-
-def trials_code(root: Path) -> str:
-    """What HEAD's trials compute from: a digest of its tree but the search summaries, dvc.lock and params.yaml's
-    search blocks, so that committing a summary, a lock after `dvc repro` or more trials keeps the study, and any
-    other commit starts another."""
-    entries = [entry for entry in git(root, "ls-tree", "-z", "HEAD").split("\0") if entry]
-    ignored = (str(paths.SEARCHES), "dvc.lock", "params.yaml")  # params.yaml counts below, its search blocks aside
-    kept = [entry for entry in entries if entry.split("\t", 1)[1] not in ignored]
-    params = yaml.safe_load(git(root, "show", "HEAD:params.yaml")) or {}
-    params.pop("search", None)
-    kept.append(json.dumps(params, sort_keys=True, default=str))
-    return hashlib.sha256("\0".join(kept).encode()).hexdigest()
 
 
 def check_workspace(root: Path, params: Params) -> None:
@@ -217,6 +192,55 @@ def publish(workspace: Path, root: Path, name: str) -> None:
     git(workspace, "push", "--quiet", str(root), f"{made[0]}:{made[0]}")
 
 
+class Trials:
+    """The processes of a search's trials, each in a session of its own (so that a Ctrl-C meant for the search
+    reaches them only through it): started, waited for, and stopped together."""
+
+    def __init__(self) -> None:
+        self.running: set[subprocess.Popen] = set()
+        self.lock, self.stopping = threading.Lock(), False
+
+    def run(self, command: list[str], cwd: Path, env: dict[str, str], log: Path) -> int:
+        """Run `command` to its end, its output (stdout and stderr) in `log`; its exit status."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as out, self.lock:
+            if self.stopping:
+                return -signal.SIGINT
+            process = subprocess.Popen(
+                command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+            self.running.add(process)
+        try:
+            return process.wait()
+        finally:
+            with self.lock:
+                self.running.discard(process)
+
+    def stop(self) -> None:
+        """End every running trial: SIGINT to its process group (DVC cleans up), SIGKILL after STOP_GRACE."""
+        with self.lock:
+            self.stopping, running = True, list(self.running)
+        for process in running:
+            with suppress(ProcessLookupError):  # it ended on its own meanwhile
+                os.killpg(process.pid, signal.SIGINT)
+        deadline = time.monotonic() + STOP_GRACE
+        for process in running:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):  # it ended on its own meanwhile
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def failure(log: Path, status: int) -> str:
+    """A failed trial's cause in one line, from its log: the first error line, else an exception's last line."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    said = [line for line in lines if line.startswith(("error: ", "ERROR: "))]
+    raised = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", line)]
+    return one_line((said or raised[-1:] or [f"dvc exp run exited {status}"])[0])
+
+
 def run_trial(
     root: Path,
     workspace: Path,
@@ -224,36 +248,28 @@ def run_trial(
     metric: str,
     name: str,
     values: dict[str, Any],
+    trials: Trials,
     watched: dict[str, Any] | None = None,
 ) -> tuple[float | None, str]:
-    """`dvc exp run` one trial in its workspace and push its experiment to the project at `root`: the validation
-    metric, or None and the error's line. `watched` names the trial for its train stage to report to (pruning)."""
+    """`dvc exp run` one trial in its workspace, its output in search/logs/NAME.log, and push its experiment to the
+    project at `root`: the validation metric, or None and why not (with where its log is). `watched` names the
+    trial for its train stage to report to (pruning)."""
     git(workspace, "checkout", "--quiet", "--", ".")  # the last trial's params.yaml and dvc.lock back to HEAD's
     sets = [arg for path, value in values.items() for arg in ("-S", override(path, value))]
-    command = ["dvc", "exp", "run", "--quiet", "-n", name, *sets]
-    environment = {**os.environ, ENVIRONMENT: json.dumps(watched)} if watched else None
-    done = subprocess.run(command, cwd=workspace, capture_output=True, text=True, env=environment)
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.startswith(("error: ", "ERROR: "))]
-        return None, (lines[0] if lines else f"dvc exp run exited {done.returncode}")
+    command = ["dvc", "exp", "run", "-n", name, *sets]  # not --quiet: the log keeps every stage's output
+    environment = {key: value for key, value in os.environ.items() if key != STORAGE_VARIABLE}
+    if watched:
+        environment[ENVIRONMENT] = json.dumps(watched)
+    log = root / LOGS / f"{name}.log"
+    status = trials.run(command, workspace, environment, log)
+    if status != 0:
+        return None, f"{failure(log, status)} (log: {log.relative_to(root)})"
     scored = workspace / paths.of(dataset).metrics
     value = (json.loads(scored.read_text()).get("valid") or {}).get(metric) if scored.exists() else None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None, f"its validation {metric} is {value}"  # no experiment is pushed for it
     publish(workspace, root, name)
     return float(value), ""
-
-
-def grid_size(config: SearchConfig) -> int:
-    """How many points a grid search has (every combination of the listed values)."""
-    return math.prod(len(grid_values(distribution)) for distribution in config.space.values())
-
-
-def grid_values(distribution: Any) -> list[Any]:
-    """A grid's values for one param: a choice's, or every int of a range."""
-    if distribution.type == "choice":
-        return list(distribution.values)
-    return list(range(distribution.low, distribution.high + 1, distribution.step))
 
 
 def told(study: Any, trial: Any, value: float | None, state: Any) -> None:
@@ -267,22 +283,60 @@ def told(study: Any, trial: Any, value: float | None, state: Any) -> None:
             raise
 
 
+@contextmanager
+def one_search(root: Path, dataset: str) -> Iterator[None]:
+    """Hold the project's lock on `dataset`'s search, or refuse in one line naming the search that holds it."""
+    path = root / WORKSPACES / f"{dataset}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise DataError(
+                f"a search of {dataset} runs in this project already ({holder}): wait for it or stop it "
+                "(several machines share one study through --storage)"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}, since {time.strftime('%H:%M:%S')}")
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.truncate(0)
+
+
+@contextmanager
+def stopped_by_signals() -> Iterator[None]:
+    """SIGTERM (a scheduler ending the job) stops a search as Ctrl-C does: as a KeyboardInterrupt in this thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def confirm(
     root: Path, dataset: str, best_few: int, workers: int | None = None, storage: str | None = None, report: Any = print
 ) -> tuple[set[str], str]:
     """Run the study's `best_few` completed trials again with CONFIRM_REPEATS seeds each, as experiments named
     `<trial's>-confirm` (kept when HEAD already has them); return their names and the search's metric, for
     `tinynets compare` to rank them on."""
-    import optuna
     from optuna.trial import TrialState
 
     if best_few < 1:
         raise DataError(f"--confirm {best_few}: give the number of best trials to confirm (1 or more)")
     config, head = load_params(root / "params.yaml").search[dataset], git(root, "rev-parse", "HEAD").strip()
-    study = optuna.load_study(
-        study_name=study_name(dataset, config, trials_code(root)),
-        storage=study_storage(storage_spec(root, dataset, storage)),
-    )
+    study = load(root, dataset, config, resolve_storage(root, dataset, storage, Path.cwd()))
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not completed:
         raise DataError(f"no trial of the {dataset} search completed: nothing to confirm")
@@ -291,31 +345,45 @@ def confirm(
     names = {trial.number: f"{trial.user_attrs['experiment']}-confirm" for trial in best}
     todo = [trial for trial in best if names[trial.number] not in made]
     repeats = {f"++datasets.{dataset}.train.repeats": CONFIRM_REPEATS}  # ++: set even where params.yaml omits it
+    trials = Trials()
 
     def rerun(path: Path, trial: Any) -> None:
-        _, error = run_trial(root, path, dataset, config.metric, names[trial.number], {**trial.params, **repeats})
+        name = names[trial.number]
+        _, error = run_trial(root, path, dataset, config.metric, name, {**trial.params, **repeats}, trials)
         if error:
-            raise DataError(f"{names[trial.number]}: {error}")
-        report(f"{dataset}: confirmed trial {trial.number} with {CONFIRM_REPEATS} seeds [{names[trial.number]}]")
+            raise DataError(f"{name}: {error}")
+        report(f"{dataset}: confirmed trial {trial.number} with {CONFIRM_REPEATS} seeds [{name}]")
 
-    in_workspaces(root, dataset, todo, rerun, workers or config.workers, f"confirming {dataset}'s best trials")
+    doing = f"confirming {dataset}'s best trials"
+    with one_search(root, dataset):  # its workspaces are the search's
+        in_workspaces(root, dataset, todo, rerun, workers or config.workers, doing, trials)
     return set(names.values()), config.metric
 
 
-def on_threads(work: Any, count: int) -> None:
-    """`work(worker)` for each of `count` workers on threads of their own, until all return. The threads are
-    joined a fifth of a second at a time, so that Ctrl-C reaches this (the main) thread at once."""
-    threads = [threading.Thread(target=work, args=(worker,), daemon=True) for worker in range(count)]
-    for thread in threads:
+def on_threads(work: Callable[[int], None], count: int, started: list[threading.Thread]) -> None:
+    """`work(worker)` for each of `count` workers on threads of their own (added to `started`), until all return.
+    The threads are joined a fifth of a second at a time, so that Ctrl-C reaches this (the main) thread at once."""
+    started.extend(threading.Thread(target=work, args=(worker,), daemon=True) for worker in range(count))
+    for thread in started:
         thread.start()
-    for thread in threads:
+    for thread in started:
         while thread.is_alive():
             thread.join(0.2)
 
 
-def in_workspaces(root: Path, dataset: str, items: list[Any], each: Any, workers: int, doing: str) -> None:
+def stop_threads(threads: list[threading.Thread], stop: threading.Event, trials: Trials) -> None:
+    """Stop every worker: no more trials, the running ones ended, each thread back (so none tells a trial after)."""
+    stop.set()
+    trials.stop()
+    for thread in threads:
+        thread.join(STOP_GRACE)
+
+
+def in_workspaces(
+    root: Path, dataset: str, items: list[Any], each: Any, workers: int, doing: str, trials: Trials
+) -> None:
     """`each(workspace, item)` for every item, on `workers` threads, each in a workspace of its own; the first
-    failure (or Ctrl-C) stops the rest and is raised in one line."""
+    failure (or Ctrl-C, or SIGTERM) stops the rest and is raised in one line."""
     queue, lock, failures, stop = list(items), threading.Lock(), [], threading.Event()
 
     def work(worker: int) -> None:
@@ -328,27 +396,21 @@ def in_workspaces(root: Path, dataset: str, items: list[Any], each: Any, workers
                     item = queue.pop(0)
                 each(path, item)
         except Exception as problem:
-            failures.append(problem)
+            if not stop.is_set():
+                failures.append(problem)
             stop.set()
 
+    threads: list[threading.Thread] = []
     try:
-        on_threads(work, min(workers, len(items)))
+        with stopped_by_signals():
+            on_threads(work, min(workers, len(items)), threads)
     except KeyboardInterrupt:
-        stop.set()
+        stop_threads(threads, stop, trials)
         raise DataError(f"{doing}: interrupted; run it again to go on") from None
+    finally:
+        shutil.rmtree(root / WORKSPACES / dataset, ignore_errors=True)
     if failures:
         raise failures[0]
-
-
-def storage_spec(root: Path, dataset: str, storage: str | None) -> str:
-    """Where the study lives, as pruning.study_storage reads it: a URL, else the project's journal file."""
-    if storage:
-        return storage
-    journal, before = root / paths.JOURNALS / f"{dataset}.journal", root / paths.SEARCHES / f"{dataset}.journal"
-    journal.parent.mkdir(parents=True, exist_ok=True)
-    if before.exists() and not journal.exists():  # where the first searches kept it
-        before.rename(journal)
-    return f"journal:{journal.resolve()}"
 
 
 def summary(study: Any, dataset: str, config: SearchConfig) -> dict[str, Any]:
@@ -394,14 +456,22 @@ def summary(study: Any, dataset: str, config: SearchConfig) -> dict[str, Any]:
     }
 
 
+def load(root: Path, dataset: str, config: SearchConfig, storage: Storage) -> Any:
+    """The study a search of `dataset` at HEAD resumes; a DataError when none is stored."""
+    import optuna
+
+    name = study_name(dataset, config, study_inputs(root))
+    try:
+        return optuna.load_study(study_name=name, storage=study_storage(storage.url))
+    except KeyError:
+        raise DataError(f"{storage.shown} holds no study {name} (no search of {dataset} ran at HEAD)") from None
+
+
 def write_summary(root: Path, dataset: str, storage: str | None = None) -> Path | None:
     """Write the summary of `dataset`'s search (the study of HEAD's code and its search block) to
     search/<dataset>.json, for the plot and report stages; None (nothing written) when no trial has ended."""
-    import optuna
-
     config = load_params(root / "params.yaml").search[dataset]
-    name = study_name(dataset, config, trials_code(root))
-    study = optuna.load_study(study_name=name, storage=study_storage(storage_spec(root, dataset, storage)))
+    study = load(root, dataset, config, resolve_storage(root, dataset, storage, Path.cwd()))
     written = summary(study, dataset, config)
     if not written["trials"]:
         return None
@@ -410,27 +480,111 @@ def write_summary(root: Path, dataset: str, storage: str | None = None) -> Path 
     return path
 
 
-def open_study(spec: str, name: str, config: SearchConfig, direction: str) -> Any:
-    """The search's study, created or loaded. Machines that start one search together race to create its tables
-    and study in a shared database: the loser's error (a table or study that already exists) is retried, and
-    then finds them made."""
+def open_study(storage: Storage, name: str, config: SearchConfig, workers: int, direction: str) -> tuple[Any, bool]:
+    """The search's study, created or loaded, and whether it is new. Machines that start one search together race
+    to create its tables and study in a shared database: the loser's error (a table or study that already exists)
+    is retried, and then finds them made."""
     import optuna
 
     for attempt in (1, 2, 3):
         try:
-            return optuna.create_study(
+            made = study_storage(storage.url, config.grace)
+            existed = name in optuna.get_all_study_names(made)
+            study = optuna.create_study(
                 study_name=name,
-                storage=study_storage(spec),
-                sampler=sampler(config),
+                storage=made,
+                sampler=sampler(config, workers),
                 direction=direction,
                 load_if_exists=True,
             )
+            return study, not existed
         except Exception as error:  # an unreachable database, a URL it cannot read: whatever the storage raises
             raced = type(error).__name__ == "IntegrityError" or "already exists" in str(error)
             if not raced or attempt == 3:
-                said = PASSWORD.sub(r"\1***@", one_line(f"--storage {spec}: {type(error).__name__}: {error}"))
-                raise DataError(said[:300]) from None
+                raise storage_error(storage, error) from None
             time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
+def storage_error(storage: Storage, error: Exception) -> DataError:
+    """A storage's failure in one line: the library's first line, the URL's password (wherever the library
+    repeated it) masked."""
+    said = f"--storage {storage.shown}: {type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
+    from sqlalchemy.engine import make_url
+
+    if not storage.url.startswith("journal:"):
+        parsed = make_url(storage.url)
+        for secret in [parsed.password, *(v for k, v in parsed.query.items() if "password" in k.lower())]:
+            if secret and len(str(secret)) >= 4:  # a shorter one would mask letters of every word
+                said = said.replace(str(secret), "***")
+    return DataError(one_line(said)[:300])
+
+
+def searched_start(dataset: str, config: SearchConfig, params: Params) -> dict[str, Any] | None:
+    """params.yaml's own values of the searched params, when each lies in the space: a new study's trial 0, so
+    the search's best is weighed against where the user started."""
+    start = {}
+    for path, distribution in config.space.items():
+        value: Any = params.model_dump()
+        for key in path.split(".")[0:]:
+            if isinstance(value, dict) and key in value:
+                value = value[key]
+            elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+                value = value[int(key)]
+            else:
+                return None
+        if not within(value, distribution):
+            return None
+        start[path] = value
+    return start
+
+
+def within(value: Any, distribution: Any) -> bool:
+    """Whether a distribution can draw `value`."""
+    if distribution.type == "choice":
+        return value in distribution.values
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if distribution.type == "int":
+        return (
+            isinstance(value, int)
+            and distribution.low <= value <= distribution.high
+            and (value - distribution.low) % distribution.step == 0
+        )
+    return distribution.low <= value <= distribution.high
+
+
+def reporting_every(config: SearchConfig, dataset: str, params: Params) -> int:
+    """Epochs between a trial's reports to the pruner, alike for every trial (a searched epochs' least value
+    decides), so that the pruner weighs them at the same epochs."""
+    epochs = params.datasets[dataset].train.epochs
+    searched = config.space.get(f"datasets.{dataset}.train.epochs")
+    if searched is not None:
+        least = min(searched.values) if searched.type == "choice" else searched.low
+        epochs = int(least) if isinstance(least, int | float) and least >= 1 else epochs
+    return max(1, epochs // REPORTS)
+
+
+def check_search(root: Path, dataset: str, params: Params) -> SearchConfig:
+    """Refuse, in one line, a search that could not give an answer: no search block, a dataset out of `run`, a
+    metric the dataset did not write the last time it ran."""
+    if dataset not in params.search:
+        raise ConfigError(f"params.yaml: search.{dataset}: no search declared for {dataset} (see README, Search)")
+    if dataset not in params.run:
+        raise ConfigError(f"params.yaml: run: lacks {dataset}, so no trial would train it: add it to run first")
+    config = params.search[dataset]
+    scored = root / paths.of(dataset).metrics
+    if scored.exists():
+        valid = json.loads(scored.read_text()).get("valid") or {}
+        numbers = [
+            key for key, value in valid.items() if isinstance(value, int | float) and not isinstance(value, bool)
+        ]
+        if numbers and config.metric not in numbers:
+            raise ConfigError(
+                f"params.yaml: search.{dataset}.metric: {scored.relative_to(root)} holds no validation "
+                f"{config.metric} (it holds {', '.join(numbers)})"
+            )
+    return config
 
 
 def search(
@@ -439,55 +593,108 @@ def search(
     trials: int | None = None,
     workers: int | None = None,
     storage: str | None = None,
-    report: Any = print,
+    report: Callable[[Any], None] = print,
 ) -> Outcome | None:
     """Run dataset `dataset`'s search until its study holds `trials` finished trials, `report`ing each as it ends;
     return the study's best trial (of this search and the ones it resumed), if any trial completed."""
+    params = load_params(root / "params.yaml")
+    config = check_search(root, dataset, params)
+    check_space(root, dataset, config)
+    check_workspace(root, params)
+    where = resolve_storage(root, dataset, storage, Path.cwd())
+    with one_search(root, dataset):
+        return searching(
+            root, dataset, params, config, where, trials or config.trials, workers or config.workers, report
+        )
+
+
+def searching(
+    root: Path,
+    dataset: str,
+    params: Params,
+    config: SearchConfig,
+    storage: Storage,
+    trials: int,
+    workers: int,
+    report: Callable[[Any], None],
+) -> Outcome | None:
+    """The search itself, the project's lock held."""
     import optuna
+    from optuna.storages import fail_stale_trials
+    from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
     from optuna.trial import TrialState
 
-    params = load_params(root / "params.yaml")
-    if dataset not in params.search:
-        raise ConfigError(f"params.yaml: search.{dataset}: no search declared for {dataset} (see README, Search)")
-    config = params.search[dataset]
-    trials, workers = trials or config.trials, workers or config.workers
     if config.sampler == "grid":
         trials = min(trials, grid_size(config))
     direction = "maximize" if better(config.metric) > 0 else "minimize"
-    check_space(root, dataset, config)
-    check_workspace(root, params)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    spec = storage_spec(root, dataset, storage)
-    name = study_name(dataset, config, trials_code(root))
-    study = open_study(spec, name, config, direction)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
+    inputs = study_inputs(root)
+    name = study_name(dataset, config, inputs)
+    study, new = open_study(storage, name, config, workers, direction)
+    if new:
+        report(f"{dataset}: a new study {name} ({why_new(dataset, study._storage, inputs, config)})")
+        mark_new(study, inputs, config)
+        start = searched_start(dataset, config, params) if config.sampler != "grid" else None
+        if start is not None and not study.trials:
+            study.enqueue_trial(start, user_attrs={"start": True})  # trial 0: where params.yaml stands
     if "tag" not in study.user_attrs:  # names its experiments: a new study (a journal deleted) makes new names
         study.set_user_attr("tag", secrets.token_hex(3))
-    if storage is None:  # the project's own journal: a trial still running is one a stopped search left behind
+    if storage.own:  # the project's own journal, its lock held: a trial still running is a dead search's
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             study.tell(stale.number, state=TrialState.FAIL)
-    lock, stop, failures, mine = threading.Lock(), threading.Event(), [], set()
+            ask_again(study, stale)
+    storage_file = root / WORKSPACES / dataset / "storage"
+    storage_file.parent.mkdir(parents=True, exist_ok=True)
+    storage_file.touch(mode=0o600)
+    storage_file.write_text(storage.url)  # for the train stage's pruning: no URL in a child's environment
+    every = reporting_every(config, dataset, params)
+    processes, lock, stop, failures, mine = Trials(), threading.Lock(), threading.Event(), [], {}
 
     def finished() -> int:  # a trial cut short by an interruption is told as failed, but was never tried
         ended = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED))
         return sum("experiment" in trial.user_attrs for trial in ended)
+
+    def asked() -> tuple[Any, dict[str, Any]] | str | None:
+        """A new trial and its point, none an earlier trial asked; None when the study has its trials, or WAIT
+        while only other machines' trials run, which may yet fall silent and be asked again."""
+        for _ in range(100):
+            fail_stale_trials(study)  # on a database: a trial whose machine fell silent, failed and asked again
+            running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if finished() + len(running) >= trials:
+                theirs = [trial for trial in running if trial.number not in mine]
+                return WAIT if theirs and finished() < trials and is_heartbeat_enabled(study._storage) else None
+            trial = study.ask()
+            values = {path: suggest(trial, path, d) for path, d in config.space.items()}
+            if not repeated(study, trial.number, values):
+                mine[trial.number] = trial
+                return trial, values
+            trial.set_user_attr("repeats_a_point", True)
+            told(study, trial, None, TrialState.FAIL)  # never run; the next trial is seeded otherwise
+        raise DataError(f"search of {dataset}: the sampler proposed only points already tried: the space is spent")
 
     def work(worker: int) -> None:
         try:
             workspace_path = workspace(root, dataset, worker)
             while not stop.is_set():
                 with lock:
-                    running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-                    if finished() + running >= trials:
-                        return
-                    trial = study.ask()
-                    mine.add(trial.number)
-                    values = {path: suggest(trial, path, d) for path, d in config.space.items()}
+                    got = asked()
+                if got is None:
+                    return
+                if got == WAIT:
+                    stop.wait(max(1, config.grace // 6))
+                    continue
+                trial, values = got
                 experiment = f"{dataset}-{study.user_attrs['tag']}-{trial.number}"
-                watched = {"storage": spec, "study": name, "trial": trial.number, "pruner": config.pruner}
-                watched |= {"dataset": dataset, "direction": direction}
-                value, error = run_trial(root, workspace_path, dataset, config.metric, experiment, values, watched)
+                watched = {"storage_file": str(storage_file), "study": name, "trial": trial.number}
+                watched |= {"pruner": config.pruner, "dataset": dataset, "metric": config.metric, "every": every}
+                with get_heartbeat_thread(trial._trial_id, study._storage):
+                    value, error = run_trial(
+                        root, workspace_path, dataset, config.metric, experiment, values, processes, watched
+                    )
                 with lock:
-                    if stop.is_set() and error:  # cut short: told as failed below, and not counted
+                    if stop.is_set() and error:  # cut short: told as failed below, its point asked again
                         return
                     trial.set_user_attr("experiment", experiment)
                     if error:
@@ -496,24 +703,29 @@ def search(
                     state = TrialState.PRUNED if pruned else TrialState.FAIL if error else TrialState.COMPLETE
                     error = pruned.group(0) if pruned else error
                     told(study, trial, value, state)
-                    mine.discard(trial.number)
+                    del mine[trial.number]
                     report(Outcome(trial.number, values, experiment, config.metric, value, error))
         except Exception as problem:  # a worker's failure ends the search, said in the main thread
             failures.append(problem)
             stop.set()
 
+    threads: list[threading.Thread] = []
     try:
-        on_threads(work, workers)
+        with stopped_by_signals():
+            on_threads(work, workers, threads)
     except KeyboardInterrupt:
-        stop.set()
+        stop_threads(threads, stop, processes)
         raise DataError(
             f"search of {dataset} {INTERRUPTED} (trials done: {finished()}); run it again to resume"
         ) from None
     finally:
         stop.set()
         with lock:
-            for number in mine:  # this search's trials that did not finish
+            for number, trial in list(mine.items()):  # this search's trials that did not finish: asked again
                 told(study, number, None, TrialState.FAIL)
+                ask_again(study, trial)
+            mine.clear()
+        shutil.rmtree(root / WORKSPACES / dataset, ignore_errors=True)
     if failures:
         raise failures[0]
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -521,3 +733,55 @@ def search(
         return None
     best = study.best_trial
     return Outcome(best.number, best.params, best.user_attrs["experiment"], config.metric, best.value)
+
+
+def repeated(study: Any, number: int, values: dict[str, Any]) -> bool:
+    """Whether an earlier trial (running, waiting or one that was tried) asked the point `values`."""
+    from optuna.trial import TrialState
+
+    for trial in study.get_trials(deepcopy=False):
+        if trial.number == number or trial.params != values:
+            continue
+        if trial.state == TrialState.FAIL and "experiment" not in trial.user_attrs:
+            continue  # cut short, or itself a repeat: never tried
+        return True
+    return False
+
+
+def status(root: Path, dataset: str, storage: str | None = None) -> list[str]:
+    """The studies of `dataset` in its storage, a line each (trials by state, the best), and which one a search
+    would resume now, or why it would start a new one."""
+    import optuna
+    from optuna.trial import TrialState
+
+    params = load_params(root / "params.yaml")
+    config = check_search(root, dataset, params)
+    where = resolve_storage(root, dataset, storage, Path.cwd())
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    inputs = study_inputs(root)
+    current = study_name(dataset, config, inputs)
+    try:
+        made = study_storage(where.url)
+        names = [n for n in optuna.get_all_study_names(made) if n.startswith(f"{dataset}-")]
+    except Exception as error:  # an unreachable database, whatever the storage raises
+        raise storage_error(where, error) from None
+    lines = [f"{dataset}: studies in {where.shown}" if names else f"{dataset}: no study in {where.shown} yet"]
+    for name in names:
+        study = optuna.load_study(study_name=name, storage=made)
+        tried = [
+            t
+            for t in study.get_trials(deepcopy=False)
+            if "experiment" in t.user_attrs or t.state.name in ("RUNNING", "WAITING")
+        ]
+        counts = {state: sum(t.state == state for t in tried) for state in TrialState}
+        shown = ", ".join(f"{count} {state.name.lower()}" for state, count in counts.items() if count)
+        complete = [t for t in tried if t.state == TrialState.COMPLETE]
+        best = ""
+        if complete:
+            top = study.best_trial
+            best = f"; best trial {top.number}: valid {config.metric} {top.value:.4g} [{top.user_attrs['experiment']}]"
+        mark = "  <- a search now resumes it" if name == current else ""
+        lines.append(f"  {name}: {len(tried)} trials ({shown or 'none ended'}){best}{mark}")
+    if current not in names:
+        lines.append(f"{dataset}: a search now starts a new study {current} ({why_new(dataset, made, inputs, config)})")
+    return lines

@@ -24,7 +24,7 @@ TRAINING_FACTS = ("epochs", "device", "parameters", "best_epoch", "stopped_epoch
 SPREAD_METRICS = {True: ("accuracy", "f1_macro", "loss"), False: ("mae", "r2", "loss")}  # by is-classifier
 
 
-def _targets(y: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+def own_terms(y: np.ndarray, info: dict[str, Any]) -> np.ndarray:
     """Targets in their own terms: class indices, or values in the target's units."""
     if "classes" in info:
         return decisions.as_labels(y)
@@ -138,7 +138,7 @@ def evaluate(
     classes = info.get("classes")
     scores: dict[str, Any] = {"loss": metrics.rounded(float(net["loss"]))}
     targets = {
-        split: _targets(features[f"y_{split}"], info)
+        split: own_terms(features[f"y_{split}"], info)
         for split in ("train", "valid", "test")
         if f"y_{split}" in features
     }

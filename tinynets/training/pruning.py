@@ -1,32 +1,36 @@
 """A search trial's pruning: when `tinynets search` runs the train stage for a trial, it names the trial in the
-TINYNETS_TRIAL environment variable; the first seed's run then reports its validation loss to the trial about
-twenty times, and stops when the study's pruner says the trial is hopeless. Reporting reads the loss history
-and changes nothing else, so a trial that runs to its end writes what it would have written unwatched.
+TINYNETS_TRIAL environment variable; the first seed's run then reports the search's validation metric (the
+loss from its history, another metric scored on the validation outputs) to the trial about twenty times, at
+epochs alike for every trial, and stops when the study's pruner says the trial is hopeless. Reporting changes
+nothing else, so a trial that runs to its end writes what it would have written unwatched.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tinynets.common.errors import TrainingError
 
-ENVIRONMENT = "TINYNETS_TRIAL"  # {"storage": a journal file or URL, "study": its name, "trial": its number, ...}
+ENVIRONMENT = "TINYNETS_TRIAL"  # {"storage_file": a file naming the storage, "study", "trial", "metric", "every", ...}
 REPORTS = 20  # reports over a trial's epochs: enough for the pruner, rare enough to cost nothing
-WARMUP = 0.1  # the share of epochs before any trial is pruned: an early loss says little
+GRACE = 60  # seconds a running trial may be silent before it is failed; it says it lives every sixth of that
+WARMUP = 0.1  # the share of reports before any trial is pruned: an early value says little
 
 
 class Pruned(TrainingError):
     """The study's pruner stopped the trial: its validation loss lagged the other trials' at the same epoch."""
 
 
-def pruner(name: str, epochs: int) -> Any:
-    """Optuna's pruner by name: median (the median of the trials' losses at an epoch), halving (successive
-    halving), or none."""
+def pruner(name: str, every: int) -> Any:
+    """Optuna's pruner by name: median (the median of the trials' values at an epoch), halving (successive
+    halving), or none; none prunes before its warm-up, a tenth of the reports (`every` epochs apart)."""
     import optuna
 
-    warmup = max(1, int(epochs * WARMUP))
+    warmup = every * max(1, round(REPORTS * WARMUP))
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=warmup)
     if name == "halving":
@@ -34,34 +38,66 @@ def pruner(name: str, epochs: int) -> Any:
     return optuna.pruners.NopPruner()
 
 
-def study_storage(storage: str) -> Any:
-    """Optuna's storage from its spec: `journal:PATH` (a journal file), else a database URL."""
+def study_storage(storage: str, grace: int = GRACE) -> Any:
+    """Optuna's storage from its spec: `journal:PATH` a journal file; else a database URL, with heartbeats, so
+    that a trial whose machine died is failed after `grace` seconds of silence and its point asked again."""
     if storage.startswith("journal:"):
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
 
         return JournalStorage(JournalFileBackend(storage.removeprefix("journal:")))
-    return storage
+    import warnings
+
+    from optuna.exceptions import ExperimentalWarning
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)  # heartbeats: experimental since Optuna 2.9, still kept
+        retry = RetryHeartbeatStaleTrialCallback()
+        return RDBStorage(
+            storage, heartbeat_interval=max(1, grace // 6), grace_period=grace, heartbeat_stale_trial_callback=retry
+        )
 
 
 class Reporter:
-    """Called after each epoch of the watched run: reports the watched loss now and then, raises Pruned when told."""
+    """Called after each epoch of the watched run: every `every` epochs (the search sets it, alike for all its
+    trials), reports the search's validation metric, in its own sign, and raises Pruned when told."""
 
-    def __init__(self, name: str, epochs: int, trial: Any, sign: float = 1.0) -> None:
-        self.name, self.trial, self.sign = name, trial, sign
-        self.every = max(1, epochs // REPORTS)
+    def __init__(self, name: str, metric: str, trial: Any, every: int, measure: Callable[[Any], float]) -> None:
+        self.name, self.metric, self.trial, self.every, self.measure = name, metric, trial, every, measure
 
     def __call__(self, run: Any) -> None:
         if run.epoch % self.every:
             return
-        loss = float(run.history[run.epoch - 1, run.watched])
-        self.trial.report(self.sign * loss, run.epoch)  # negated for a study that maximizes (accuracy, say)
+        value = self.measure(run)
+        self.trial.report(value, run.epoch)
         if self.trial.should_prune():
-            raise Pruned(f"{self.name}: pruned at epoch {run.epoch} (validation loss {loss:.4g} behind the others')")
+            said = f"validation {self.metric} {value:.4g} behind the others'"
+            raise Pruned(f"{self.name}: pruned at epoch {run.epoch} ({said})")
 
 
-def reporter(name: str, epochs: int) -> Reporter | None:
-    """The trial this process trains for, from TINYNETS_TRIAL; None outside a search."""
+def measure(metric: str, loss: str, x_valid: Any, y_valid: Any, info: Path) -> Callable[[Any], float]:
+    """How a run's validation `metric` is read now: the loss from its history, any other metric scored as the
+    evaluate stage scores it (in the target's units), from the model's validation outputs."""
+    if metric == "loss":
+        return lambda run: float(run.history[run.epoch - 1, run.watched])
+    from tinynets.common.files import read_json
+    from tinynets.evaluation.scoring import headline_metrics, own_terms
+    from tinynets.inference import eval_outputs
+
+    described = read_json(info)
+    classes, y_true = described.get("classes"), own_terms(y_valid, described)
+
+    def scored(run: Any) -> float:
+        outputs = eval_outputs(run.model, x_valid).float().cpu().numpy()
+        return float(headline_metrics(y_true, outputs, loss, classes, described)[metric])
+
+    return scored
+
+
+def reporter(name: str, loss: str, x_valid: Any, y_valid: Any, info: Path) -> Reporter | None:
+    """The trial this process trains for, from TINYNETS_TRIAL (its storage read from the file it names); None
+    outside a search."""
     spec = os.environ.get(ENVIRONMENT)
     if not spec:
         return None
@@ -71,9 +107,13 @@ def reporter(name: str, epochs: int) -> Reporter | None:
     named = json.loads(spec)
     if named["dataset"] != name:  # another dataset's train stage, rerun inside the trial's experiment
         return None
-    storage = study_storage(named["storage"])
-    study = optuna.load_study(study_name=named["study"], storage=storage, pruner=pruner(named["pruner"], epochs))
+    storage = study_storage(Path(named["storage_file"]).read_text().strip())
+    study = optuna.load_study(
+        study_name=named["study"], storage=storage, pruner=pruner(named["pruner"], named["every"])
+    )
     # Optuna's ask-and-tell gives a Trial to the process that asked; another process rebuilds it from its id
     trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, named["trial"])
-    sign = -1.0 if named["direction"] == "maximize" else 1.0
-    return Reporter(name, epochs, optuna.trial.Trial(study, trial_id), sign)
+    metric = named["metric"]
+    return Reporter(
+        name, metric, optuna.trial.Trial(study, trial_id), named["every"], measure(metric, loss, x_valid, y_valid, info)
+    )

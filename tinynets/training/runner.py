@@ -97,7 +97,9 @@ def train_once(job: Job, repeat: int, record: bool | None = None) -> FinishedRun
     finished = run.stopped or resumed_at >= config.epochs
     monitor = Monitor(job.name, config.epochs, config.lr, start=resumed_at, label=label, finished=finished)
 
-    watched = reporter(job.name, config.epochs) if record and shard.rank == 0 else None  # a search trial's
+    watched = None
+    if record and shard.rank == 0:  # a search trial's
+        watched = reporter(job.name, config.loss, data.x_valid, job.arrays.get("y_valid"), job.where.feature_info)
 
     def on_epoch(run: Run) -> None:
         if shard.rank == 0:
