@@ -51,7 +51,8 @@ def postgres() -> tuple[str, Path]:
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off"
     subprocess.run([*server, "-l", str(folder / "log"), "-o", options, "-w", "start"], check=True, capture_output=True)
     passwords = Path(tempfile.mkdtemp(prefix="tinynets-pgpass-")) / "pgpass"
-    passwords.write_text(f"127.0.0.1:{port}:*:tinynets:{PASSWORD}\n")
+    escaped = PASSWORD.replace("\\", "\\\\").replace(":", "\\:")  # pgpass's own escapes
+    passwords.write_text(f"127.0.0.1:{port}:*:tinynets:{escaped}\n")
     passwords.chmod(0o600)  # libpq ignores a password file others can read
     yield f"postgresql://tinynets@127.0.0.1:{port}/postgres", passwords
     subprocess.run([*server, "-m", "immediate", "stop"], capture_output=True)
