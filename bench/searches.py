@@ -234,6 +234,12 @@ def draw(curves: dict[str, np.ndarray]) -> None:
         low, middle, high = np.percentile(curves[kind], [25, 50, 75], axis=0)
         axes.plot(trials, middle, color=color, label=f"{kind} (median of {SEEDS} seeds)")
         axes.fill_between(trials, low, high, color=color, alpha=0.2)
+    start = SearchConfig.model_validate({"space": SPACE}).n_startup_trials  # TPE's random start: the same draws
+    lowest = min(curves[kind].min() for kind in curves)
+    highest = max(np.percentile(curves[kind][:, start], 75) for kind in curves)
+    axes.axvline(start, color="grey", linewidth=0.8, linestyle=":")
+    axes.annotate(f" TPE from trial {start + 1} (before it: the same random draws)", (start, lowest), fontsize=8)
+    axes.set_ylim(lowest - 0.08 * (highest - lowest), highest + 0.3 * (highest - lowest))
     axes.set(xlabel="trials", ylabel="best validation loss so far", xscale="log", xticks=[1, 4, 16, 32, 64])
     axes.set_xticklabels(["1", "4", "16", "32", "64"])
     axes.set_title("tinynets search on overlapping circles: lr, hidden units, momentum, weight decay")

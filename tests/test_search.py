@@ -263,6 +263,7 @@ def test_a_search_without_a_validation_split_or_with_uncommitted_changes_is_refu
         pytest.param(lambda pid: os.killpg(pid, signal.SIGINT), id="ctrl-c to the terminal's group"),
         pytest.param(lambda pid: os.kill(pid, signal.SIGINT), id="sigint to the search alone"),
         pytest.param(lambda pid: os.kill(pid, signal.SIGTERM), id="sigterm to the search alone"),
+        pytest.param(lambda pid: os.kill(pid, signal.SIGHUP), id="sighup: its terminal or ssh gone"),
     ],
 )
 def test_an_interrupted_search_leaves_no_experiment_half_made_no_process_and_asks_its_point_again(searchable, stop):

@@ -339,3 +339,37 @@ def test_a_study_outlives_commits_of_its_search_block_summary_and_notes_but_not_
     mark_new(study, first, search)
     said = why_new("iris", study._storage, changed, search)
     assert said == "tinynets/models.py changed since iris-before (0 trials)"
+
+
+def test_a_space_of_few_points_is_searched_once_each_and_a_float_range_has_no_end():
+    from tinynets.search import most_trials
+
+    few = {
+        HIDDEN: {"type": "int", "low": 2, "high": 5},
+        "datasets.iris.train.lr": {"type": "choice", "values": [0.1, 1]},
+    }
+    assert most_trials(config(space=few, sampler="tpe")) == 8
+    assert most_trials(config()) == float("inf")
+
+
+def test_a_trial_another_machine_failed_as_silent_is_not_failed_or_asked_again_twice():
+    import optuna
+    from optuna.trial import TrialState
+
+    from tinynets.search import give_back
+
+    study = optuna.create_study()
+    trial = study.ask({HIDDEN: optuna.distributions.IntDistribution(2, 5)})
+    give_back(study, trial)  # this search could not finish it: failed, its point queued
+    give_back(study, trial)  # said again (the stop's clean-up after a worker's): nothing more
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.WAITING]
+    assert study.trials[1].params == study.trials[0].params
+
+
+def test_a_librarys_message_never_shows_the_storage_password_in_any_form():
+    from tinynets.studies import scrub
+
+    url = "postgresql://bob:p%40ss%3Aw0rd@db.example/studies"
+    said = f"could not connect to {url} as bob with password p@ss:w0rd (p%40ss%3Aw0rd)"
+    shown = scrub(said, url)
+    assert "p@ss" not in shown and "p%40ss" not in shown and "postgresql://bob:***@db.example/studies" in shown

@@ -174,7 +174,10 @@ def search(args: argparse.Namespace) -> None:
             return write_summary(root, args.dataset, args.storage)
         except Exception as error:
             if not quietly:
-                said = f"{type(error).__name__}: {one_line(str(error))[:200]}"
+                from tinynets.studies import resolve_storage, scrub
+
+                url = resolve_storage(root, args.dataset, args.storage, Path.cwd()).url
+                said = f"{type(error).__name__}: {one_line(scrub(str(error), url))[:200]}"
                 print(f"warning: {paths.of(args.dataset).search_summary} not written ({said})", file=sys.stderr)
             return None
 

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from tinynets.common import files, paths
-from tinynets.common.errors import ConfigError, DataError
+from tinynets.common.errors import ConfigError, DataError, TinynetsError
 from tinynets.experiments import listed
 from tinynets.params import OWN_DATA, Params, SearchConfig
 from tinynets.ranking import better
@@ -46,6 +46,7 @@ from tinynets.studies import (
     mark_new,
     resolve_storage,
     sampler,
+    scrub,
     study_inputs,
     study_name,
     tool,
@@ -248,7 +249,7 @@ def run_trial(
     metric: str,
     name: str,
     values: dict[str, Any],
-    trials: Trials,
+    processes: Trials,
     watched: dict[str, Any] | None = None,
 ) -> tuple[float | None, str]:
     """`dvc exp run` one trial in its workspace, its output in search/logs/NAME.log, and push its experiment to the
@@ -261,11 +262,17 @@ def run_trial(
     if watched:
         environment[ENVIRONMENT] = json.dumps(watched)
     log = root / LOGS / f"{name}.log"
-    status = trials.run(command, workspace, environment, log)
+    status = processes.run(command, workspace, environment, log)
     if status != 0:
         return None, f"{failure(log, status)} (log: {log.relative_to(root)})"
     scored = workspace / paths.of(dataset).metrics
-    value = (json.loads(scored.read_text()).get("valid") or {}).get(metric) if scored.exists() else None
+    valid = (json.loads(scored.read_text()).get("valid") or {}) if scored.exists() else {}
+    if valid and metric not in valid:  # every trial would end so: the search stops here
+        written = ", ".join(key for key, value in valid.items() if isinstance(value, int | float))
+        raise DataError(
+            f"{dataset} writes no validation {metric} (it writes {written}): choose one in search.{dataset}.metric"
+        )
+    value = valid.get(metric)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None, f"its validation {metric} is {value}"  # no experiment is pushed for it
     publish(workspace, root, name)
@@ -276,8 +283,8 @@ def told(study: Any, trial: Any, value: float | None, state: Any) -> None:
     """Tell the study how a trial ended. Optuna's grid sampler stops the study after its last point, which the
     ask-and-tell interface refuses with a RuntimeError (optuna#5141) once the trial is stored: that one is no
     error here, as the search asks no more trials than the grid has."""
-    try:
-        study.tell(trial, value if state.name == "COMPLETE" else None, state=state)
+    try:  # skip_if_finished: another machine may have failed it as silent meanwhile
+        study.tell(trial, value if state.name == "COMPLETE" else None, state=state, skip_if_finished=True)
     except RuntimeError as problem:
         if "Study.stop" not in str(problem):
             raise
@@ -308,21 +315,28 @@ def one_search(root: Path, dataset: str) -> Iterator[None]:
             lock.truncate(0)
 
 
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, a scheduler, a terminal or ssh gone
+
+
 @contextmanager
 def stopped_by_signals() -> Iterator[None]:
-    """SIGTERM (a scheduler ending the job) stops a search as Ctrl-C does: as a KeyboardInterrupt in this thread."""
+    """SIGINT, SIGTERM or SIGHUP stops a search: as a KeyboardInterrupt in this thread; any further one is ignored
+    until the block ends, so that the stop (trials ended, told and asked again, workspaces removed) completes."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(number: int, frame: Any) -> None:
+        for each in STOPS:
+            signal.signal(each, signal.SIG_IGN)
         raise KeyboardInterrupt
 
-    before = signal.signal(signal.SIGTERM, interrupt)
+    before = {each: signal.signal(each, interrupt) for each in STOPS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, before)
+        for each, handler in before.items():
+            signal.signal(each, handler)
 
 
 def confirm(
@@ -345,18 +359,18 @@ def confirm(
     names = {trial.number: f"{trial.user_attrs['experiment']}-confirm" for trial in best}
     todo = [trial for trial in best if names[trial.number] not in made]
     repeats = {f"++datasets.{dataset}.train.repeats": CONFIRM_REPEATS}  # ++: set even where params.yaml omits it
-    trials = Trials()
+    processes = Trials()
 
     def rerun(path: Path, trial: Any) -> None:
         name = names[trial.number]
-        _, error = run_trial(root, path, dataset, config.metric, name, {**trial.params, **repeats}, trials)
+        _, error = run_trial(root, path, dataset, config.metric, name, {**trial.params, **repeats}, processes)
         if error:
             raise DataError(f"{name}: {error}")
         report(f"{dataset}: confirmed trial {trial.number} with {CONFIRM_REPEATS} seeds [{name}]")
 
     doing = f"confirming {dataset}'s best trials"
     with one_search(root, dataset):  # its workspaces are the search's
-        in_workspaces(root, dataset, todo, rerun, workers or config.workers, doing, trials)
+        in_workspaces(root, dataset, todo, rerun, workers or config.workers, doing, processes)
     return set(names.values()), config.metric
 
 
@@ -371,16 +385,16 @@ def on_threads(work: Callable[[int], None], count: int, started: list[threading.
             thread.join(0.2)
 
 
-def stop_threads(threads: list[threading.Thread], stop: threading.Event, trials: Trials) -> None:
+def stop_threads(threads: list[threading.Thread], stop: threading.Event, processes: Trials) -> None:
     """Stop every worker: no more trials, the running ones ended, each thread back (so none tells a trial after)."""
     stop.set()
-    trials.stop()
+    processes.stop()
     for thread in threads:
         thread.join(STOP_GRACE)
 
 
 def in_workspaces(
-    root: Path, dataset: str, items: list[Any], each: Any, workers: int, doing: str, trials: Trials
+    root: Path, dataset: str, items: list[Any], each: Any, workers: int, doing: str, processes: Trials
 ) -> None:
     """`each(workspace, item)` for every item, on `workers` threads, each in a workspace of its own; the first
     failure (or Ctrl-C, or SIGTERM) stops the rest and is raised in one line."""
@@ -401,14 +415,14 @@ def in_workspaces(
             stop.set()
 
     threads: list[threading.Thread] = []
-    try:
-        with stopped_by_signals():
+    with stopped_by_signals():
+        try:
             on_threads(work, min(workers, len(items)), threads)
-    except KeyboardInterrupt:
-        stop_threads(threads, stop, trials)
-        raise DataError(f"{doing}: interrupted; run it again to go on") from None
-    finally:
-        shutil.rmtree(root / WORKSPACES / dataset, ignore_errors=True)
+        except KeyboardInterrupt:
+            stop_threads(threads, stop, processes)
+            raise DataError(f"{doing}: interrupted; run it again to go on") from None
+        finally:
+            shutil.rmtree(root / WORKSPACES / dataset, ignore_errors=True)
     if failures:
         raise failures[0]
 
@@ -465,6 +479,8 @@ def load(root: Path, dataset: str, config: SearchConfig, storage: Storage) -> An
         return optuna.load_study(study_name=name, storage=study_storage(storage.url))
     except KeyError:
         raise DataError(f"{storage.shown} holds no study {name} (no search of {dataset} ran at HEAD)") from None
+    except Exception as error:  # an unreachable database, whatever the storage raises
+        raise storage_error(storage, error) from None
 
 
 def write_summary(root: Path, dataset: str, storage: str | None = None) -> Path | None:
@@ -507,17 +523,9 @@ def open_study(storage: Storage, name: str, config: SearchConfig, workers: int, 
 
 
 def storage_error(storage: Storage, error: Exception) -> DataError:
-    """A storage's failure in one line: the library's first line, the URL's password (wherever the library
-    repeated it) masked."""
+    """A storage's failure in one line: the library's first line, with the URL's password masked."""
     said = f"--storage {storage.shown}: {type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
-    from sqlalchemy.engine import make_url
-
-    if not storage.url.startswith("journal:"):
-        parsed = make_url(storage.url)
-        for secret in [parsed.password, *(v for k, v in parsed.query.items() if "password" in k.lower())]:
-            if secret and len(str(secret)) >= 4:  # a shorter one would mask letters of every word
-                said = said.replace(str(secret), "***")
-    return DataError(one_line(said)[:300])
+    return DataError(one_line(scrub(said, storage.url))[:300])
 
 
 def searched_start(dataset: str, config: SearchConfig, params: Params) -> dict[str, Any] | None:
@@ -526,7 +534,7 @@ def searched_start(dataset: str, config: SearchConfig, params: Params) -> dict[s
     start = {}
     for path, distribution in config.space.items():
         value: Any = params.model_dump()
-        for key in path.split(".")[0:]:
+        for key in path.split("."):
             if isinstance(value, dict) and key in value:
                 value = value[key]
             elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
@@ -602,10 +610,10 @@ def search(
     check_space(root, dataset, config)
     check_workspace(root, params)
     where = resolve_storage(root, dataset, storage, Path.cwd())
+    trials = trials or config.trials
+    workers = min(workers or config.workers, trials)  # a worker more than the trials would clone for nothing
     with one_search(root, dataset):
-        return searching(
-            root, dataset, params, config, where, trials or config.trials, workers or config.workers, report
-        )
+        return searching(root, dataset, params, config, where, trials, workers, report)
 
 
 def searching(
@@ -624,8 +632,8 @@ def searching(
     from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
     from optuna.trial import TrialState
 
-    if config.sampler == "grid":
-        trials = min(trials, grid_size(config))
+    trials = min(trials, most_trials(config))
+    workers = min(workers, trials)
     direction = "maximize" if better(config.metric) > 0 else "minimize"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -643,12 +651,12 @@ def searching(
         study.set_user_attr("tag", secrets.token_hex(3))
     if storage.own:  # the project's own journal, its lock held: a trial still running is a dead search's
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            study.tell(stale.number, state=TrialState.FAIL)
-            ask_again(study, stale)
+            give_back(study, stale)
     storage_file = root / WORKSPACES / dataset / "storage"
     storage_file.parent.mkdir(parents=True, exist_ok=True)
-    storage_file.touch(mode=0o600)
-    storage_file.write_text(storage.url)  # for the train stage's pruning: no URL in a child's environment
+    storage_file.unlink(missing_ok=True)
+    with os.fdopen(os.open(storage_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as private:
+        private.write(storage.url)  # for the train stage's pruning: no URL in a child's environment
     every = reporting_every(config, dataset, params)
     processes, lock, stop, failures, mine = Trials(), threading.Lock(), threading.Event(), [], {}
 
@@ -666,6 +674,8 @@ def searching(
                 theirs = [trial for trial in running if trial.number not in mine]
                 return WAIT if theirs and finished() < trials and is_heartbeat_enabled(study._storage) else None
             trial = study.ask()
+            if is_heartbeat_enabled(study._storage):  # at once: a machine dying before its first beat is found too
+                study._storage.record_heartbeat(trial._trial_id)
             values = {path: suggest(trial, path, d) for path, d in config.space.items()}
             if not repeated(study, trial.number, values):
                 mine[trial.number] = trial
@@ -696,6 +706,10 @@ def searching(
                 with lock:
                     if stop.is_set() and error:  # cut short: told as failed below, its point asked again
                         return
+                    if study._storage.get_trial(trial._trial_id).state != TrialState.RUNNING:
+                        del mine[trial.number]  # another machine failed it as silent, and asked its point again
+                        report(Outcome(trial.number, values, experiment, config.metric, None, "silent too long"))
+                        continue
                     trial.set_user_attr("experiment", experiment)
                     if error:
                         trial.set_user_attr("error", error)
@@ -710,29 +724,52 @@ def searching(
             stop.set()
 
     threads: list[threading.Thread] = []
-    try:
-        with stopped_by_signals():
+    with stopped_by_signals():
+        try:
             on_threads(work, workers, threads)
-    except KeyboardInterrupt:
-        stop_threads(threads, stop, processes)
-        raise DataError(
-            f"search of {dataset} {INTERRUPTED} (trials done: {finished()}); run it again to resume"
-        ) from None
-    finally:
-        stop.set()
-        with lock:
-            for number, trial in list(mine.items()):  # this search's trials that did not finish: asked again
-                told(study, number, None, TrialState.FAIL)
-                ask_again(study, trial)
-            mine.clear()
-        shutil.rmtree(root / WORKSPACES / dataset, ignore_errors=True)
+        except KeyboardInterrupt:
+            stop_threads(threads, stop, processes)
+            raise DataError(
+                f"search of {dataset} {INTERRUPTED} (trials done: {finished()}); run it again to resume"
+            ) from None
+        finally:
+            stop.set()
+            try:
+                with lock:
+                    for trial in mine.values():  # this search's trials that did not finish: asked again
+                        give_back(study, trial)
+                    mine.clear()
+            finally:
+                shutil.rmtree(root / WORKSPACES / dataset, ignore_errors=True)  # the storage file with them
     if failures:
-        raise failures[0]
+        problem = failures[0]
+        if isinstance(problem, TinynetsError):
+            raise problem
+        said = f"search of {dataset}: {type(problem).__name__}: {(str(problem).strip().splitlines() or [''])[0]}"
+        raise DataError(one_line(scrub(said, storage.url))[:300]) from problem  # a database's, say: masked
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not completed:
         return None
     best = study.best_trial
     return Outcome(best.number, best.params, best.user_attrs["experiment"], config.metric, best.value)
+
+
+def most_trials(config: SearchConfig) -> int | float:
+    """How many trials a search can ask without repeating a point: a grid's, or any space of ints and choices,
+    its number of points; a space with a float range, no end."""
+    if config.sampler == "grid" or all(d.type in ("int", "choice") for d in config.space.values()):
+        return grid_size(config)
+    return math.inf
+
+
+def give_back(study: Any, trial: Any) -> None:
+    """Fail a trial this search cannot finish and queue its point to be asked again, unless it ended already (a
+    machine that found it silent failed it, and queued its point)."""
+    from optuna.trial import TrialState
+
+    if study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
+        told(study, trial.number, None, TrialState.FAIL)
+        ask_again(study, trial)
 
 
 def repeated(study: Any, number: int, values: dict[str, Any]) -> bool:
@@ -767,7 +804,10 @@ def status(root: Path, dataset: str, storage: str | None = None) -> list[str]:
         raise storage_error(where, error) from None
     lines = [f"{dataset}: studies in {where.shown}" if names else f"{dataset}: no study in {where.shown} yet"]
     for name in names:
-        study = optuna.load_study(study_name=name, storage=made)
+        try:
+            study = optuna.load_study(study_name=name, storage=made)
+        except Exception as error:  # the database went away meanwhile
+            raise storage_error(where, error) from None
         tried = [
             t
             for t in study.get_trials(deepcopy=False)

@@ -19,9 +19,8 @@ from typing import Any
 import yaml
 
 from tinynets.common import paths
-from tinynets.common.errors import ConfigError, DataError
+from tinynets.common.errors import DataError
 from tinynets.params import SearchConfig
-from tinynets.rules import one_line
 
 STORAGE_VARIABLE = "TINYNETS_STORAGE"  # a storage URL kept out of the command line (and out of shell history)
 ENVIRONMENT_FILES = ("requirements.txt", "pyproject.toml", "dvc.yaml")  # decide a trial's result beside its deps
@@ -49,8 +48,30 @@ def masked(url: str) -> str:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         return "<a URL SQLAlchemy cannot read>"
-    secret = {key: "***" for key in parsed.query if "password" in key.lower()}
+    secret = {key: "***" for key in parsed.query if "pass" in key.lower()}  # password, passwd
     return parsed.update_query_dict(secret).render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (a library's message) with the storage URL shown masked, and its password, wherever the message
+    repeated it (plain or percent-encoded), as ***."""
+    if url.startswith("journal:"):
+        return text
+    from urllib.parse import quote
+
+    from sqlalchemy.engine import make_url
+
+    text = text.replace(url, masked(url))
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return text
+    secrets = [parsed.password, *(value for key, value in parsed.query.items() if "pass" in key.lower())]
+    for secret in filter(None, map(str, secrets)):
+        if len(secret) >= 4:  # a shorter one would mask letters of every word
+            for form in {secret, quote(secret, safe="")}:
+                text = text.replace(form, "***")
+    return text
 
 
 def resolve_storage(root: Path, dataset: str, given: str | None, cwd: Path) -> Storage:
@@ -67,8 +88,10 @@ def resolve_storage(root: Path, dataset: str, given: str | None, cwd: Path) -> S
         if not spec:
             raise DataError(f"--storage @{source}: the file is empty (it should hold one storage URL)")
     if not spec:
-        journal = root / paths.JOURNALS / f"{dataset}.journal"
+        journal, before = root / paths.JOURNALS / f"{dataset}.journal", root / paths.SEARCHES / f"{dataset}.journal"
         journal.parent.mkdir(parents=True, exist_ok=True)
+        if before.exists() and not journal.exists():  # where the first searches kept it
+            before.rename(journal)
         return Storage(f"journal:{journal}", f"journal:{journal.relative_to(root)}", own=True)
     if spec.startswith("journal:"):
         path = (cwd / spec.removeprefix("journal:")).resolve()
@@ -259,14 +282,3 @@ def ask_again(study: Any, trial: Any) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExperimentalWarning)
             RetryHeartbeatStaleTrialCallback()(study, frozen)
-
-
-def check_metric(dataset: str, metric: str, written: list[str]) -> None:
-    """Refuse a search metric the dataset does not write on its validation split."""
-    if metric not in written:
-        raise ConfigError(
-            one_line(
-                f"params.yaml: search.{dataset}.metric: {dataset} writes no validation {metric} "
-                f"(it writes {', '.join(written)})"
-            )
-        )

@@ -27,7 +27,8 @@ class Pruned(TrainingError):
 
 def pruner(name: str, every: int) -> Any:
     """Optuna's pruner by name: median (the median of the trials' values at an epoch), halving (successive
-    halving), or none; none prunes before its warm-up, a tenth of the reports (`every` epochs apart)."""
+    halving), or none. Neither of the first two prunes before its warm-up: a tenth of the reports (`every`
+    epochs apart)."""
     import optuna
 
     warmup = every * max(1, round(REPORTS * WARMUP))
@@ -63,20 +64,22 @@ class Reporter:
     """Called after each epoch of the watched run: every `every` epochs (the search sets it, alike for all its
     trials), reports the search's validation metric, in its own sign, and raises Pruned when told."""
 
-    def __init__(self, name: str, metric: str, trial: Any, every: int, measure: Callable[[Any], float]) -> None:
+    def __init__(self, name: str, metric: str, trial: Any, every: int, measure: Callable[[Any], float | None]) -> None:
         self.name, self.metric, self.trial, self.every, self.measure = name, metric, trial, every, measure
 
     def __call__(self, run: Any) -> None:
         if run.epoch % self.every:
             return
         value = self.measure(run)
+        if value is None:  # a metric this dataset does not write: the search says so after the trial
+            return
         self.trial.report(value, run.epoch)
         if self.trial.should_prune():
             said = f"validation {self.metric} {value:.4g} behind the others'"
             raise Pruned(f"{self.name}: pruned at epoch {run.epoch} ({said})")
 
 
-def measure(metric: str, loss: str, x_valid: Any, y_valid: Any, info: Path) -> Callable[[Any], float]:
+def measure(metric: str, loss: str, x_valid: Any, y_valid: Any, info: Path) -> Callable[[Any], float | None]:
     """How a run's validation `metric` is read now: the loss from its history, any other metric scored as the
     evaluate stage scores it (in the target's units), from the model's validation outputs."""
     if metric == "loss":
@@ -88,9 +91,10 @@ def measure(metric: str, loss: str, x_valid: Any, y_valid: Any, info: Path) -> C
     described = read_json(info)
     classes, y_true = described.get("classes"), own_terms(y_valid, described)
 
-    def scored(run: Any) -> float:
+    def scored(run: Any) -> float | None:
         outputs = eval_outputs(run.model, x_valid).float().cpu().numpy()
-        return float(headline_metrics(y_true, outputs, loss, classes, described)[metric])
+        value = headline_metrics(y_true, outputs, loss, classes, described).get(metric)
+        return None if value is None else float(value)
 
     return scored
 
