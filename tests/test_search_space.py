@@ -373,3 +373,45 @@ def test_a_librarys_message_never_shows_the_storage_password_in_any_form():
     said = f"could not connect to {url} as bob with password p@ss:w0rd (p%40ss%3Aw0rd)"
     shown = scrub(said, url)
     assert "p@ss" not in shown and "p%40ss" not in shown and "postgresql://bob:***@db.example/studies" in shown
+
+
+def test_a_search_of_a_dataset_out_of_run_is_refused_before_any_trial(tmp_path):
+    from conftest import tiny_params
+
+    from tinynets.common.errors import ConfigError
+    from tinynets.rules import parse_params
+    from tinynets.search import check_search
+
+    params = tiny_params(["circles"])
+    params["datasets"]["iris"]["train"]["valid_size"] = 0.2
+    params["search"] = {"iris": {"space": SPACE}}
+    with pytest.raises(ConfigError, match=r"^params.yaml: run: lacks iris, so no trial would train it: add it"):
+        check_search(tmp_path, "iris", parse_params(params))
+
+
+def test_a_stop_waits_for_each_worker_to_tell_its_trial_even_when_ctrl_c_cut_the_wait():
+    import signal
+    import threading
+    import time
+
+    from tinynets.search import Trials, on_threads, stop_threads
+
+    told: list[str] = []
+
+    def work(worker: int) -> None:
+        time.sleep(1.0)  # a trial ending just as the stop comes: it is told before the stop cleans up
+        told.append(f"worker {worker}")
+
+    def interrupt(number, frame):
+        raise KeyboardInterrupt
+
+    returned: list[threading.Event] = []
+    before = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(KeyboardInterrupt):
+            on_threads(work, 2, returned)
+    finally:
+        signal.signal(signal.SIGALRM, before)
+    stop_threads(returned, threading.Event(), Trials())
+    assert sorted(told) == ["worker 0", "worker 1"]

@@ -374,23 +374,33 @@ def confirm(
     return set(names.values()), config.metric
 
 
-def on_threads(work: Callable[[int], None], count: int, started: list[threading.Thread]) -> None:
-    """`work(worker)` for each of `count` workers on threads of their own (added to `started`), until all return.
-    The threads are joined a fifth of a second at a time, so that Ctrl-C reaches this (the main) thread at once."""
-    started.extend(threading.Thread(target=work, args=(worker,), daemon=True) for worker in range(count))
-    for thread in started:
-        thread.start()
-    for thread in started:
-        while thread.is_alive():
-            thread.join(0.2)
+def on_threads(work: Callable[[int], None], count: int, finished: list[threading.Event]) -> None:
+    """`work(worker)` for each of `count` workers on threads of their own, until all return; each sets its event
+    in `finished` when it does. The events are waited on a fifth of a second at a time, so that Ctrl-C reaches
+    this (the main) thread at once: not Thread.join, which a KeyboardInterrupt can leave believing a live thread
+    has ended (CPython's bpo-45274 clean-up)."""
+
+    def run(worker: int, done: threading.Event) -> None:
+        try:
+            work(worker)
+        finally:
+            done.set()
+
+    finished.extend(threading.Event() for _ in range(count))
+    for worker, done in enumerate(finished):
+        threading.Thread(target=run, args=(worker, done), daemon=True).start()
+    for done in finished:
+        while not done.wait(0.2):
+            pass
 
 
-def stop_threads(threads: list[threading.Thread], stop: threading.Event, processes: Trials) -> None:
-    """Stop every worker: no more trials, the running ones ended, each thread back (so none tells a trial after)."""
+def stop_threads(finished: list[threading.Event], stop: threading.Event, processes: Trials) -> None:
+    """Stop every worker: no more trials, the running ones ended, each worker back (so none tells a trial after
+    the stop's own clean-up)."""
     stop.set()
     processes.stop()
-    for thread in threads:
-        thread.join(STOP_GRACE)
+    for done in finished:
+        done.wait(STOP_GRACE)
 
 
 def in_workspaces(
@@ -414,12 +424,12 @@ def in_workspaces(
                 failures.append(problem)
             stop.set()
 
-    threads: list[threading.Thread] = []
+    finished: list[threading.Event] = []
     with stopped_by_signals():
         try:
-            on_threads(work, min(workers, len(items)), threads)
+            on_threads(work, min(workers, len(items)), finished)
         except KeyboardInterrupt:
-            stop_threads(threads, stop, processes)
+            stop_threads(finished, stop, processes)
             raise DataError(f"{doing}: interrupted; run it again to go on") from None
         finally:
             shutil.rmtree(root / WORKSPACES / dataset, ignore_errors=True)
@@ -723,12 +733,12 @@ def searching(
             failures.append(problem)
             stop.set()
 
-    threads: list[threading.Thread] = []
+    returned: list[threading.Event] = []
     with stopped_by_signals():
         try:
-            on_threads(work, workers, threads)
+            on_threads(work, workers, returned)
         except KeyboardInterrupt:
-            stop_threads(threads, stop, processes)
+            stop_threads(returned, stop, processes)
             raise DataError(
                 f"search of {dataset} {INTERRUPTED} (trials done: {finished()}); run it again to resume"
             ) from None
