@@ -359,7 +359,10 @@ def test_an_apply_that_would_lose_work_is_refused_before_any_trial_runs(searchab
     assert searched.stderr.startswith("error: --apply would overwrite models/iris.safetensors, which differ")
 
 
-def test_a_relative_storage_is_the_callers_directory_and_a_metric_never_written_is_refused_first(searchable):
+def test_a_relative_storage_is_the_callers_directory_in_a_non_ascii_project_and_an_unwritten_metric_is_refused_first(
+    searchable,
+):
+    searchable = searchable.rename(searchable.parent / "prøjekt med mellemrum")  # DVC writes its config as ASCII
     params = yaml.safe_load((searchable / "params.yaml").read_text())
     params["search"]["iris"] |= {"metric": "roc_auc"}  # iris has three classes: no ROC AUC
     (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -41,6 +41,7 @@ from tinynets.studies import (
     STORAGE_VARIABLE,
     Storage,
     ask_again,
+    cause,
     git,
     grid_size,
     mark_new,
@@ -179,7 +180,9 @@ def workspace(root: Path, dataset: str, worker: int) -> Path:
     head = git(root, "rev-parse", "HEAD").strip()
     git(root, "clone", "--quiet", "--shared", "--no-checkout", str(root), str(path))
     git(path, "checkout", "--quiet", "--detach", head)
-    tool(path, "dvc", "cache", "dir", "--local", tool(root, "dvc", "cache", "dir").strip())
+    cache = tool(root, "dvc", "cache", "dir").strip()
+    # relative: DVC writes its config as ASCII, and a project's path may not be (the cache's usually is inside it)
+    tool(path, "dvc", "cache", "dir", "--local", os.path.relpath(cache, path))
     return path
 
 
@@ -237,9 +240,7 @@ class Trials:
 def failure(log: Path, status: int) -> str:
     """A failed trial's cause in one line, from its log: the first error line, else an exception's last line."""
     lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-    said = [line for line in lines if line.startswith(("error: ", "ERROR: "))]
-    raised = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", line)]
-    return one_line((said or raised[-1:] or [f"dvc exp run exited {status}"])[0])
+    return cause(lines, otherwise=f"dvc exp run exited {status}")
 
 
 def run_trial(

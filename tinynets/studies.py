@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import yaml
 from tinynets.common import paths
 from tinynets.common.errors import DataError
 from tinynets.params import SearchConfig
+from tinynets.rules import one_line
 
 STORAGE_VARIABLE = "TINYNETS_STORAGE"  # a storage URL kept out of the command line (and out of shell history)
 ENVIRONMENT_FILES = ("requirements.txt", "pyproject.toml", "dvc.yaml")  # decide a trial's result beside its deps
@@ -114,13 +116,24 @@ def resolve_storage(root: Path, dataset: str, given: str | None, cwd: Path) -> S
     return Storage(text, masked(text), own=False)
 
 
+ERROR_LINE = re.compile(r"^(error:|ERROR:|fatal:|!)")  # ours and argparse's, DVC's, git's, a refused git push
+RAISED_LINE = re.compile(r"^[\w.]+(Error|Exception|Interrupt)\b")  # a traceback's last line
+
+
+def cause(lines: list[str], otherwise: str) -> str:
+    """What a failed command said went wrong, on one line: its first error line, else the last exception it raised,
+    else `otherwise`."""
+    said = [line for line in lines if ERROR_LINE.match(line)]
+    raised = [line for line in lines if RAISED_LINE.match(line)]
+    return one_line((said or raised[-1:] or [otherwise])[0])
+
+
 def tool(root: Path, *command: str) -> str:
     """A git or dvc command's output, run in `root`; its failure as one line (the first that says an error)."""
     done = subprocess.run(command, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
-        said = [line for line in lines if line.startswith(("error:", "fatal:", "ERROR:", "!"))]
-        raise DataError(f"{' '.join(command[:2])}: {(said or lines or ['failed'])[0]}")
+        raise DataError(f"{' '.join(command[:2])}: {cause(lines, otherwise=(lines or ['failed'])[0])}")
     return done.stdout
 
 
