@@ -43,8 +43,9 @@ def module_file(module: str, root: Path = ROOT) -> Path | None:
     return None
 
 
-def import_closure(module: str) -> set[str]:
-    """The project files a stage module runs: its own and every project module it imports, transitively."""
+def import_closure(module: str, cut: str | None = None) -> set[str]:
+    """The project files a stage module runs: its own and every project module it imports, transitively (but
+    module `cut` and what only it imports)."""
     todo, seen = [module_file(module)], set()
     while todo:
         path = todo.pop()
@@ -54,6 +55,8 @@ def import_closure(module: str) -> set[str]:
         for name in imported_modules(path):
             parts = name.split(".")
             for end in range(1, len(parts) + 1):  # a module's packages run first: their __init__.py too
+                if ".".join(parts[:end]) == cut:
+                    break
                 found = module_file(".".join(parts[:end]))
                 if found is not None:
                     todo.append(found)

@@ -27,8 +27,10 @@ ITEM = "${item}"
 # fingerprinted with everything the run depends on; sources keep downloads under data/raw/.
 NOT_INPUTS = {"validate": ("data/features/",), "train": ("checkpoints/",), "prepare": ("data/raw/",)}
 # Code a stage runs only inside a search trial, to decide whether to stop it (pruning.measure: a trial's metric,
-# scored as evaluate scores it, from the features' info): a stopped trial writes nothing, and one that runs to
-# its end writes what it would unwatched, so no output depends on it and an edit to scoring retrains nothing.
+# scored as evaluate scores it, from the features' info, data/features/<ds>.json, which no audited run reads as
+# none runs a trial): a stopped trial writes nothing, and one that runs to its end writes what it would
+# unwatched, so no output depends on it and an edit to scoring retrains nothing. Exempt: what only that import
+# brings in (a module the stage imports otherwise too must still be a dependency).
 IN_A_TRIAL = {"train": "tinynets.evaluation.scoring"}
 
 
@@ -63,10 +65,7 @@ def problems(
     nothing justifies. `reads`: the repo files its processes opened (None: check the code alone). `digested`:
     by settings file, the files whose sha256 it holds (a user's CSV: validate hashes it into the settings)."""
     closure = import_closure(stage.module)
-    trial_only = {  # what only a trial runs: the trial's code that dvc.yaml does not list for the stage
-        path for path in (import_closure(IN_A_TRIAL[stage.name]) if stage.name in IN_A_TRIAL else ())
-        if not any(covers(dep, path) for dep in stage.deps)
-    }  # fmt: skip
+    trial_only = closure - import_closure(stage.module, cut=IN_A_TRIAL.get(stage.name))  # imported for it alone
     found = [f"{stage.name} imports {path}, which is not a dependency" for path in sorted(closure - trial_only)
              if not any(covers(dep, path) for dep in deps)]  # fmt: skip
     for dep in deps:

@@ -246,6 +246,11 @@ def test_a_bad_search_block_fails_in_one_line_before_any_trial(searchable, space
 
 
 def test_a_search_without_a_validation_split_or_with_uncommitted_changes_is_refused(searchable):
+    own = searchable / "data/own/målinger.csv"  # a user's file git does not track, named as a Dane would
+    own.write_text("x,y\n1,2\n")
+    with pytest.raises(DataError, match=re.escape("would not see data/own/målinger.csv: commit them")):
+        search(searchable, "iris")
+    own.unlink()
     params = yaml.safe_load((searchable / "params.yaml").read_text())
     params["datasets"]["iris"]["train"]["epochs"] = 7  # a change the trials, run from HEAD, would not see
     (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -289,6 +294,7 @@ def test_an_interrupted_search_leaves_no_experiment_half_made_no_process_and_ask
     second = tinynets(searchable, "search", "iris")  # the same search twice in one project
     assert second.returncode == 2 and second.stdout == ""
     assert second.stderr.startswith(f"error: a search of iris runs in this project already (pid {process.pid}, since ")
+    assert not (searchable / "search/iris.json").exists()  # the first one's summary is its own to write
     cut = running(f"-n {prefix}")  # a trial runs now (unless one just ended)
     stop(process.pid)
     _, stderr = process.communicate(timeout=120)

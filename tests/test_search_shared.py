@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 import optuna
@@ -106,16 +107,28 @@ def test_two_machines_share_one_study_in_postgresql_ask_no_point_twice_and_one_c
     a = machine_a(tmp_path)
     b = machine_b(tmp_path)
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
-    # b dies mid-trial (SIGKILL to it and its trial's processes: the machine lost); the URL from the environment
+    # b dies mid-trial (SIGKILL to it and its trial's processes: the machine lost); the URL from the environment,
+    # its password in it
+    secret = urllib.parse.quote(PASSWORD, safe="")
+    with_password = url.replace("tinynets@", f"tinynets:{secret}@")
     doomed = subprocess.Popen(
-        ["tinynets", "search", "iris"], cwd=b, env=tool_env(b) | {"TINYNETS_STORAGE": url}, **pipes
+        ["tinynets", "search", "iris"], cwd=b, env=tool_env(b) | {"TINYNETS_STORAGE": with_password}, **pipes
     )
     searching = subprocess.Popen(["tinynets", "search", "iris", "--storage", url], cwd=a, env=tool_env(a), **pipes)
     line = doomed.stdout.readline()
     while line and not TRIAL.match(line.strip()):  # b's first trial ended: its next one runs
         line = doomed.stdout.readline()
     assert line, doomed.stderr.read()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while not (trial_processes := [pid for pid in processes_in(b) if pid != doomed.pid]):
+        assert time.monotonic() < deadline, "b's next trial never started"
+        time.sleep(0.05)
+    time.sleep(0.5)  # its stages start: the password in none's arguments or environment
+    trial_processes = [pid for pid in processes_in(b) if pid != doomed.pid]
+    for pid in trial_processes:
+        with contextlib.suppress(OSError):
+            seen = Path(f"/proc/{pid}/cmdline").read_bytes() + Path(f"/proc/{pid}/environ").read_bytes()
+            assert secret.encode() not in seen and PASSWORD.encode() not in seen
     for pid in processes_in(b):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -136,6 +149,8 @@ def test_two_machines_share_one_study_in_postgresql_ask_no_point_twice_and_one_c
     names = {trial.user_attrs["experiment"] for trial in tried}
     assert {match.group(5) for found in by_machine for match in found.values()} <= names
 
+    logs = [log.read_text() for log in (b / "search/logs").glob("*.log")]
+    assert logs and not any(secret in log or PASSWORD in log for log in logs)
     b_experiments = {match.group(5) for match in by_machine[1].values()}
     assert b_experiments and b_experiments <= set(iris_experiments(b))
     for repo in (a, b):  # each pushes its experiments (git refs and DVC outputs) to the shared remotes

@@ -86,6 +86,32 @@ def test_a_resumed_search_asks_what_an_uninterrupted_one_would_and_never_an_earl
     assert all(point not in points[:index] for index, point in enumerate(points))
 
 
+@pytest.mark.parametrize("kind", ["random", "tpe"])
+def test_a_space_of_ints_is_asked_every_point_once_though_tpe_keeps_proposing_its_best(kind):
+    import optuna
+
+    from tinynets.search import ask_point
+    from tinynets.studies import sampler
+
+    search = config(sampler=kind)
+    search.space.pop(LR)  # hidden units alone: 31 points
+    study = optuna.create_study(sampler=sampler(search, 1))
+    asked = []
+    while got := ask_point(study, search, "iris"):
+        trial, values = got
+        trial.set_user_attr("experiment", f"iris-{trial.number}")  # as the search marks a trial it ran
+        study.tell(trial, (values[HIDDEN] - 12) ** 2)
+        asked.append(values[HIDDEN])
+    assert sorted(asked) == list(range(2, 33))
+
+
+def test_a_datasets_studies_are_its_own_not_those_of_a_dataset_named_alike():
+    from tinynets.studies import of_dataset
+
+    assert of_dataset("sunspots-3f9a2c", "sunspots")
+    assert not of_dataset("sunspots-long-3f9a2c", "sunspots") and not of_dataset("sunspots-3f9a2c-x", "sunspots")
+
+
 def test_two_processes_on_one_study_never_ask_the_same_point():
     import optuna
 
@@ -250,6 +276,11 @@ def test_a_storage_comes_from_the_callers_directory_a_file_or_the_environment(tm
     monkeypatch.delenv(STORAGE_VARIABLE)
     own = resolve_storage(tmp_path, "iris", None, caller)
     assert own.own and own.url == f"journal:{tmp_path}/search/journals/iris.journal"
+    named = resolve_storage(tmp_path, "iris", "journal:../search/journals/iris.journal", caller)
+    assert (named.url, named.own) == (own.url, True)  # the project's own journal, named
+    assert not resolve_storage(tmp_path, "iris", "journal:iris.journal", tmp_path).own
+    monkeypatch.setenv("HOME", str(caller))
+    assert resolve_storage(tmp_path, "iris", "journal:~/s.log", tmp_path).url == f"journal:{caller}/s.log"
     with pytest.raises(DataError, match=r"^--storage: its password holds an @: write it as %40"):
         resolve_storage(tmp_path, "iris", "postgresql://bob:p@ss@db.example/studies", caller)
     with pytest.raises(DataError, match=r"^--storage @nothing: cannot read .*nothing \(No such file"):
@@ -304,7 +335,7 @@ def test_a_count_on_the_command_line_is_a_whole_number_from_1(tmp_path, args, sa
     assert done.stderr == f"error: tinynets search: {said} (see tinynets search --help)\n"
 
 
-def test_a_study_outlives_commits_of_its_search_block_summary_and_notes_but_not_of_what_trials_compute(tmp_path):
+def test_a_study_outlives_commits_of_its_search_block_summary_notes_and_metrics_but_not_of_its_inputs(tmp_path):
     import subprocess
 
     import optuna
@@ -321,24 +352,26 @@ def test_a_study_outlives_commits_of_its_search_block_summary_and_notes_but_not_
         return study_inputs(tmp_path)
 
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    (tmp_path / "search").mkdir()
-    (tmp_path / "tinynets").mkdir()
+    for folder in ("search", "tinynets", "metrics"):
+        (tmp_path / folder).mkdir()
     train = {"foreach": "${run}", "do": {"deps": ["tinynets", "settings/${item}/train.json"]}}
-    stage = {"stages": {"train": train, "plot": {"deps": ["search", "tinynets"]}}}  # plot draws the summaries
+    evaluate = {"deps": ["tinynets"], "metrics": [{"metrics": {"cache": False}}]}  # committed to git
+    stage = {"stages": {"train": train, "evaluate": evaluate, "plot": {"deps": ["search", "metrics", "tinynets"]}}}
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(stage))
     params = {"datasets": {"iris": {"train": {"lr": 0.5}}}, "search": {"iris": {"trials": 10}}}
-    first = commit(params, {"tinynets/models.py": "a net"})
-    kept = commit(params | {"search": {"iris": {"trials": 12}}}, {"search/iris.json": "{}", "NOTES.md": "an idea"})
-    assert kept == first  # more trials, a summary, a note: the same study
+    first = commit(params, {"tinynets/models.py": "a net", "metrics/iris.json": '{"loss": 0.3}'})
+    more = {"search/iris.json": "{}", "NOTES.md": "an idea", "metrics/iris.json": '{"loss": 0.2}'}
+    kept = commit(params | {"search": {"iris": {"trials": 12}}}, more)
+    assert kept == first  # more trials, a summary, a note, the metrics of a new run: the same study
     assert commit(params | {"datasets": {"iris": {"train": {"lr": 0.4}}}}) != first  # what a trial computes from
     changed = commit(params, {"tinynets/models.py": "another net"})
     search = SearchConfig.model_validate(
         {"space": {"datasets.iris.train.lr": {"type": "uniform", "low": 0, "high": 1}}}
     )
-    study = optuna.create_study(study_name="iris-before")
+    study = optuna.create_study(study_name="iris-0b1f0e")
     mark_new(study, first, search)
     said = why_new("iris", study._storage, changed, search)
-    assert said == "tinynets/models.py changed since iris-before (0 trials)"
+    assert said == "tinynets/models.py changed since iris-0b1f0e (0 trials)"
 
 
 def test_a_space_of_few_points_is_searched_once_each_and_a_float_range_has_no_end():
@@ -394,7 +427,7 @@ def test_a_stop_waits_for_each_worker_to_tell_its_trial_even_when_ctrl_c_cut_the
     import threading
     import time
 
-    from tinynets.search import Trials, on_threads, stop_threads
+    from tinynets.search import TrialProcesses, on_threads, stop_threads
 
     told: list[str] = []
 
@@ -413,5 +446,5 @@ def test_a_stop_waits_for_each_worker_to_tell_its_trial_even_when_ctrl_c_cut_the
             on_threads(work, 2, returned)
     finally:
         signal.signal(signal.SIGALRM, before)
-    stop_threads(returned, threading.Event(), Trials())
+    stop_threads(returned, threading.Event(), TrialProcesses())
     assert sorted(told) == ["worker 0", "worker 1"]

@@ -167,25 +167,20 @@ def search(args: argparse.Namespace) -> None:
 
         check_apply(root)  # refused now, not after every trial has run
 
-    def summarized(quietly: bool = False) -> Path | None:
+    def summarized() -> Path | None:
         """The summary written from the study as it stands; None when no trial ended, or when it could not be
-        written (said in one line, unless `quietly`)."""
+        written (said in one line)."""
         try:
             return write_summary(root, args.dataset, args.storage)
         except Exception as error:
-            if not quietly:
-                from tinynets.studies import resolve_storage, scrub
+            from tinynets.studies import resolve_storage, scrub
 
-                url = resolve_storage(root, args.dataset, args.storage, Path.cwd()).url
-                said = f"{type(error).__name__}: {one_line(scrub(str(error), url))[:200]}"
-                print(f"warning: {paths.of(args.dataset).search_summary} not written ({said})", file=sys.stderr)
+            url = resolve_storage(root, args.dataset, args.storage, Path.cwd()).url
+            said = f"{type(error).__name__}: {one_line(scrub(str(error), url))[:200]}"
+            print(f"warning: {paths.of(args.dataset).search_summary} not written ({said})", file=sys.stderr)
             return None
 
-    try:
-        best = searched(root, args.dataset, args.trials, args.workers, args.storage, report)
-    except BaseException:  # a search stopped midway (Ctrl-C, a failure) leaves the summary of the trials that ended
-        summarized(quietly=True)  # if the study can be read at all: the search's own error says what went wrong
-        raise
+    best = searched(root, args.dataset, args.trials, args.workers, args.storage, report)  # stopped: it summarizes
     summary = summarized()
     if best is not None:
         print(f"{args.dataset}: best {described(best)}; `tinynets compare {args.dataset}` tells its lead from noise")

@@ -294,7 +294,8 @@ class SearchConfig(Strict):
     seed: int = 0  # the sampler's (each trial's sampler is seeded by it and the trial's number)
     n_startup_trials: Annotated[int, Field(ge=0)] = 5  # TPE: random trials before it models the good ones
     multivariate: bool = True  # TPE: models the params together (they interact: lr and batch size, say)
-    constant_liar: bool | None = None  # TPE: counts running trials as bad ones, so workers spread; null: on with 2+
+    constant_liar: bool | None = None  # TPE: counts running trials as bad ones, so workers spread; null: on with
+    # 2+ workers or a storage given with --storage (other machines' trials run at once too)
     grace: Annotated[int, Field(ge=2)] = 60  # seconds a trial on a database may be silent (its machine died?)
 
 

@@ -10,9 +10,11 @@ time.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import math
 import os
+import random
 import re
 import secrets
 import shutil
@@ -44,13 +46,16 @@ from tinynets.studies import (
     cause,
     git,
     grid_size,
+    grid_values,
     mark_new,
+    of_dataset,
     resolve_storage,
     sampler,
     scrub,
     study_inputs,
     study_name,
     tool,
+    trial_seed,
     why_new,
 )
 from tinynets.training.pruning import ENVIRONMENT, REPORTS, study_storage
@@ -150,7 +155,11 @@ def check_workspace(root: Path, params: Params) -> None:
     """Refuse what a trial's workspace (a clone of HEAD) would not see: uncommitted changes to tracked files (but
     to the search blocks, summaries and dvc.lock, from which no trial computes anything), and a user's own data
     files that git does not track."""
-    status = git(root, "status", "--porcelain", "--untracked-files=all").splitlines()
+    entries, status = iter(git(root, "status", "--porcelain", "-z", "--untracked-files=all").split("\0")), []
+    for entry in filter(None, entries):  # -z: each path as it is, not quoted (a name like "prø.csv")
+        status.append(entry)
+        if {"R", "C"} & set(entry[:2]):
+            next(entries, None)  # a rename's or copy's former path
     changed = [line[3:] for line in status if not line.startswith("??") or line[3:].startswith(f"{OWN_DATA}/")]
     changed = [path for path in changed if not path.startswith(NOT_TRIAL_INPUTS)]
     if "params.yaml" in changed:
@@ -196,7 +205,7 @@ def publish(workspace: Path, root: Path, name: str) -> None:
     git(workspace, "push", "--quiet", str(root), f"{made[0]}:{made[0]}")
 
 
-class Trials:
+class TrialProcesses:
     """The processes of a search's trials, each in a session of its own (so that a Ctrl-C meant for the search
     reaches them only through it): started, waited for, and stopped together."""
 
@@ -250,12 +259,12 @@ def run_trial(
     metric: str,
     name: str,
     values: dict[str, Any],
-    processes: Trials,
+    processes: TrialProcesses,
     watched: dict[str, Any] | None = None,
 ) -> tuple[float | None, str]:
-    """`dvc exp run` one trial in its workspace, its output in search/logs/NAME.log, and push its experiment to the
-    project at `root`: the validation metric, or None and why not (with where its log is). `watched` names the
-    trial for its train stage to report to (pruning)."""
+    """`dvc exp run` one trial in its workspace, its output in search/logs/NAME.log of the project at `root`: the
+    validation metric, or None and why not (with where its log is); `publish` then pushes its experiment. `watched`
+    names the trial for its train stage to report to (pruning)."""
     git(workspace, "checkout", "--quiet", "--", ".")  # the last trial's params.yaml and dvc.lock back to HEAD's
     sets = [arg for path, value in values.items() for arg in ("-S", override(path, value))]
     command = ["dvc", "exp", "run", "-n", name, *sets]  # not --quiet: the log keeps every stage's output
@@ -276,19 +285,27 @@ def run_trial(
     value = valid.get(metric)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None, f"its validation {metric} is {value}"  # no experiment is pushed for it
-    publish(workspace, root, name)
     return float(value), ""
 
 
-def told(study: Any, trial: Any, value: float | None, state: Any) -> None:
-    """Tell the study how a trial ended. Optuna's grid sampler stops the study after its last point, which the
-    ask-and-tell interface refuses with a RuntimeError (optuna#5141) once the trial is stored: that one is no
-    error here, as the search asks no more trials than the grid has."""
-    try:  # skip_if_finished: another machine may have failed it as silent meanwhile
-        study.tell(trial, value if state.name == "COMPLETE" else None, state=state, skip_if_finished=True)
-    except RuntimeError as problem:
-        if "Study.stop" not in str(problem):
+def told(study: Any, trial: Any, value: float | None, state: Any) -> bool:
+    """Tell the study how a trial (asked, or read from the study) ended; False when it had ended already (another
+    machine failed it as silent, and queued its point). Optuna's grid sampler stops the study after its last point,
+    which the ask-and-tell interface refuses with a RuntimeError (optuna#5141) once the trial is stored: that one
+    is no error here, as the search asks no more trials than the grid has."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.samplers import GridSampler
+
+    if study._storage.get_trial(trial._trial_id).state.is_finished():
+        return False
+    try:  # skip_if_finished and UpdateFinishedTrialError: it ended since
+        study.tell(trial.number, value if state.name == "COMPLETE" else None, state=state, skip_if_finished=True)
+    except UpdateFinishedTrialError:
+        return False
+    except RuntimeError:
+        if not isinstance(study.sampler, GridSampler):
             raise
+    return True
 
 
 @contextmanager
@@ -360,13 +377,14 @@ def confirm(
     names = {trial.number: f"{trial.user_attrs['experiment']}-confirm" for trial in best}
     todo = [trial for trial in best if names[trial.number] not in made]
     repeats = {f"++datasets.{dataset}.train.repeats": CONFIRM_REPEATS}  # ++: set even where params.yaml omits it
-    processes = Trials()
+    processes = TrialProcesses()
 
     def rerun(path: Path, trial: Any) -> None:
         name = names[trial.number]
         _, error = run_trial(root, path, dataset, config.metric, name, {**trial.params, **repeats}, processes)
         if error:
             raise DataError(f"{name}: {error}")
+        publish(path, root, name)
         report(f"{dataset}: confirmed trial {trial.number} with {CONFIRM_REPEATS} seeds [{name}]")
 
     doing = f"confirming {dataset}'s best trials"
@@ -395,7 +413,7 @@ def on_threads(work: Callable[[int], None], count: int, finished: list[threading
             pass
 
 
-def stop_threads(finished: list[threading.Event], stop: threading.Event, processes: Trials) -> None:
+def stop_threads(finished: list[threading.Event], stop: threading.Event, processes: TrialProcesses) -> None:
     """Stop every worker: no more trials, the running ones ended, each worker back (so none tells a trial after
     the stop's own clean-up)."""
     stop.set()
@@ -405,7 +423,7 @@ def stop_threads(finished: list[threading.Event], stop: threading.Event, process
 
 
 def in_workspaces(
-    root: Path, dataset: str, items: list[Any], each: Any, workers: int, doing: str, processes: Trials
+    root: Path, dataset: str, items: list[Any], each: Any, workers: int, doing: str, processes: TrialProcesses
 ) -> None:
     """`each(workspace, item)` for every item, on `workers` threads, each in a workspace of its own; the first
     failure (or Ctrl-C, or SIGTERM) stops the rest and is raised in one line."""
@@ -499,6 +517,11 @@ def write_summary(root: Path, dataset: str, storage: str | None = None) -> Path 
     search/<dataset>.json, for the plot and report stages; None (nothing written) when no trial has ended."""
     config = load_params(root / "params.yaml").search[dataset]
     study = load(root, dataset, config, resolve_storage(root, dataset, storage, Path.cwd()))
+    return summary_of(root, dataset, study, config)
+
+
+def summary_of(root: Path, dataset: str, study: Any, config: SearchConfig) -> Path | None:
+    """Write `study`'s summary to search/<dataset>.json; None (nothing written) when no trial has ended."""
     written = summary(study, dataset, config)
     if not written["trials"]:
         return None
@@ -520,7 +543,7 @@ def open_study(storage: Storage, name: str, config: SearchConfig, workers: int, 
             study = optuna.create_study(
                 study_name=name,
                 storage=made,
-                sampler=sampler(config, workers),
+                sampler=sampler(config, workers if storage.own else max(workers, 2)),  # shared: others run too
                 direction=direction,
                 load_if_exists=True,
             )
@@ -539,7 +562,7 @@ def storage_error(storage: Storage, error: Exception) -> DataError:
     return DataError(one_line(scrub(said, storage.url))[:300])
 
 
-def searched_start(dataset: str, config: SearchConfig, params: Params) -> dict[str, Any] | None:
+def searched_start(config: SearchConfig, params: Params) -> dict[str, Any] | None:
     """params.yaml's own values of the searched params, when each lies in the space: a new study's trial 0, so
     the search's best is weighed against where the user started."""
     start = {}
@@ -655,45 +678,39 @@ def searching(
     if new:
         report(f"{dataset}: a new study {name} ({why_new(dataset, study._storage, inputs, config)})")
         mark_new(study, inputs, config)
-        start = searched_start(dataset, config, params) if config.sampler != "grid" else None
-        if start is not None and not study.trials:
+        start = searched_start(config, params) if config.sampler != "grid" else None  # a grid has its own order
+        if start is not None:
             study.enqueue_trial(start, user_attrs={"start": True})  # trial 0: where params.yaml stands
+        elif config.sampler != "grid":
+            report(f"{dataset}: params.yaml's point lies outside the space: trial 0 is drawn like the others")
     if "tag" not in study.user_attrs:  # names its experiments: a new study (a journal deleted) makes new names
         study.set_user_attr("tag", secrets.token_hex(3))
     if storage.own:  # the project's own journal, its lock held: a trial still running is a dead search's
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             give_back(study, stale)
-    storage_file = root / WORKSPACES / dataset / "storage"
-    storage_file.parent.mkdir(parents=True, exist_ok=True)
-    storage_file.unlink(missing_ok=True)
-    with os.fdopen(os.open(storage_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as private:
-        private.write(storage.url)  # for the train stage's pruning: no URL in a child's environment
+    storage_file = root / WORKSPACES / dataset / "storage"  # for the train stage's pruning: in no child's environment
     every = reporting_every(config, dataset, params)
-    processes, lock, stop, failures, mine = Trials(), threading.Lock(), threading.Event(), [], {}
+    processes, lock, stop, failures, mine = TrialProcesses(), threading.Lock(), threading.Event(), [], {}
 
     def finished() -> int:  # a trial cut short by an interruption is told as failed, but was never tried
         ended = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED))
         return sum("experiment" in trial.user_attrs for trial in ended)
 
     def asked() -> tuple[Any, dict[str, Any]] | str | None:
-        """A new trial and its point, none an earlier trial asked; None when the study has its trials, or WAIT
-        while only other machines' trials run, which may yet fall silent and be asked again."""
-        for _ in range(100):
-            fail_stale_trials(study)  # on a database: a trial whose machine fell silent, failed and asked again
-            running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-            if finished() + len(running) >= trials:
-                theirs = [trial for trial in running if trial.number not in mine]
-                return WAIT if theirs and finished() < trials and is_heartbeat_enabled(study._storage) else None
-            trial = study.ask()
-            if is_heartbeat_enabled(study._storage):  # at once: a machine dying before its first beat is found too
-                study._storage.record_heartbeat(trial._trial_id)
-            values = {path: suggest(trial, path, d) for path, d in config.space.items()}
-            if not repeated(study, trial.number, values):
-                mine[trial.number] = trial
-                return trial, values
-            trial.set_user_attr("repeats_a_point", True)
-            told(study, trial, None, TrialState.FAIL)  # never run; the next trial is seeded otherwise
-        raise DataError(f"search of {dataset}: the sampler proposed only points already tried: the space is spent")
+        """A new trial and its point, none an earlier trial asked; None when the study has its trials (or the
+        search stops), or WAIT while only other machines' trials run, which may yet fall silent and be asked
+        again."""
+        if stop.is_set():
+            return None
+        fail_stale_trials(study)  # on a database: a trial whose machine fell silent, failed and asked again
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if finished() + len(running) >= trials:
+            theirs = [trial for trial in running if trial.number not in mine]
+            return WAIT if theirs and finished() < trials and is_heartbeat_enabled(study._storage) else None
+        got = ask_point(study, config, dataset)
+        if got:
+            mine[got[0].number] = got[0]
+        return got
 
     def work(worker: int) -> None:
         try:
@@ -710,39 +727,45 @@ def searching(
                 experiment = f"{dataset}-{study.user_attrs['tag']}-{trial.number}"
                 watched = {"storage_file": str(storage_file), "study": name, "trial": trial.number}
                 watched |= {"pruner": config.pruner, "dataset": dataset, "metric": config.metric, "every": every}
-                with get_heartbeat_thread(trial._trial_id, study._storage):
+                with get_heartbeat_thread(trial._trial_id, study._storage):  # until it is told
                     value, error = run_trial(
                         root, workspace_path, dataset, config.metric, experiment, values, processes, watched
                     )
-                with lock:
-                    if stop.is_set() and error:  # cut short: told as failed below, its point asked again
-                        return
-                    if study._storage.get_trial(trial._trial_id).state != TrialState.RUNNING:
-                        del mine[trial.number]  # another machine failed it as silent, and asked its point again
-                        report(Outcome(trial.number, values, experiment, config.metric, None, "silent too long"))
-                        continue
-                    trial.set_user_attr("experiment", experiment)
-                    if error:
-                        trial.set_user_attr("error", error)
-                    pruned = PRUNED.search(error)
-                    state = TrialState.PRUNED if pruned else TrialState.FAIL if error else TrialState.COMPLETE
-                    error = pruned.group(0) if pruned else error
-                    told(study, trial, value, state)
-                    del mine[trial.number]
-                    report(Outcome(trial.number, values, experiment, config.metric, value, error))
-        except Exception as problem:  # a worker's failure ends the search, said in the main thread
-            failures.append(problem)
+                    with lock:
+                        if stop.is_set() and error:  # cut short: told as failed below, its point asked again
+                            return
+                        if study._storage.get_trial(trial._trial_id).state != TrialState.RUNNING:
+                            del mine[trial.number]  # another machine failed it as silent, and asks its point again
+                            report(Outcome(trial.number, values, experiment, config.metric, None, "silent too long"))
+                            continue  # so it is no experiment: that point's would be its second
+                        if not error:
+                            publish(workspace_path, root, experiment)
+                        trial.set_user_attr("experiment", experiment)
+                        if error:
+                            trial.set_user_attr("error", error)
+                        pruned = PRUNED.search(error)
+                        state = TrialState.PRUNED if pruned else TrialState.FAIL if error else TrialState.COMPLETE
+                        error = pruned.group(0) if pruned else error
+                        told(study, trial, value, state)
+                        del mine[trial.number]
+                        report(Outcome(trial.number, values, experiment, config.metric, value, error))
+        except Exception as problem:  # a worker's failure ends the search (the others' trials cut short, their
+            failures.append(problem)  # points asked again), said in the main thread
             stop.set()
+            processes.stop()
 
     returned: list[threading.Event] = []
     with stopped_by_signals():
         try:
+            storage_file.parent.mkdir(parents=True, exist_ok=True)
+            storage_file.unlink(missing_ok=True)
+            with os.fdopen(os.open(storage_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as private:
+                private.write(storage.url)
             on_threads(work, workers, returned)
         except KeyboardInterrupt:
             stop_threads(returned, stop, processes)
-            raise DataError(
-                f"search of {dataset} {INTERRUPTED} (trials done: {finished()}); run it again to resume"
-            ) from None
+            said = f"search of {dataset} {INTERRUPTED} (trials done: {finished()}); run it again to resume"
+            failures.insert(0, DataError(said))
         finally:
             stop.set()
             try:
@@ -750,6 +773,9 @@ def searching(
                     for trial in mine.values():  # this search's trials that did not finish: asked again
                         give_back(study, trial)
                     mine.clear()
+                if failures:  # a search stopped midway: the summary of the trials that ended, if it can be written
+                    with suppress(Exception):  # (the stop's own error says what went wrong)
+                        summary_of(root, dataset, study, config)
             finally:
                 shutil.rmtree(root / WORKSPACES / dataset, ignore_errors=True)  # the storage file with them
     if failures:
@@ -778,9 +804,48 @@ def give_back(study: Any, trial: Any) -> None:
     machine that found it silent failed it, and queued its point)."""
     from optuna.trial import TrialState
 
-    if study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
-        told(study, trial.number, None, TrialState.FAIL)
+    if told(study, trial, None, TrialState.FAIL):
         ask_again(study, trial)
+
+
+def ask_point(study: Any, config: SearchConfig, dataset: str) -> tuple[Any, dict[str, Any]] | None:
+    """A new trial and its point, one no earlier trial asked. A point asked before is told failed, never run; in a
+    space of ints and choices an untried point is queued in its place (TPE keeps proposing its best few). None
+    when every point of such a space was asked."""
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+    from optuna.trial import TrialState
+
+    for _ in range(100):
+        trial = study.ask()
+        if is_heartbeat_enabled(study._storage):  # at once: a machine dying before its first beat is found too
+            study._storage.record_heartbeat(trial._trial_id)
+        values = {path: suggest(trial, path, d) for path, d in config.space.items()}
+        if not repeated(study, trial.number, values):
+            return trial, values
+        trial.set_user_attr("repeats_a_point", True)
+        told(study, trial, None, TrialState.FAIL)  # never run; the next trial is seeded otherwise
+        if config.sampler != "grid" and most_trials(config) < math.inf:
+            point = untried(study, config, trial.number)
+            if point is None:
+                return None
+            study.enqueue_trial(point)
+    raise DataError(f"search of {dataset}: the sampler proposed only points already tried: the space is spent")
+
+
+def untried(study: Any, config: SearchConfig, number: int) -> dict[str, Any] | None:
+    """A point of a space of ints and choices that no trial asked or waits to ask, drawn with trial `number`'s
+    seed; None when every point was asked."""
+    from optuna.trial import TrialState
+
+    asked = [
+        trial.params or trial.system_attrs.get("fixed_params", {})
+        for trial in study.get_trials(deepcopy=False)
+        if not (trial.state == TrialState.FAIL and "experiment" not in trial.user_attrs)  # never tried
+    ]
+    values = itertools.product(*map(grid_values, config.space.values()))
+    points = (dict(zip(config.space, point, strict=True)) for point in values)
+    left = [point for point in points if point not in asked]
+    return random.Random(trial_seed(config.seed, number)).choice(left) if left else None
 
 
 def repeated(study: Any, number: int, values: dict[str, Any]) -> bool:
@@ -810,7 +875,7 @@ def status(root: Path, dataset: str, storage: str | None = None) -> list[str]:
     current = study_name(dataset, config, inputs)
     try:
         made = study_storage(where.url)
-        names = [n for n in optuna.get_all_study_names(made) if n.startswith(f"{dataset}-")]
+        names = [n for n in optuna.get_all_study_names(made) if of_dataset(n, dataset)]
     except Exception as error:  # an unreachable database, whatever the storage raises
         raise storage_error(where, error) from None
     lines = [f"{dataset}: studies in {where.shown}" if names else f"{dataset}: no study in {where.shown} yet"]

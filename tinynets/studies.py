@@ -96,8 +96,9 @@ def resolve_storage(root: Path, dataset: str, given: str | None, cwd: Path) -> S
             before.rename(journal)
         return Storage(f"journal:{journal}", f"journal:{journal.relative_to(root)}", own=True)
     if spec.startswith("journal:"):
-        path = (cwd / spec.removeprefix("journal:")).resolve()
-        return Storage(f"journal:{path}", f"journal:{path}", own=False)
+        path = (cwd / Path(spec.removeprefix("journal:")).expanduser()).resolve()
+        own = path == (root / paths.JOURNALS / f"{dataset}.journal").resolve()  # named, but the project's own
+        return Storage(f"journal:{path}", f"journal:{path}", own=own)
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -156,20 +157,23 @@ def grid_size(config: SearchConfig) -> int:
 
 def study_inputs(root: Path) -> dict[str, str]:
     """What HEAD's trials compute from, by path: the git blob of every tracked file a dvc.yaml stage depends on
-    (but the search summaries, which only plot and report draw), of dvc.yaml and the pinned requirements, and
-    params.yaml's content without its search blocks. A commit that changes none of them (a README line, a
-    summary, dvc.lock, more trials) keeps the study."""
+    that no stage writes (not the metrics, nor the search summaries, that plot and report draw), of dvc.yaml and
+    the pinned requirements, and params.yaml's content without its search blocks. A commit that changes none of
+    them (a README line, new metrics, a summary, dvc.lock, more trials) keeps the study."""
     stages = yaml.safe_load(git(root, "show", "HEAD:dvc.yaml")) or {}
-    deps = set()
+    deps, made = set(), set()
     for stage in (stages.get("stages") or {}).values():
         body = stage.get("do", stage)
         deps |= {dep for dep in body.get("deps", []) if isinstance(dep, str) and "${" not in dep}
+        for kind in ("outs", "metrics", "plots"):
+            made |= {next(iter(out)) if isinstance(out, dict) else out for out in body.get(kind, [])}
     deps -= {"params.yaml", str(paths.SEARCHES)}  # the summaries plot and report draw: no trial's metric
     listed = git(root, "ls-tree", "-r", "-z", "HEAD", "--", *sorted(deps), *ENVIRONMENT_FILES) if deps else ""
     inputs = {}
     for entry in filter(None, listed.split("\0")):
         meta, path = entry.split("\t", 1)
-        inputs[path] = meta.split()[2]
+        if not any(path == out or path.startswith(f"{out}/") for out in made):  # a stage's result (metrics/)
+            inputs[path] = meta.split()[2]
     params = yaml.safe_load(git(root, "show", "HEAD:params.yaml")) or {}
     params.pop("search", None)
     inputs["params.yaml (but search:)"] = digest(params)
@@ -192,12 +196,17 @@ def study_name(dataset: str, config: SearchConfig, inputs: dict[str, str]) -> st
     return f"{dataset}-{digest({**decided(config), 'inputs': inputs})[:6]}"
 
 
+def of_dataset(name: str, dataset: str) -> bool:
+    """Whether a study named `name` is one of `dataset`'s (not of a dataset whose name starts alike)."""
+    return re.fullmatch(rf"{re.escape(dataset)}-[0-9a-f]{{6}}", name) is not None
+
+
 def why_new(dataset: str, storage: Any, inputs: dict[str, str], config: SearchConfig) -> str:
     """Why a search starts a new study: what changed since the dataset's latest study in this storage."""
     import optuna
 
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
-    others = [s for s in summaries if s.study_name.startswith(f"{dataset}-") and "inputs" in s.user_attrs]
+    others = [s for s in summaries if of_dataset(s.study_name, dataset) and "inputs" in s.user_attrs]
     if not others:
         return "the first study of this dataset here"
     latest = max(others, key=lambda s: s.user_attrs.get("created", 0))
