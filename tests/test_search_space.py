@@ -374,6 +374,19 @@ def test_a_study_outlives_commits_of_its_search_block_summary_notes_and_metrics_
     assert said == "tinynets/models.py changed since iris-0b1f0e (0 trials)"
 
 
+def test_a_machine_that_would_call_trials_silent_sooner_than_the_study_says_is_refused():
+    import optuna
+
+    from tinynets.common.errors import ConfigError
+    from tinynets.studies import check_grace, mark_new
+
+    study = optuna.create_study(study_name="iris-0b1f0e")
+    mark_new(study, {}, config(grace=60))
+    check_grace(study, "iris", config(grace=60))
+    with pytest.raises(ConfigError, match=r"^params.yaml: search.iris.grace: 6 here, but study iris-0b1f0e was made "):
+        check_grace(study, "iris", config(grace=6))
+
+
 def test_a_space_of_few_points_is_searched_once_each_and_a_float_range_has_no_end():
     from tinynets.search import most_trials
 

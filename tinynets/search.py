@@ -44,6 +44,7 @@ from tinynets.studies import (
     Storage,
     ask_again,
     cause,
+    check_grace,
     git,
     grid_size,
     grid_values,
@@ -683,6 +684,7 @@ def searching(
             study.enqueue_trial(start, user_attrs={"start": True})  # trial 0: where params.yaml stands
         elif config.sampler != "grid":
             report(f"{dataset}: params.yaml's point lies outside the space: trial 0 is drawn like the others")
+    check_grace(study, dataset, config)
     if "tag" not in study.user_attrs:  # names its experiments: a new study (a journal deleted) makes new names
         study.set_user_attr("tag", secrets.token_hex(3))
     if storage.own:  # the project's own journal, its lock held: a trial still running is a dead search's

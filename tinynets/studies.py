@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from tinynets.common import paths
-from tinynets.common.errors import DataError
+from tinynets.common.errors import ConfigError, DataError
 from tinynets.params import SearchConfig
 from tinynets.rules import one_line
 
@@ -222,7 +222,18 @@ def mark_new(study: Any, inputs: dict[str, str], config: SearchConfig) -> None:
     """Record in a new study what it was made from, so that a later one can say what changed."""
     study.set_user_attr("inputs", inputs)
     study.set_user_attr("search", json.loads(json.dumps(decided(config))))
+    study.set_user_attr("grace", config.grace)  # every machine must wait alike before failing another's trial
     study.set_user_attr("created", time.time())
+
+
+def check_grace(study: Any, dataset: str, config: SearchConfig) -> None:
+    """Refuse a grace other than the study's: a machine quicker to call a trial silent fails others' live ones."""
+    made_with = study.user_attrs.get("grace", config.grace)
+    if made_with != config.grace:
+        raise ConfigError(
+            f"params.yaml: search.{dataset}.grace: {config.grace} here, but study {study.study_name} was made with "
+            f"{made_with}: every machine on a study waits alike"
+        )
 
 
 def trial_seed(seed: int, number: int) -> int:
