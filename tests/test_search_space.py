@@ -228,6 +228,14 @@ def test_searching_epochs_keeps_every_trial_reporting_at_the_same_epochs():
             {"space": {"datasets.iris.train.loss": {"type": "choice", "values": ["cross_entropy", "nll"]}}},
             "search.iris.space.datasets.iris.train.loss: changes what trials are scored on",
         ),
+        (
+            {"space": {LR: {"type": "choice", "values": [0.3, 0.1, 0.3]}}},  # TPE would spend itself on one point
+            f"search.iris.space.{LR}.values: lists 0.3 twice",
+        ),
+        (
+            {"space": {LR: {"type": "uniform", "low": 0.1, "high": float("inf")}}},  # YAML's .inf
+            f"search.iris.space.{LR}.high: must be a finite number",
+        ),
     ],
 )
 def test_a_search_that_would_score_trials_unalike_or_on_nothing_is_refused_in_one_line(block, expected):
@@ -285,6 +293,11 @@ def test_a_storage_comes_from_the_callers_directory_a_file_or_the_environment(tm
         resolve_storage(tmp_path, "iris", "postgresql://bob:p@ss@db.example/studies", caller)
     with pytest.raises(DataError, match=r"^--storage @nothing: cannot read .*nothing \(No such file"):
         resolve_storage(tmp_path, "iris", "@nothing", caller)
+    for memory in ("sqlite://", "sqlite:///"):  # each process would see a study of its own
+        with pytest.raises(DataError, match=r": a database in memory keeps no study: name a file$"):
+            resolve_storage(tmp_path, "iris", memory, caller)
+    with pytest.raises(DataError, match=r"^--storage '': give a storage URL, or leave --storage out"):
+        resolve_storage(tmp_path, "iris", "", caller)  # `--storage "$URL"`, URL unset
 
 
 def test_a_second_search_of_a_dataset_in_one_project_is_refused_naming_the_first(tmp_path):
@@ -309,6 +322,11 @@ def test_a_failed_trials_line_says_its_cause_from_its_whole_log(tmp_path):
     log = tmp_path / "trial.log"
     log.write_text("Traceback (most recent call last):\n  File ...\nKeyError: 'hidden'\n")
     assert failure(log, 255) == "KeyError: 'hidden'"
+    raised = "RuntimeError: value cannot be converted to type float without overflow"
+    log.write_text(f"Traceback (most recent call last):\n{raised}\nERROR: failed to reproduce 'train@iris'\n")
+    assert failure(log, 255) == raised  # the cause, not DVC's word that the stage failed
+    log.write_text("ERROR: failed to reproduce 'train@iris': python -m stages.train iris, exited with -9\n")
+    assert failure(log, 255).startswith("ERROR: failed to reproduce 'train@iris'")  # killed: no traceback
     log.write_text("iris: epoch 1\nerror: iris: training diverged at epoch 3\nERROR: failed to reproduce\n")
     assert failure(log, 255) == "error: iris: training diverged at epoch 3"
     log.write_text("")
@@ -341,7 +359,7 @@ def test_a_study_outlives_commits_of_its_search_block_summary_notes_and_metrics_
     import optuna
 
     from tinynets.params import SearchConfig
-    from tinynets.studies import mark_new, study_inputs, why_new
+    from tinynets.studies import mark_new, mark_searched, study_inputs, why_new
 
     def commit(params: dict, written: dict[str, str] | None = None) -> dict:
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
@@ -368,10 +386,14 @@ def test_a_study_outlives_commits_of_its_search_block_summary_notes_and_metrics_
     search = SearchConfig.model_validate(
         {"space": {"datasets.iris.train.lr": {"type": "uniform", "low": 0, "high": 1}}}
     )
-    study = optuna.create_study(study_name="iris-0b1f0e")
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(study_name="iris-0b1f0e", storage=storage)
     mark_new(study, first, search)
-    said = why_new("iris", study._storage, changed, search)
-    assert said == "tinynets/models.py changed since iris-0b1f0e (0 trials)"
+    wider = SearchConfig.model_validate({"space": {"datasets.iris.train.lr": {"type": "uniform", "low": 0, "high": 2}}})
+    mark_new(optuna.create_study(study_name="iris-1c2d3e", storage=storage), first, wider)  # a newer study
+    mark_searched(study)  # the first space again: its study resumed since
+    said = why_new("iris", storage, changed, search)
+    assert said == "tinynets/models.py changed since iris-0b1f0e (0 trials)"  # not "and the space"
 
 
 def test_a_machine_that_would_call_trials_silent_sooner_than_the_study_says_is_refused():

@@ -3,6 +3,7 @@ rules here, what no single key's type can say. Every mistake is reported as one 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, get_args
 
@@ -175,7 +176,16 @@ def _run_names_are_defined(params: Params) -> None:
 
 def _search_fits(search: SearchConfig, dataset: DatasetConfig) -> None:
     for path, distribution in search.space.items():
-        if distribution.type != "choice" and distribution.high <= distribution.low:
+        if distribution.type == "choice":
+            values = distribution.values
+            repeated = [value for index, value in enumerate(values) if value in values[:index]]
+            if repeated:  # a point twice: the space would seem larger than it is
+                raise FieldProblem(f"space.{path}.values", f"lists {repeated[0]!r} twice")
+            continue
+        for end in ("low", "high"):
+            if not math.isfinite(getattr(distribution, end)):
+                raise FieldProblem(f"space.{path}.{end}", "must be a finite number")
+        if distribution.high <= distribution.low:
             raise FieldProblem(f"space.{path}.high", f"must be above low ({distribution.low})")
         if search.sampler == "grid" and distribution.type not in ("choice", "int"):
             kind = distribution.type

@@ -49,6 +49,7 @@ from tinynets.studies import (
     grid_size,
     grid_values,
     mark_new,
+    mark_searched,
     of_dataset,
     resolve_storage,
     sampler,
@@ -685,6 +686,7 @@ def searching(
         elif config.sampler != "grid":
             report(f"{dataset}: params.yaml's point lies outside the space: trial 0 is drawn like the others")
     check_grace(study, dataset, config)
+    mark_searched(study)
     if "tag" not in study.user_attrs:  # names its experiments: a new study (a journal deleted) makes new names
         study.set_user_attr("tag", secrets.token_hex(3))
     if storage.own:  # the project's own journal, its lock held: a trial still running is a dead search's

@@ -81,6 +81,8 @@ def resolve_storage(root: Path, dataset: str, given: str | None, cwd: Path) -> S
     journal file. A relative path in it is the caller's directory's (`cwd`), as a shell would read it: a trial
     runs elsewhere and must open the same study."""
     spec = given if given is not None else os.environ.get(STORAGE_VARIABLE, "")
+    if given is not None and not given.strip():  # `--storage "$URL"` with URL unset: not the project's journal
+        raise DataError("--storage '': give a storage URL, or leave --storage out for the project's own journal")
     if spec.startswith("@"):
         source = cwd / spec[1:]
         try:
@@ -111,22 +113,27 @@ def resolve_storage(root: Path, dataset: str, given: str | None, cwd: Path) -> S
             f"--storage {masked(spec)}: not a storage URL (e.g. postgresql://HOST/DB, sqlite:///FILE)"
         ) from None
     database = url.database or ""
-    if url.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not database.startswith("file:"):
-        url = url.set(database=str((cwd / database).resolve()))  # an absolute path stays as it is
+    if url.get_backend_name() == "sqlite":
+        if database in ("", ":memory:") or "mode=memory" in str(url):
+            raise DataError(f"--storage {masked(spec)}: a database in memory keeps no study: name a file")
+        if not database.startswith("file:"):
+            url = url.set(database=str((cwd / database).resolve()))  # an absolute path stays as it is
     text = url.render_as_string(hide_password=False)
     return Storage(text, masked(text), own=False)
 
 
-ERROR_LINE = re.compile(r"^(error:|ERROR:|fatal:|!)")  # ours and argparse's, DVC's, git's, a refused git push
+SAID_LINE = re.compile(r"^error:")  # a stage's own one-line error, or argparse's
 RAISED_LINE = re.compile(r"^[\w.]+(Error|Exception|Interrupt)\b")  # a traceback's last line
+TOOL_LINE = re.compile(r"^(ERROR:|fatal:)")  # DVC's (for a stage: "failed to reproduce"), git's
 
 
 def cause(lines: list[str], otherwise: str) -> str:
-    """What a failed command said went wrong, on one line: its first error line, else the last exception it raised,
-    else `otherwise`."""
-    said = [line for line in lines if ERROR_LINE.match(line)]
+    """What a failed command said went wrong, on one line: a stage's own error, else the last exception raised,
+    else DVC's or git's error, else `otherwise`."""
+    said = [line for line in lines if SAID_LINE.match(line)]
     raised = [line for line in lines if RAISED_LINE.match(line)]
-    return one_line((said or raised[-1:] or [otherwise])[0])
+    tool = [line for line in lines if TOOL_LINE.match(line)]
+    return one_line((said or raised[-1:] or tool or [otherwise])[0])
 
 
 def tool(root: Path, *command: str) -> str:
@@ -202,14 +209,14 @@ def of_dataset(name: str, dataset: str) -> bool:
 
 
 def why_new(dataset: str, storage: Any, inputs: dict[str, str], config: SearchConfig) -> str:
-    """Why a search starts a new study: what changed since the dataset's latest study in this storage."""
+    """Why a search starts a new study: what changed since the dataset's study a search last ran in this storage."""
     import optuna
 
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
     others = [s for s in summaries if of_dataset(s.study_name, dataset) and "inputs" in s.user_attrs]
     if not others:
         return "the first study of this dataset here"
-    latest = max(others, key=lambda s: s.user_attrs.get("created", 0))
+    latest = max(others, key=lambda s: s.user_attrs.get("searched", s.user_attrs.get("created", 0)))
     before, changes = latest.user_attrs["inputs"], []
     changes += [path for path in sorted(set(before) | set(inputs)) if before.get(path) != inputs.get(path)]
     was = latest.user_attrs.get("search", {})
@@ -224,6 +231,11 @@ def mark_new(study: Any, inputs: dict[str, str], config: SearchConfig) -> None:
     study.set_user_attr("search", json.loads(json.dumps(decided(config))))
     study.set_user_attr("grace", config.grace)  # every machine must wait alike before failing another's trial
     study.set_user_attr("created", time.time())
+
+
+def mark_searched(study: Any) -> None:
+    """Record that a search runs in this study now: the one a later new study says what changed since."""
+    study.set_user_attr("searched", time.time())
 
 
 def check_grace(study: Any, dataset: str, config: SearchConfig) -> None:
