@@ -212,6 +212,18 @@ def test_searching_epochs_keeps_every_trial_reporting_at_the_same_epochs():
     assert reporting_every(parsed.search["iris"], "iris", parsed) == 100
 
 
+def test_a_scaler_is_searchable_as_it_leaves_the_validation_rows_and_the_metrics_units_alone():
+    from conftest import tiny_params
+
+    from tinynets.rules import parse_params
+
+    params = tiny_params(["iris"])
+    params["datasets"]["iris"]["train"]["valid_size"] = 0.2
+    scalers = {"datasets.iris.data.scaler": {"type": "choice", "values": ["standard", "none"]}}
+    params["search"] = {"iris": {"space": scalers}}
+    assert list(parse_params(params).search["iris"].space) == ["datasets.iris.data.scaler"]
+
+
 @pytest.mark.parametrize(
     ("block", "expected"),
     [
@@ -227,6 +239,10 @@ def test_searching_epochs_keeps_every_trial_reporting_at_the_same_epochs():
         (
             {"space": {"datasets.iris.train.loss": {"type": "choice", "values": ["cross_entropy", "nll"]}}},
             "search.iris.space.datasets.iris.train.loss: changes what trials are scored on",
+        ),
+        (
+            {"space": {"datasets.iris.data.target_scaler": {"type": "choice", "values": ["none", "standard"]}}},
+            "search.iris.space.datasets.iris.data.target_scaler: changes what trials are scored on",
         ),
         (
             {"space": {LR: {"type": "choice", "values": [0.3, 0.1, 0.3]}}},  # TPE would spend itself on one point

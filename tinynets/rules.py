@@ -201,13 +201,15 @@ def _search_fits(search: SearchConfig, dataset: DatasetConfig) -> None:
         )
     for path in search.space:
         setting = path.split(".", 2)[-1]
-        if setting.startswith(SCORED_ON) or (setting == "train.loss" and search.metric == "loss"):
+        in_units = setting in ("train.loss", "data.target_scaler") and search.metric == "loss"  # the loss's units
+        if (setting.startswith(SCORED_ON) and setting not in SCALERS) or in_units:
             raise FieldProblem(
                 f"space.{path}", "changes what trials are scored on (the validation rows or the loss): not searchable"
             )
 
 
 SCORED_ON = ("data.", "train.valid_size")  # a dataset's settings that decide its validation rows
+SCALERS = ("data.scaler", "data.target_scaler")  # but these, fitted on the train rows (metrics in the target's units)
 
 
 def validation_metrics(dataset: DatasetConfig) -> list[str]:
