@@ -12,8 +12,8 @@ from typing import Any
 
 from tinynets import experiments
 from tinynets.common.errors import DataError
-from tinynets.experiments import WORKSPACE, Experiment, read_experiments, row_values
-from tinynets.ranking import ROW_VALUES, Ranked, better, differing, metric_values, rank, short, verdict
+from tinynets.experiments import WORKSPACE, Experiment, read_experiments
+from tinynets.ranking import Ranked, better, differing, metric_values, rank, short, verdict
 
 
 @dataclass(frozen=True)
@@ -98,11 +98,7 @@ def compare(
     entries = rank(rows, dataset, metric, head, all_commits)
     ranked = [entry for entry in entries if not entry.reason]
     if len(ranked) >= 2:  # named by what differs between the ranked ones (not what all of them set)
-        top, values = ranked[:2], None
-        if metric in ROW_VALUES:
-            best, second = (row_values(root, entry.experiment, dataset, ROW_VALUES[metric]) for entry in top)
-            values = (best, second) if best is not None and second is not None else None
-        said = verdict(*top, metric, differing([entry.experiment for entry in ranked]), dataset, values)
+        said = verdict(*ranked[:2], metric, differing([entry.experiment for entry in ranked]), dataset)
     elif ranked:
         said = f"only {ranked[0].experiment.name} can be ranked: nothing to compare it with"
     else:

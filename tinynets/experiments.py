@@ -3,15 +3,12 @@ validation values, and `dvc exp apply` with the checks that keep uncommitted wor
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from tinynets.common import paths
 from tinynets.common.errors import DataError
@@ -97,21 +94,6 @@ def _distinct(rows: list[Experiment]) -> list[Experiment]:
 
 def _identity(row: Experiment) -> str:
     return json.dumps([row.params, row.scores], sort_keys=True, default=str)
-
-
-def row_values(root: Path, row: Experiment, dataset: str, values: str) -> np.ndarray | None:
-    """An experiment's per-seed, per-row validation values `valid_rows_<values>` (seeds, rows), read from its
-    data/predictions/<dataset>.npz through DVC; None when it holds none."""
-    import dvc.api
-    from dvc.exceptions import DvcException
-
-    try:
-        with dvc.api.open(f"data/predictions/{dataset}.npz", repo=str(root), rev=row.rev, mode="rb") as file:
-            arrays = np.load(io.BytesIO(file.read()))
-    except (DvcException, FileNotFoundError):
-        return None
-    key = f"valid_rows_{values}"
-    return arrays[key] if key in arrays.files else None
 
 
 DERIVED = f"{paths.SEARCHES}/"  # tinynets search's summaries: rewritten from their study, never work to lose

@@ -1,67 +1,75 @@
-"""Is one experiment's lead over another larger than noise? A paired bootstrap over the validation rows and the
-seeds, the two sources of noise behind a validation metric of nets this small.
+"""Is one experiment's lead over another larger than the noise of its seeds? A t-test over the seeds.
 
-Each resample draws the seeds (the same draw for both sides where they share seeds: they are compared as
-pairs) and the validation rows (always the same rows for both sides: each row is a pair), and recomputes the
-difference of the two metrics. The p-value is the two-sided bootstrap p: twice the share of resamples on the
-far side of zero, counted with the observed difference, so it is never 0. A difference seen on one row of 24
-is rarely far from zero once rows are resampled, however often the seeds repeat it.
+The figure the table ranks is each experiment's mean over its seeds of the seed's validation metric, so the
+seeds are what is tested: a paired t-test over the per-seed differences where both ran the same seeds
+(scipy.stats.ttest_rel), Welch's t-test otherwise (ttest_ind, unequal variances). A seed's metric already holds
+the noise of which validation rows its net got right, so nothing is counted twice, and rows that are not
+independent (overlapping forecast windows) need no model of their own. Two-sided: p is the probability, were
+the two configurations equally good, of a difference at least this large either way. Its rate under a true
+null is the level it states (bench/calibration.py; tests/test_noise.py). One seed a side shows no seed noise,
+and seeds that all differ by the same amount show none either: then there is no test, and the verdict says
+why instead of giving a p-value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-RESAMPLES = 4000
-CHUNK = 500  # resamples drawn at once: the row weights of one chunk are CHUNK x rows floats
-SEED = 0  # the bootstrap's own: the same verdict on every run
+LEAST_SEEDS = 2  # each side's, for any test; 3 or more for one that can see a lead of a few standard errors
 
 
 @dataclass(frozen=True)
 class Lead:
-    """A difference of two metrics (a minus b), its bootstrap standard error and two-sided p-value."""
+    """A difference of two experiments' mean metrics (a minus b), its standard error and two-sided p-value over
+    the seeds; `untested` says why there is no test (then error and p-value are None)."""
 
     difference: float
-    error: float
-    pvalue: float
+    error: float | None
+    pvalue: float | None
+    test: str = ""  # which test, in words
+    untested: str = ""
 
 
-def paired_bootstrap(
-    a: np.ndarray,
-    b: np.ndarray,
-    paired_seeds: bool,
-    finish: Callable[[np.ndarray], np.ndarray] = np.asarray,
-    resamples: int = RESAMPLES,
-) -> Lead:
-    """The lead of `a` over `b`, each (seeds, rows): one value per seed and validation row whose mean over the
-    rows is the figure (a row's correctness for accuracy, its absolute error for MAE, ...); `finish` turns
-    such means into the figure (np.sqrt for RMSE). The rows are the same rows on both sides; with
-    `paired_seeds` so are the seeds, in the same order."""
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(f"the two sides hold {a.shape[1]} and {b.shape[1]} rows: not the same validation rows")
-    if paired_seeds and len(a) != len(b):
+def seed_test(a: Sequence[float], b: Sequence[float], paired: bool) -> Lead:
+    """The lead of `a` over `b`, each one experiment's per-seed validation metric; `paired`: the same seeds, in
+    the same order."""
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    difference = float(a.mean() - b.mean())
+    if min(len(a), len(b)) < LEAST_SEEDS:
+        return Lead(difference, None, None, untested="one seed shows no seed noise")
+    if paired and len(a) != len(b):
         raise ValueError(f"{len(a)} and {len(b)} seeds cannot be paired")
-    rows = a.shape[1]
-    generator = np.random.default_rng(SEED)
-    observed = float(finish(a.mean()) - finish(b.mean()))
-    differences = []
-    for start in range(0, resamples, CHUNK):
-        size = min(CHUNK, resamples - start)
-        row_weights = generator.multinomial(rows, np.full(rows, 1 / rows), size=size) / rows  # (size, rows)
-        seeds_a = _seed_weights(generator, len(a), size)
-        seeds_b = seeds_a if paired_seeds else _seed_weights(generator, len(b), size)
-        mean_a = np.einsum("rs,sn,rn->r", seeds_a, a, row_weights)
-        mean_b = np.einsum("rs,sn,rn->r", seeds_b, b, row_weights)
-        differences.append(finish(mean_a) - finish(mean_b))
-    drawn = np.concatenate(differences)
-    below, above = np.count_nonzero(drawn <= 0), np.count_nonzero(drawn >= 0)
-    pvalue = min(1.0, 2 * (min(below, above) + 1) / (resamples + 1))
-    return Lead(observed, float(drawn.std(ddof=1)), pvalue)
+    test = f"paired t over {len(a)} seeds" if paired else f"Welch's t over {len(a)} and {len(b)} seeds"
+    [error], [pvalue] = seed_tests(a[np.newaxis], b[np.newaxis], paired)
+    if np.isnan(pvalue):  # the seeds' noise is unseen, not absent
+        return Lead(difference, None, None, test, untested="the seeds show no spread, so their noise is unseen")
+    return Lead(difference, float(error), float(pvalue), test)
 
 
-def _seed_weights(generator: np.random.Generator, seeds: int, size: int) -> np.ndarray:
-    """Each resample's share of every seed: (size, seeds), rows summing to 1."""
-    return generator.multinomial(seeds, np.full(seeds, 1 / seeds), size=size) / seeds
+def seed_tests(a: np.ndarray, b: np.ndarray, paired: bool) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of `a` and the same row of `b` (a row: one experiment's per-seed figures), the standard error
+    of the difference of their means and its two-sided p-value: scipy's paired t-test, or Welch's; NaN where the
+    seeds show no spread. Whole batches at once, as the calibration simulates them."""
+    import warnings
+
+    import numpy as np
+    from scipy import stats
+
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # no spread: scipy divides by zero
+        if paired:
+            spread = a - b
+            error = spread.std(axis=-1, ddof=1) / np.sqrt(spread.shape[-1])
+            pvalue = stats.ttest_rel(a, b, axis=-1).pvalue
+        else:
+            error = np.sqrt(a.var(axis=-1, ddof=1) / a.shape[-1] + b.var(axis=-1, ddof=1) / b.shape[-1])
+            pvalue = stats.ttest_ind(a, b, axis=-1, equal_var=False).pvalue
+    unseen = ~(error > 0)
+    return np.where(unseen, np.nan, error), np.where(unseen, np.nan, pvalue)

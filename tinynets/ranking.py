@@ -1,5 +1,5 @@
 """Ranking experiments on a validation metric, only those measured alike, and whether the best one's lead over
-the runner-up is larger than the noise of seeds and validation rows (tinynets.noise). Test metrics are carried
+the runner-up is larger than the noise of its seeds (tinynets.noise). Test metrics are carried
 along to be shown, never used to choose."""
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from tinynets import noise
 from tinynets.common.errors import DataError
 from tinynets.experiments import WORKSPACE, Experiment
@@ -19,10 +17,6 @@ from tinynets.experiments import WORKSPACE, Experiment
 HIGHER_IS_BETTER = ("accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc", "r2")
 LOWER_IS_BETTER = ("mae", "rmse", "mse", "mase", "loss")
 NOISE_P = 0.05  # below it, a lead is called unlikely to be noise
-# The metrics whose noise test resamples per-row values (data/predictions/<ds>.npz, `valid_rows_*`): the
-# metric is the mean of those values over the rows, then `_finish`ed
-ROW_VALUES = {"accuracy": "correct", "mae": "abs_error", "mase": "abs_error", "mse": "sq_error", "loss": "loss"}
-ROW_VALUES |= {"rmse": "sq_error"}
 
 
 def better(metric: str) -> int:
@@ -157,45 +151,21 @@ def seeds(entry: Ranked, metric: str) -> list[str]:
     return sorted(per_seed, key=int) if per_seed else [str(entry.experiment.params.get("seed"))]
 
 
-def verdict(
-    best: Ranked,
-    runner_up: Ranked,
-    metric: str,
-    keys: list[str],
-    dataset: str,
-    rows: tuple[np.ndarray, np.ndarray] | None,
-) -> str:
-    """Whether the best one's lead is larger than the noise of seeds and validation rows, in a sentence a learner
-    reads; `rows` holds each side's per-seed, per-row values of the metric (None: not recorded)."""
+def verdict(best: Ranked, runner_up: Ranked, metric: str, keys: list[str], dataset: str) -> str:
+    """Whether the best one's lead is larger than the noise of its seeds (tinynets.noise), in a sentence a learner
+    reads."""
     winner, other = label(best.experiment, keys, dataset), label(runner_up.experiment, keys, dataset)
     if winner == other:
         winner, other = f"{winner} ({best.experiment.name})", f"{other} ({runner_up.experiment.name})"
     lead = better(metric) * (statistics.fmean(best.valid) - statistics.fmean(runner_up.valid))
-    leads = f"{winner} leads {other} by {lead:.3g} in validation {metric}"
-    if metric not in ROW_VALUES:
-        tested = ", ".join(ROW_VALUES)
-        return f"{leads}; {metric} is no mean over rows, so there is no noise test on it: rank on {tested} for one"
-    if rows is None:
-        return f"{leads}; their per-row validation results are not recorded: run them again to test the lead"
     if lead == 0:
         return f"{winner} ties with {other} in validation {metric}"
-    finish = _finish(best, metric)
-    found = noise.paired_bootstrap(*rows, paired_seeds=seeds(best, metric) == seeds(runner_up, metric), finish=finish)
-    seen = f"{winner} beats {other} by {lead:.3g} ± {found.error:.2g} in validation {metric}, p = {found.pvalue:.2g}"
-    if min(len(best.valid), len(runner_up.valid)) < 2:
-        repeats = f"datasets.{dataset}.train.repeats"
-        return f"{seen}, counting the validation rows but not seed noise: set {repeats} to 3 or more"
+    found = noise.seed_test(best.valid, runner_up.valid, paired=seeds(best, metric) == seeds(runner_up, metric))
+    repeats = f"datasets.{dataset}.train.repeats"
+    if found.untested:
+        leads = f"{winner} leads {other} by {lead:.3g} in validation {metric}"
+        return f"{leads}; {found.untested}: set {repeats} to 3 or more to test it"
+    seen = f"{winner} beats {other} by {lead:.3g} ± {found.error:.2g} in validation {metric} ({found.test})"
     if found.pvalue < NOISE_P:
-        return f"{seen}: unlikely to be noise"
-    return f"{seen}: within the noise of seeds and validation rows"
-
-
-def _finish(entry: Ranked, metric: str) -> Any:
-    """What turns a mean of the per-row values into the metric: RMSE's root, MASE's scale (the train period's,
-    shared by series validated on the same rows)."""
-    if metric == "rmse":
-        return np.sqrt
-    if metric == "mase":
-        valid = (entry.experiment.scores or {})["valid"]
-        return lambda mae: mae * (valid["mase"] / valid["mae"])
-    return np.asarray
+        return f"{seen}, p = {found.pvalue:.2g}: unlikely to be noise"
+    return f"{seen}, p = {found.pvalue:.2g}: within the noise of its seeds"
