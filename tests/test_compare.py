@@ -13,7 +13,7 @@ from tinynets.common.errors import DataError
 from tinynets.compare import Comparison
 from tinynets.experiments import Experiment, flattened
 from tinynets.noise import seed_test
-from tinynets.ranking import better, metric_values, rank, short, verdict
+from tinynets.ranking import better, differing, metric_values, rank, short, verdict
 
 
 def by_seed(values: list[float]) -> dict[str, float]:
@@ -168,6 +168,14 @@ def test_figures_on_other_rows_other_commits_or_loss_units_are_not_ranked_togeth
     assert by_loss[1].reason == "its loss (bce_with_logits) is not a's (cross_entropy): rank on accuracy"
     comparison = Comparison("iris", "accuracy", [], entries, "", commits=True)
     assert comparison.table().splitlines()[0].split()[:3] == ["rank", "experiment", "commit"]
+
+
+def test_the_table_shows_only_the_params_that_decide_the_compared_datasets_results():
+    rows = [experiment("a", 0.1, [0.9, 0.9], [0.9, 0.9]), experiment("b", 0.2, [0.8, 0.8], [0.9, 0.9])]
+    for row, epochs in zip(rows, (5, 9), strict=True):  # another dataset's, and which datasets run: not iris's
+        row.params.update({"datasets.circles.train.epochs": epochs, "run": ["iris", "circles"][: epochs // 4]})
+    rows[1].params["device"] = "cpu"  # global: it may change iris's results
+    assert differing(rows, "iris") == ["datasets.iris.train.lr", "device"]
 
 
 def test_per_seed_figures_are_read_in_seed_order():

@@ -94,11 +94,11 @@ def compare(
         for row in rows
     ):
         raise DataError(f"no experiment of {dataset} records {metric!r}")
-    keys = differing(rows)
+    keys = differing(rows, dataset)
     entries = rank(rows, dataset, metric, head, all_commits)
     ranked = [entry for entry in entries if not entry.reason]
     if len(ranked) >= 2:  # named by what differs between the ranked ones (not what all of them set)
-        said = verdict(*ranked[:2], metric, differing([entry.experiment for entry in ranked]), dataset)
+        said = verdict(*ranked[:2], metric, differing([entry.experiment for entry in ranked], dataset), dataset)
     elif ranked:
         said = f"only {ranked[0].experiment.name} can be ranked: nothing to compare it with"
     else:

@@ -123,11 +123,20 @@ def _tie_break(entry: Ranked, same_loss: bool) -> float:
     return statistics.fmean(losses) if losses else math.inf
 
 
-def differing(rows: list[Experiment]) -> list[str]:
-    """The params whose values differ between the rows that have results, in params.yaml's order."""
+def differing(rows: list[Experiment], dataset: str) -> list[str]:
+    """The params that decide `dataset`'s results (its own and the global ones) whose values differ between the
+    rows that have results, in params.yaml's order."""
     present = [row for row in rows if row.scores]
     keys = list(dict.fromkeys(key for row in present for key in row.params))
+    keys = [key for key in keys if deciding(key, dataset)]
     return [key for key in keys if len({json.dumps(row.params.get(key), default=str) for row in present}) > 1]
+
+
+def deciding(key: str, dataset: str) -> bool:
+    """Whether a param (a flattened key) can change `dataset`'s results."""
+    if key.startswith("datasets."):
+        return key.startswith(f"datasets.{dataset}.")
+    return key not in ("run", "export") and not key.startswith("search.")  # which datasets run, export, search
 
 
 def label(row: Experiment, keys: list[str], dataset: str) -> str:
