@@ -13,7 +13,7 @@ from tinynets.common.errors import DataError
 from tinynets.compare import Comparison
 from tinynets.experiments import Experiment, flattened
 from tinynets.noise import seed_test
-from tinynets.ranking import better, differing, metric_values, rank, short, verdict
+from tinynets.ranking import best_set, better, differing, metric_values, rank, short, verdict
 
 
 def by_seed(values: list[float]) -> dict[str, float]:
@@ -82,8 +82,21 @@ def test_seeds_that_all_score_alike_show_no_noise_and_get_no_p_value():
     said = verdict_of([1.0] * 3, [0.958] * 3)
     assert said == (
         "lr 0.1 leads lr 0.2 by 0.042 in validation accuracy; the seeds show no spread, so their noise is unseen: "
-        "set datasets.iris.train.repeats to 3 or more to test it"
+        "no t-test can weigh it (more seeds, datasets.iris.train.repeats, may show a spread)"
     )
+
+
+def test_a_lead_every_seed_repeats_up_to_the_figures_rounding_gets_no_p_value():
+    # one row of 24 with every seed, as metrics JSON's 6 digits record it: a spread of 3e-7 is the rounding's
+    said = verdict_of([1.0, 1.0, 0.958333], [0.958333, 0.958333, 0.916667])
+    assert "the seeds show no spread" in said and "p =" not in said
+
+
+def test_a_seed_whose_figure_is_not_a_number_leaves_its_experiment_unranked_with_why():
+    rows = [experiment("a", 0.1, [0.9, float("nan")], [0.9, 0.9]), experiment("b", 0.2, [0.8, 0.8], [0.9, 0.9])]
+    entries = rank(rows, "iris", "accuracy")
+    assert [entry.experiment.name for entry in entries] == ["b", "a"]
+    assert entries[1].reason == "its validation accuracy is not a number on every seed (0.9, nan)"
 
 
 def test_one_seed_a_side_shows_no_seed_noise_and_gets_no_p_value():
@@ -119,6 +132,23 @@ def test_the_p_value_is_scipys_t_test_paired_over_shared_seeds_else_welchs(best,
     else:
         expected, test = ttest_ind(a, b, equal_var=False).pvalue, f"Welch's t over {best} and {second} seeds"
     assert f"({test}), p = {expected:.2g}:" in said
+
+
+def test_a_sweeps_best_set_is_every_experiment_not_told_from_the_best_and_all_of_it_ranks_first():
+    spread = np.array([0.004, -0.003, 0.001, -0.002, 0.0])  # each experiment's seeds scatter so, in its own order
+    orders = [[1, 0, 3, 4, 2], [2, 3, 4, 0, 1], [4, 2, 0, 1, 3]]  # none the best's: no lead is the same every seed
+    means = [0.900, 0.899, 0.898, *(0.85 - 0.01 * index for index in range(9))]  # three close, nine far below
+    rows = [
+        experiment(f"e{index}", round(0.01 * (index + 1), 2), list(mean + spread[orders[index % 3]]), [0.9] * 5)
+        for index, mean in enumerate(means[1:], start=1)
+    ]
+    rows.insert(0, experiment("e0", 0.01, list(means[0] + spread), [0.9] * 5))
+    ranked = rank(rows, "iris", "accuracy")
+    tied = best_set(ranked, "accuracy")
+    assert {entry.experiment.name for entry in tied} == {"e0", "e1", "e2"}
+    comparison = Comparison("iris", "accuracy", LR, ranked, "", best=tuple(entry.experiment.name for entry in tied))
+    places = [line.split()[0] for line in comparison.table().splitlines()[1:]]
+    assert places == ["1", "1", "1", *map(str, range(4, 13))]
 
 
 def test_shared_seeds_are_compared_as_pairs():

@@ -38,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
         description="Reads DVC's experiments (the workspace, branches, queued and failed experiments): one "
         "row each, ranked on the mean validation metric over seeds when measured alike (the same validation rows, "
         "commit and loss units), the test metric beside it; then whether the best one's lead over the runner-up "
-        "is larger than the noise of seeds and validation rows (a paired bootstrap).",
+        "is larger than the noise of their seeds (a t-test over the seeds), and the set that shares first place.",
     )
     compare.add_argument("dataset", help="a dataset in params.yaml")
     compare.add_argument("--metric", help="what to rank on (default: accuracy for a classifier, else mae)")

@@ -13,7 +13,7 @@ from typing import Any
 from tinynets import experiments
 from tinynets.common.errors import DataError
 from tinynets.experiments import WORKSPACE, Experiment, read_experiments
-from tinynets.ranking import Ranked, better, differing, metric_values, rank, short, verdict
+from tinynets.ranking import Ranked, best_set, better, differing, label, metric_values, rank, short, verdict
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Comparison:
     entries: list[Ranked]
     verdict: str
     commits: bool = False  # whether the rows come from several commits: each row's is shown
+    best: tuple[str, ...] = ()  # the experiments that cannot be told from the best (ranking.best_set), by name
 
     def table(self, markdown: bool = False) -> str:
         """The ranking as aligned text, or as a Markdown table."""
@@ -36,8 +37,9 @@ class Comparison:
         for entry in self.entries:
             row = entry.experiment
             place += not entry.reason
+            shown = "1" if row.name in self.best else str(place)  # tied with the best
             commit = [row.commit[:7] if row.kind != WORKSPACE else ""] if self.commits else []
-            cells = ["-" if entry.reason else str(place), row.name, *commit]
+            cells = ["-" if entry.reason else shown, row.name, *commit]
             cells += [_value(row.params.get(key)) for key in self.keys]
             cells += [_mean_std(entry.valid), str(len(entry.valid)) if entry.valid else "", _mean_std(entry.test)]
             lines.append([*cells, entry.reason])
@@ -96,15 +98,24 @@ def compare(
         raise DataError(f"no experiment of {dataset} records {metric!r}")
     keys = differing(rows, dataset)
     entries = rank(rows, dataset, metric, head, all_commits)
-    ranked = [entry for entry in entries if not entry.reason]
+    ranked, best = [entry for entry in entries if not entry.reason], ()
     if len(ranked) >= 2:  # named by what differs between the ranked ones (not what all of them set)
-        said = verdict(*ranked[:2], metric, differing([entry.experiment for entry in ranked], dataset), dataset)
+        keys_ranked = differing([entry.experiment for entry in ranked], dataset)
+        said = verdict(*ranked[:2], metric, keys_ranked, dataset)
+        tied = best_set(ranked, metric)
+        best = tuple(entry.experiment.name for entry in tied)
+        holm = "Holm over the best against each at 5%, t over seeds"
+        if len(tied) > 1:
+            named = ", ".join(label(entry.experiment, keys_ranked, dataset) for entry in tied)
+            said += f"\n{len(tied)} of {len(ranked)} share first place, none told apart from the best: {named} ({holm})"
+        elif len(ranked) > 2:
+            said += f"\nthe best is told apart from all {len(ranked) - 1} others ({holm})"
     elif ranked:
         said = f"only {ranked[0].experiment.name} can be ranked: nothing to compare it with"
     else:
         said = f"no experiment of {dataset} can be ranked ({entries[0].experiment.name}: {entries[0].reason})"
     commits = len({entry.experiment.commit for entry in entries if entry.experiment.kind != WORKSPACE}) > 1
-    return Comparison(dataset, metric, keys, entries, said, commits)
+    return Comparison(dataset, metric, keys, entries, said, commits, best)
 
 
 def apply_best(root: Path, comparison: Comparison) -> str:
@@ -117,4 +128,8 @@ def apply_best(root: Path, comparison: Comparison) -> str:
         for entry in comparison.entries
         if entry.experiment.kind == "experiment" and entry.experiment.status == "done"
     ]
-    return experiments.apply(root, ranked[0].experiment, finished)
+    said = experiments.apply(root, ranked[0].experiment, finished)
+    if len(comparison.best) > 1:  # its own line: the one above is what scripts read
+        others = len(comparison.best) - 1
+        said += f"\nit shares first place with {others} other{'s' * (others > 1)}: the best mean, not a lead told apart"
+    return said

@@ -1,5 +1,5 @@
-"""A project's experiments as DVC keeps them, read through DVC's own API: each one's params, metrics and per-row
-validation values, and `dvc exp apply` with the checks that keep uncommitted work from being lost."""
+"""A project's experiments as DVC keeps them, read through DVC's own API: each one's params and metrics, and
+`dvc exp apply` with the checks that keep uncommitted work from being lost."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 LEAST_SEEDS = 2  # each side's, for any test; 3 or more for one that can see a lead of a few standard errors
+ROUNDING = 1e-5  # metrics JSON keeps 6 significant digits: a spread below this share of the figures is none
 
 
 @dataclass(frozen=True)
@@ -71,5 +72,6 @@ def seed_tests(a: np.ndarray, b: np.ndarray, paired: bool) -> tuple[np.ndarray, 
         else:
             error = np.sqrt(a.var(axis=-1, ddof=1) / a.shape[-1] + b.var(axis=-1, ddof=1) / b.shape[-1])
             pvalue = stats.ttest_ind(a, b, axis=-1, equal_var=False).pvalue
-    unseen = ~(error > 0)
+    scale = np.maximum(np.abs(a).max(axis=-1), np.abs(b).max(axis=-1))
+    unseen = ~(error > ROUNDING * scale)  # a spread only the rounding made is none
     return np.where(unseen, np.nan, error), np.where(unseen, np.nan, pvalue)

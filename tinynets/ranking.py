@@ -59,6 +59,8 @@ def rank(rows: list[Experiment], dataset: str, metric: str, head: str = "", all_
         scores = row.scores or {}
         valid, test = metric_values(scores.get("valid", {}), metric), metric_values(scores, metric)
         reason = _unrankable(row, dataset, metric, head if not all_commits else "")
+        if not reason and not all(map(math.isfinite, valid)):
+            reason = f"its validation {metric} is not a number on every seed ({', '.join(map(str, valid))})"
         if reason or not valid:
             unranked.append(Ranked(row, valid, test, reason or f"records no validation {metric}"))
         else:
@@ -155,9 +157,26 @@ def short(key: str, dataset: str) -> str:
 
 
 def seeds(entry: Ranked, metric: str) -> list[str]:
-    """The seeds behind an experiment's validation values, in the order its per-row values hold them."""
+    """The seeds behind an experiment's validation values, in the order `metric_values` gives them."""
     per_seed = (entry.experiment.scores or {})["valid"].get("per_seed", {}).get(metric)
     return sorted(per_seed, key=int) if per_seed else [str(entry.experiment.params.get("seed"))]
+
+
+def best_set(ranked: list[Ranked], metric: str) -> list[Ranked]:
+    """The ranked experiments that cannot be told from the best: Holm's step-down over the best-vs-each t-tests
+    over seeds at NOISE_P (statsmodels), the family's chance of one false "told apart" kept under it. A lead no
+    test can weigh (one seed, no spread) cannot be told either."""
+    from statsmodels.stats.multitest import multipletests
+
+    best, others = ranked[0], ranked[1:]
+    if not others:
+        return [best]
+    pvalues = []
+    for entry in others:
+        found = noise.seed_test(best.valid, entry.valid, paired=seeds(best, metric) == seeds(entry, metric))
+        pvalues.append(1.0 if found.pvalue is None else found.pvalue)
+    apart = multipletests(pvalues, alpha=NOISE_P, method="holm")[0]
+    return [best, *(entry for entry, told in zip(others, apart, strict=True) if not told)]
 
 
 def verdict(best: Ranked, runner_up: Ranked, metric: str, keys: list[str], dataset: str) -> str:
@@ -167,12 +186,14 @@ def verdict(best: Ranked, runner_up: Ranked, metric: str, keys: list[str], datas
     if winner == other:
         winner, other = f"{winner} ({best.experiment.name})", f"{other} ({runner_up.experiment.name})"
     lead = better(metric) * (statistics.fmean(best.valid) - statistics.fmean(runner_up.valid))
-    if lead == 0:
+    if abs(lead) <= noise.ROUNDING * max(map(abs, [*best.valid, *runner_up.valid])):  # equal to 6 digits
         return f"{winner} ties with {other} in validation {metric}"
     found = noise.seed_test(best.valid, runner_up.valid, paired=seeds(best, metric) == seeds(runner_up, metric))
     repeats = f"datasets.{dataset}.train.repeats"
+    leads = f"{winner} leads {other} by {lead:.3g} in validation {metric}"
+    if found.untested and found.error is None and found.test:  # seeds that show no spread
+        return f"{leads}; {found.untested}: no t-test can weigh it (more seeds, {repeats}, may show a spread)"
     if found.untested:
-        leads = f"{winner} leads {other} by {lead:.3g} in validation {metric}"
         return f"{leads}; {found.untested}: set {repeats} to 3 or more to test it"
     seen = f"{winner} beats {other} by {lead:.3g} ± {found.error:.2g} in validation {metric} ({found.test})"
     if found.pvalue < NOISE_P:
