@@ -19,7 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_noise import LEVEL, NULLS, row_values  # noqa: E402
+from test_noise import LEVEL, NULLS, row_values, six_digits  # noqa: E402
 
 from tinynets.noise import seed_tests  # noqa: E402
 
@@ -61,7 +61,7 @@ def rates(regime: tuple, before: types.ModuleType, generator: np.random.Generato
     for name, shift in (("null", 0.0), ("power", lead)):
         if shift:
             a, b = row_values(generator, *regime)
-        _, pvalues = seed_tests(a.mean(axis=2) + shift, b.mean(axis=2), paired)
+        _, pvalues = seed_tests(six_digits(a.mean(axis=2) + shift), six_digits(b.mean(axis=2)), paired)  # as recorded
         found[f"t {name}"] = float(np.mean(pvalues < LEVEL))  # NaN (no test) is no rejection
         chosen = range(BOOTSTRAP_NULLS)
         booted = [
