@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import ttest_ind, ttest_rel
 
 from tinynets.common.errors import DataError
-from tinynets.compare import Comparison
+from tinynets.compare import Comparison, scale_line
 from tinynets.experiments import Experiment, flattened
 from tinynets.noise import seed_test
 from tinynets.ranking import best_set, better, differing, metric_values, rank, short, verdict
@@ -233,7 +233,10 @@ def test_the_table_shows_the_params_that_differ_the_spread_and_n():
     markdown = comparison.table(markdown=True).splitlines()
     assert markdown[0] == "| rank | experiment | lr | valid accuracy | n | test accuracy | not ranked |"
     assert markdown[1] == "| --- | --- | --- | --- | --- | --- | --- |"
-    assert markdown[5].startswith("| - | no-valid | 0.1 |  |  | 0.97 | no validation split")
+    assert markdown[5] == "| - | no-valid | 0.1 |  |  | 0.97 | (1) |"
+    assert markdown[-2:] == ["- (1) no validation split (set datasets.iris.train.valid_size)", "- (2) queued"]
+    assert text[4].split()[-1] == "(1)" and [f"- {line}" for line in text[-2:]] == markdown[-2:] and not text[-3]
+    assert max(map(len, text)) < 80
 
 
 def test_a_param_is_named_without_its_datasets_prefix():
@@ -262,3 +265,35 @@ def test_a_series_without_validation_is_told_to_set_its_validation_period():
     assert (
         rank([series], "demand", "mae")[0].reason == "no validation split (set datasets.demand.data.split.valid_size)"
     )
+
+
+def forecast(name: str, maes: list[float], scale: float) -> Experiment:
+    """A forecast experiment validated on rows-a whose train period's naive error is `scale`."""
+    row = experiment(name, 0.1, [mae / scale for mae in maes], [mae / scale for mae in maes])
+    valid = row.scores["valid"]
+    valid["per_seed"] = {"mase": valid["per_seed"].pop("accuracy"), "mae": by_seed(maes)}
+    valid |= {"mase": maes[0] / scale, "mae": maes[0]}
+    return row
+
+
+def test_mase_is_ranked_on_one_scale_when_train_periods_differ():
+    # the same validation rows, but a's train period was more volatile: its own MASE looks 17% better
+    a = forecast("a", [1.00, 1.03, 0.98], scale=2.0)
+    b = forecast("b", [0.90, 0.927, 0.882], scale=1.5)  # 10% smaller errors on every seed
+    entries = rank([a, b], "iris", "mase")
+    assert [entry.experiment.name for entry in entries] == ["b", "a"]
+    assert entries[0].valid == pytest.approx([0.45, 0.4635, 0.441])  # on a's scale: MAE / 2.0
+    assert entries[0].rescaled == pytest.approx(0.75) and entries[1].rescaled == 1.0
+    assert [entry.experiment.name for entry in rank([a, b], "iris", "mae")] == ["b", "a"]
+    assert "0.4515 ± 0.011" in Comparison("iris", "mase", [], entries, "", best=("b",)).table()
+    assert scale_line(entries) == (
+        "\nMASE on one scale, the naive error of a's train period (2): b (x0.75) trained on another period, their "
+        "MASE rescaled to it (MAE over one scale ranks as MAE does)"
+    )
+
+
+def test_mase_on_one_train_period_is_ranked_as_recorded():
+    a, b = forecast("a", [1.0, 1.1], scale=2.0), forecast("b", [0.9, 0.8], scale=2.0)
+    entries = rank([a, b], "iris", "mase")
+    assert [entry.valid for entry in entries] == [[0.45, 0.4], [0.5, 0.55]]
+    assert {entry.rescaled for entry in entries} == {1.0}

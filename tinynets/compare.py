@@ -13,7 +13,18 @@ from typing import Any
 from tinynets import experiments
 from tinynets.common.errors import DataError
 from tinynets.experiments import WORKSPACE, Experiment, read_experiments
-from tinynets.ranking import Ranked, best_set, better, differing, label, metric_values, rank, short, verdict
+from tinynets.ranking import (
+    Ranked,
+    best_set,
+    better,
+    differing,
+    label,
+    mase_scale,
+    metric_values,
+    rank,
+    short,
+    verdict,
+)
 
 
 @dataclass(frozen=True)
@@ -29,10 +40,13 @@ class Comparison:
     best: tuple[str, ...] = ()  # the experiments that cannot be told from the best (ranking.best_set), by name
 
     def table(self, markdown: bool = False) -> str:
-        """The ranking as aligned text, or as a Markdown table."""
+        """The ranking as aligned text, or as a Markdown table; why a row is not ranked is a numbered note under
+        it (one note for the rows that share a reason), so that the table fits a terminal."""
         params = [short(key, self.dataset) for key in self.keys]
         header = ["rank", "experiment", *(["commit"] if self.commits else []), *params]
         header += [f"valid {self.metric}", "n", f"test {self.metric}", "not ranked"]
+        notes = list(dict.fromkeys(entry.reason for entry in self.entries if entry.reason))
+        footer = "".join(f"{'- ' * markdown}({number}) {note}\n" for number, note in enumerate(notes, start=1))
         lines, place = [], 0
         for entry in self.entries:
             row = entry.experiment
@@ -42,17 +56,19 @@ class Comparison:
             cells = ["-" if entry.reason else shown, row.name, *commit]
             cells += [_value(row.params.get(key)) for key in self.keys]
             cells += [_mean_std(entry.valid), str(len(entry.valid)) if entry.valid else "", _mean_std(entry.test)]
-            lines.append([*cells, entry.reason])
-        if not any(entry.reason for entry in self.entries):
+            lines.append([*cells, f"({notes.index(entry.reason) + 1})" if entry.reason else ""])
+        if not notes:
             header, lines = header[:-1], [cells[:-1] for cells in lines]
+        footer = f"\n{footer}" if footer else ""
         if markdown:
-            return "".join("| " + " | ".join(cells) + " |\n" for cells in [header, ["---"] * len(header), *lines])
+            rows = [header, ["---"] * len(header), *lines]
+            return "".join("| " + " | ".join(cells) + " |\n" for cells in rows) + footer
         widths = [max(len(cells[index]) for cells in [header, *lines]) for index in range(len(header))]
         aligned = (
             "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
             for cells in [header, *lines]
         )
-        return "".join(line.rstrip() + "\n" for line in aligned)
+        return "".join(line.rstrip() + "\n" for line in aligned) + footer
 
 
 def _value(value: Any) -> str:
@@ -110,12 +126,27 @@ def compare(
             said += f"\n{len(tied)} of {len(ranked)} share first place, none told apart from the best: {named} ({holm})"
         elif len(ranked) > 2:
             said += f"\nthe best is told apart from all {len(ranked) - 1} others ({holm})"
+        said += scale_line(ranked)
     elif ranked:
         said = f"only {ranked[0].experiment.name} can be ranked: nothing to compare it with"
     else:
         said = f"no experiment of {dataset} can be ranked ({entries[0].experiment.name}: {entries[0].reason})"
     commits = len({entry.experiment.commit for entry in entries if entry.experiment.kind != WORKSPACE}) > 1
     return Comparison(dataset, metric, keys, entries, said, commits, best)
+
+
+def scale_line(ranked: list[Ranked]) -> str:
+    """A line saying which MASE figures were put on another train period's scale (ranking.on_one_scale); none
+    when every one is on its own."""
+    moved = [entry for entry in ranked if entry.rescaled != 1.0]
+    if not moved:
+        return ""
+    shown = next(entry for entry in ranked if entry.rescaled == 1.0)
+    names = ", ".join(f"{entry.experiment.name} (x{entry.rescaled:.4g})" for entry in moved)
+    return (
+        f"\nMASE on one scale, the naive error of {shown.experiment.name}'s train period ({mase_scale(shown):.4g}): "
+        f"{names} trained on another period, their MASE rescaled to it (MAE over one scale ranks as MAE does)"
+    )
 
 
 def apply_best(root: Path, comparison: Comparison) -> str:

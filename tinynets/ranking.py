@@ -17,6 +17,7 @@ from tinynets.experiments import WORKSPACE, Experiment
 HIGHER_IS_BETTER = ("accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc", "r2")
 LOWER_IS_BETTER = ("mae", "rmse", "mse", "mase", "loss")
 NOISE_P = 0.05  # below it, a lead is called unlikely to be noise
+SCALE_DIGITS = 1e-4  # MASE scales (from figures kept to 6 digits) closer than this share are one
 
 
 def better(metric: str) -> int:
@@ -47,6 +48,7 @@ class Ranked:
     valid: list[float]
     test: list[float]
     reason: str = ""  # why it is not ranked; empty when it is
+    rescaled: float = 1.0  # MASE only: its own train period's naive error over the one it is shown on
 
 
 def rank(rows: list[Experiment], dataset: str, metric: str, head: str = "", all_commits: bool = False) -> list[Ranked]:
@@ -66,6 +68,8 @@ def rank(rows: list[Experiment], dataset: str, metric: str, head: str = "", all_
         else:
             candidates.append(Ranked(row, valid, test))
     ranked, apart = _measured_alike(candidates, metric)
+    if metric == "mase":
+        ranked = on_one_scale(ranked)
     # a tie goes to the lower mean validation loss where all have the same loss function; a regressor's MSE else
     same_loss = len({_measure(entry, "loss")[1] for entry in ranked}) == 1
     ranked.sort(key=lambda entry: (-direction * statistics.fmean(entry.valid), _tie_break(entry, same_loss)))
@@ -115,6 +119,32 @@ def _measured_alike(entries: list[Ranked], metric: str) -> tuple[list[Ranked], l
             why = f"its loss ({other[1]}) is not {reference}'s ({key[1]}): rank on {instead}"
         apart += [Ranked(entry.experiment, entry.valid, entry.test, why) for entry in members]
     return groups[key], apart
+
+
+def mase_scale(entry: Ranked) -> float:
+    """The naive error an experiment's MASE divides by, its train period's: the quotient of its validation MAE
+    and MASE (each kept to 6 digits, so to about 1e-5 of itself)."""
+    valid = (entry.experiment.scores or {})["valid"]
+    return valid["mae"] / valid["mase"] if valid.get("mase") else math.nan
+
+
+def on_one_scale(entries: list[Ranked]) -> list[Ranked]:
+    """The entries' MASE on one scale: two experiments validated on the same rows can still differ in their
+    train period (a longer or a revised history), and each MASE divides by its own period's naive error, so a
+    smaller MASE need not be a smaller error. Every MASE is shown on the scale most of them share (of equal
+    ones, the first's): its MAE over that one naive error, which ranks and tests them as their MAE would."""
+    scales = [mase_scale(entry) for entry in entries]
+    if not all(map(math.isfinite, scales)):
+        return entries
+    shared = [[other for other in scales if math.isclose(other, scale, rel_tol=SCALE_DIGITS)] for scale in scales]
+    reference = max(shared, key=len)[0]
+    if len(shared[scales.index(reference)]) == len(entries):
+        return entries
+    factors = [1.0 if math.isclose(s, reference, rel_tol=SCALE_DIGITS) else s / reference for s in scales]
+    return [
+        Ranked(entry.experiment, [v * factor for v in entry.valid], [v * factor for v in entry.test], "", factor)
+        for entry, factor in zip(entries, factors, strict=True)
+    ]
 
 
 def _tie_break(entry: Ranked, same_loss: bool) -> float:
