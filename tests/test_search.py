@@ -166,12 +166,15 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     found = [name for name in recorded if name.endswith("-confirm")]
     losses = {name: recorded[name]["metrics"]["valid"]["loss"] for name in names}
     assert sorted(f"{name}-confirm" for name in sorted(losses, key=losses.get)[:2]) == sorted(found)  # the best two
-    assert all(len(recorded[name]["metrics"]["valid"]["per_seed"]["loss"]) == 3 for name in found)
+    # on three seeds none of the trials trained on (each trained on the global seed 42 alone)
+    assert all(list(recorded[name]["metrics"]["valid"]["per_seed"]["loss"]) == ["43", "44", "45"] for name in found)
+    assert "with seeds 43-45, none it was chosen on [" in confirmed.stdout
     table = confirmed.stdout.split("\nrank", 1)[1]
     winner = re.search(r"^1 +(\S+)", table, re.MULTILINE).group(1)
     assert f"applied {winner}: params.yaml and the outputs are its own" in confirmed.stdout
     applied = yaml.safe_load((searchable / "params.yaml").read_text())["datasets"]["iris"]
-    assert applied["train"]["repeats"] == 3 and applied["train"]["lr"] == recorded[winner]["params"]["train"]["lr"]
+    assert (applied["train"]["repeats"], applied["train"]["seed"]) == (3, 43)
+    assert applied["train"]["lr"] == recorded[winner]["params"]["train"]["lr"]
     assert "up to date" in run(searchable, "dvc", "status").stdout
     assert run(searchable, "git", "status", "--porcelain", "search").stdout == " M search/iris.json\n"
     # the applied workspace's figures and report show the whole search (dvc repro drew them)

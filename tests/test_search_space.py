@@ -499,3 +499,32 @@ def test_a_stop_waits_for_each_worker_to_tell_its_trial_even_when_ctrl_c_cut_the
         signal.signal(signal.SIGALRM, before)
     stop_threads(returned, threading.Event(), TrialProcesses())
     assert sorted(told) == ["worker 0", "worker 1"]
+
+
+def test_a_confirmation_trains_on_seeds_after_every_seed_a_trial_trained_on():
+    from conftest import ROOT
+    from optuna.distributions import IntDistribution
+    from optuna.trial import create_trial
+
+    from tinynets.rules import load_params
+    from tinynets.search import fresh_seed
+
+    params = load_params(ROOT / "params.yaml")  # seed 42; iris trains once a trial
+    repeats = {"datasets.iris.train.repeats": IntDistribution(1, 5)}
+    plain = create_trial(value=0.1, params={}, distributions={})
+    assert fresh_seed(params, "iris", [plain]) == 43
+    assert (
+        fresh_seed(
+            params,
+            "iris",
+            [plain, create_trial(value=0.2, params={"datasets.iris.train.repeats": 4}, distributions=repeats)],
+        )
+        == 46
+    )
+    seeded = {"datasets.iris.train.seed": IntDistribution(0, 100)}
+    assert (
+        fresh_seed(
+            params, "iris", [create_trial(value=0.1, params={"datasets.iris.train.seed": 90}, distributions=seeded)]
+        )
+        == 91
+    )

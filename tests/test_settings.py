@@ -63,3 +63,12 @@ def test_a_view_is_read_only_and_survives_copy_and_pickle():
 
 def test_the_digest_ignores_key_order():
     assert digest({"a": 1, "b": [1, 2]}) == digest({"b": [1, 2], "a": 1}) != digest({"a": 1, "b": [2, 1]})
+
+
+def test_a_training_seed_moves_the_models_seeds_and_leaves_the_data_split_alone():
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["datasets"]["iris"]["train"]["seed"] = 7
+    files = {path.as_posix(): data for path, data in settings_files(parse_params(params)).items()}
+    assert files["settings/iris/train.json"]["seed"] == 7 and "seed" not in files["settings/iris/train.json"]["train"]
+    assert files["settings/iris/prepare.json"] == default_settings()["settings/iris/prepare.json"]  # seed 42
+    assert default_settings()["settings/iris/train.json"]["seed"] == 42  # unset: the global seed

@@ -76,14 +76,17 @@ def featurize_settings(params: Params, name: str) -> dict[str, Any]:
 
 
 def train_settings(params: Params, name: str) -> dict[str, Any]:
-    """What a dataset's train stage reads: its model and training sections, the seed, the requested device."""
+    """What a dataset's train stage reads: its model and training sections, its first training seed, the requested
+    device."""
     config = params.dataset(name)
+    train = plain(config.train)
+    first = train.pop("seed")  # one seed in the settings, the one training starts from
     return {
-        "seed": params.seed,
+        "seed": params.seed if first is None else first,
         "device": params.device_for(name),
         "inputs": input_kind(config.data.source),
         "model": plain(config.model),
-        "train": plain(config.train),
+        "train": train,
     }
 
 

@@ -225,6 +225,8 @@ class TrainConfig(Strict):
     valid_size: Probability | None = None  # a share of the train split held out to validate on
     early_stopping: EarlyStopping | None = None  # needs valid_size
     repeats: Annotated[int, Field(ge=1)] = 1  # models trained with seeds seed, seed+1, ...: the spread
+    # the first of those seeds (weights, shuffling); null: the global seed, which draws the data's split too
+    seed: int | None = None
 
 
 class DatasetConfig(Strict):

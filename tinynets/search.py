@@ -378,7 +378,9 @@ def confirm(
     made = set(git(root, "for-each-ref", "--format=%(refname:lstrip=-1)", f"refs/exps/{head[:2]}/{head[2:]}").split())
     names = {trial.number: f"{trial.user_attrs['experiment']}-confirm" for trial in best}
     todo = [trial for trial in best if names[trial.number] not in made]
-    repeats = {f"++datasets.{dataset}.train.repeats": CONFIRM_REPEATS}  # ++: set even where params.yaml omits it
+    first = fresh_seed(load_params(root / "params.yaml"), dataset, completed)
+    train = f"++datasets.{dataset}.train"  # ++: set even where params.yaml omits it
+    repeats = {f"{train}.repeats": CONFIRM_REPEATS, f"{train}.seed": first}
     processes = TrialProcesses()
 
     def rerun(path: Path, trial: Any) -> None:
@@ -387,12 +389,25 @@ def confirm(
         if error:
             raise DataError(f"{name}: {error}")
         publish(path, root, name)
-        report(f"{dataset}: confirmed trial {trial.number} with {CONFIRM_REPEATS} seeds [{name}]")
+        seeds = f"seeds {first}-{first + CONFIRM_REPEATS - 1}"
+        report(f"{dataset}: confirmed trial {trial.number} with {seeds}, none it was chosen on [{name}]")
 
     doing = f"confirming {dataset}'s best trials"
     with one_search(root, dataset):  # its workspaces are the search's
         in_workspaces(root, dataset, todo, rerun, workers or config.workers, doing, processes)
     return set(names.values()), config.metric
+
+
+def fresh_seed(params: Params, dataset: str, trials: list[Any]) -> int:
+    """The first training seed after every seed the trials trained on: a confirmation on the seed a trial was
+    chosen on would repeat its luck (the winner's curse), not weigh it."""
+    train, ends = params.dataset(dataset).train, []
+    for trial in trials:
+        values = trial.params
+        start = values.get(f"datasets.{dataset}.train.seed", train.seed)
+        start = values.get("seed", params.seed) if start is None else start
+        ends.append(start + values.get(f"datasets.{dataset}.train.repeats", train.repeats))
+    return max(ends)
 
 
 def on_threads(work: Callable[[int], None], count: int, finished: list[threading.Event]) -> None:
