@@ -81,8 +81,9 @@ def row_values(
     outputs: np.ndarray, y: np.ndarray, loss: str, classes: list[str] | None, info: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     """Each seed's values on each validation row, (seeds, rows) each, whose means over the rows are the split's
-    accuracy (`correct`), MAE (`abs_error`), MSE (`sq_error`) and loss: what `tinynets compare` resamples to
-    tell a lead from noise. `outputs` are the raw outputs of every seed, `y` the split's targets as trained on."""
+    accuracy (`correct`), MAE (`abs_error`), MSE (`sq_error`) and loss, kept beside the predictions: which rows
+    each seed gets right or wrong (a net that misses the same rows with every seed shows it here, where the
+    seeds' figures cannot). `outputs` are the raw outputs of every seed, `y` the split's targets as trained on."""
     raw = outputs.astype(np.float64)
     if classes is not None:
         labels = decisions.as_labels(y)
