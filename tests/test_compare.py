@@ -241,6 +241,7 @@ def test_the_table_shows_the_params_that_differ_the_spread_and_n():
 
 def test_a_param_is_named_without_its_datasets_prefix():
     assert short("datasets.iris.train.lr", "iris") == "lr"
+    assert short("datasets.iris.train.seed", "iris") == "train.seed" and short("seed", "iris") == "seed"
     assert short("datasets.mnist.train.lr", "iris") == "datasets.mnist.train.lr"
 
 
@@ -285,11 +286,19 @@ def test_mase_is_ranked_on_one_scale_when_train_periods_differ():
     assert entries[0].valid == pytest.approx([0.45, 0.4635, 0.441])  # on a's scale: MAE / 2.0
     assert entries[0].rescaled == pytest.approx(0.75) and entries[1].rescaled == 1.0
     assert [entry.experiment.name for entry in rank([a, b], "iris", "mae")] == ["b", "a"]
-    assert "0.4515 ± 0.011" in Comparison("iris", "mase", [], entries, "", best=("b",)).table()
+    assert "b           0.4515 ± 0.011*" in Comparison("iris", "mase", [], entries, "", best=("b",)).table()
     assert scale_line(entries) == (
-        "\nMASE on one scale, the naive error of a's train period (2): b (x0.75) trained on another period, their "
+        "\n* MASE on one scale, the naive error of a's train period (2): b (x0.75) trained on another period, their "
         "MASE rescaled to it (MAE over one scale ranks as MAE does)"
     )
+    # a MASE of 0 is 0 on any scale: it ranks first and the others are still put on one scale
+    perfect = forecast("c", [0.0, 0.0, 0.0], scale=1.0)
+    perfect.scores["valid"]["mase"] = 0.0
+    assert [(entry.experiment.name, entry.rescaled) for entry in rank([a, b, perfect], "iris", "mase")] == [
+        ("c", 1.0),
+        ("b", pytest.approx(0.75)),
+        ("a", 1.0),
+    ]
 
 
 def test_mase_on_one_train_period_is_ranked_as_recorded():
@@ -297,3 +306,8 @@ def test_mase_on_one_train_period_is_ranked_as_recorded():
     entries = rank([a, b], "iris", "mase")
     assert [entry.valid for entry in entries] == [[0.45, 0.4], [0.5, 0.55]]
     assert {entry.rescaled for entry in entries} == {1.0}
+    # figures kept to 6 digits, as metrics JSON keeps them, give quotients a few 1e-6 apart: still one period
+    c, d = forecast("c", [1.23457, 1.3], scale=3.0), forecast("d", [1.0, 1.1], scale=3.0)
+    c.scores["valid"]["mase"] = float(f"{1.23457 / 3.0:.6g}")
+    assert c.scores["valid"]["mae"] / c.scores["valid"]["mase"] != 3.0
+    assert {entry.rescaled for entry in rank([c, d], "iris", "mase")} == {1.0}

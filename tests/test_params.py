@@ -310,6 +310,9 @@ BROKEN = [
     ),
     ("patience zero", setter("datasets.iris.train.early_stopping", {"patience": 0}), "early_stopping.patience"),
     ("repeats zero", setter("datasets.iris.train.repeats", 0), "datasets.iris.train.repeats"),
+    ("a seed past torch's", setter("datasets.iris.train.seed", 2**64 - 2), "train.seed: Input should be less"),
+    ("a negative seed", setter("seed", -1), "seed: Input should be greater than or equal to 0"),
+    ("a seed that is true", setter("datasets.iris.train.seed", True), "train.seed: Input should be a valid"),
     (
         "processes with repeats",
         setter("datasets.iris.train", {**tiny_params(RUN)["datasets"]["iris"]["train"], "processes": 2, "repeats": 2}),

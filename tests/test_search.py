@@ -163,9 +163,9 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     confirmed = tinynets(searchable, "search", "iris", "--trials", "12", "--confirm", "2", "--apply")
     assert confirmed.returncode == 0, confirmed.stderr
     recorded = iris_experiments(searchable, all_commits=True)
-    found = [name for name in recorded if name.endswith("-confirm")]
+    found = [name for name in recorded if name.endswith("-confirm-43")]
     losses = {name: recorded[name]["metrics"]["valid"]["loss"] for name in names}
-    assert sorted(f"{name}-confirm" for name in sorted(losses, key=losses.get)[:2]) == sorted(found)  # the best two
+    assert sorted(f"{name}-confirm-43" for name in sorted(losses, key=losses.get)[:2]) == sorted(found)  # the best two
     # on three seeds none of the trials trained on (each trained on the global seed 42 alone)
     assert all(list(recorded[name]["metrics"]["valid"]["per_seed"]["loss"]) == ["43", "44", "45"] for name in found)
     assert "with seeds 43-45, none it was chosen on [" in confirmed.stdout
@@ -336,8 +336,8 @@ def test_the_readmes_search_runs_as_printed(workspace):
     assert sorted(found) == [0, 1, 2, 3, 4, 5]
     assert found[0].group(2) == "train.lr 0.5, model.layers.1 10"  # where params.yaml stands
     best = re.search(r"^iris: best trial (\d+) .*\[(iris-\w+-\d+)\]", printed, re.MULTILINE)
-    assert best and f"{best.group(2)}-confirm" in compared, printed  # confirmed, and ranked on validation
-    assert re.search(r"^applied iris-\w+-\d+-confirm: params.yaml and the outputs are its own$", compared, re.M)
+    assert best and f"{best.group(2)}-confirm-43" in compared, printed  # confirmed, and ranked on validation
+    assert re.search(r"^applied iris-\w+-\d+-confirm-43: params.yaml and the outputs are its own$", compared, re.M)
 
 
 def test_a_summary_this_version_cannot_read_stops_the_plot_stage_and_a_search_in_one_line(searchable):

@@ -160,7 +160,8 @@ def test_two_machines_share_one_study_in_postgresql_ask_no_point_twice_and_one_c
 
     confirmed = tinynets(a, "search", "iris", "--storage", url, "--confirm", "2", "--apply")
     assert confirmed.returncode == 0, confirmed.stderr
-    assert re.search(r"^applied iris-\w+-\d+-confirm: params.yaml and the outputs are its own$", confirmed.stdout, re.M)
+    applied = r"^applied iris-\w+-\d+-confirm-\d+: params.yaml and the outputs are its own$"
+    assert re.search(applied, confirmed.stdout, re.M)
     assert "up to date" in run(a, "dvc", "status").stdout
 
     # optuna-dashboard opens the same study

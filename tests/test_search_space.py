@@ -245,6 +245,10 @@ def test_a_scaler_is_searchable_as_it_leaves_the_validation_rows_and_the_metrics
             "search.iris.space.datasets.iris.data.target_scaler: changes what trials are scored on",
         ),
         (
+            {"space": {"datasets.iris.train.seed": {"type": "int", "low": 0, "high": 9}}},
+            "search.iris.space.datasets.iris.train.seed: would choose on seed noise",
+        ),
+        (
             {"space": {LR: {"type": "choice", "values": [0.3, 0.1, 0.3]}}},  # TPE would spend itself on one point
             f"search.iris.space.{LR}.values: lists 0.3 twice",
         ),
@@ -506,25 +510,18 @@ def test_a_confirmation_trains_on_seeds_after_every_seed_a_trial_trained_on():
     from optuna.distributions import IntDistribution
     from optuna.trial import create_trial
 
-    from tinynets.rules import load_params
+    from tinynets.rules import parse_params
     from tinynets.search import fresh_seed
 
-    params = load_params(ROOT / "params.yaml")  # seed 42; iris trains once a trial
-    repeats = {"datasets.iris.train.repeats": IntDistribution(1, 5)}
-    plain = create_trial(value=0.1, params={}, distributions={})
-    assert fresh_seed(params, "iris", [plain]) == 43
-    assert (
-        fresh_seed(
-            params,
-            "iris",
-            [plain, create_trial(value=0.2, params={"datasets.iris.train.repeats": 4}, distributions=repeats)],
-        )
-        == 46
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["seed"], params["datasets"]["iris"]["train"]["repeats"] = 42, 1
+    once = create_trial(value=0.1, params={}, distributions={})
+    four = create_trial(
+        value=0.2,
+        params={"datasets.iris.train.repeats": 4},
+        distributions={"datasets.iris.train.repeats": IntDistribution(1, 5)},
     )
-    seeded = {"datasets.iris.train.seed": IntDistribution(0, 100)}
-    assert (
-        fresh_seed(
-            params, "iris", [create_trial(value=0.1, params={"datasets.iris.train.seed": 90}, distributions=seeded)]
-        )
-        == 91
-    )
+    assert fresh_seed(parse_params(params), "iris", [once]) == 43  # seed 42 alone was trained on
+    assert fresh_seed(parse_params(params), "iris", [once, four]) == 46  # 42-45
+    params["datasets"]["iris"]["train"]["seed"] = 100
+    assert fresh_seed(parse_params(params), "iris", [once, four]) == 104  # 100-103; the data's split stays

@@ -71,4 +71,13 @@ def test_a_training_seed_moves_the_models_seeds_and_leaves_the_data_split_alone(
     files = {path.as_posix(): data for path, data in settings_files(parse_params(params)).items()}
     assert files["settings/iris/train.json"]["seed"] == 7 and "seed" not in files["settings/iris/train.json"]["train"]
     assert files["settings/iris/prepare.json"] == default_settings()["settings/iris/prepare.json"]  # seed 42
-    assert default_settings()["settings/iris/train.json"]["seed"] == 42  # unset: the global seed
+    params["datasets"]["iris"]["train"]["seed"] = 42  # the global seed said twice: nothing reruns
+    files = {path.as_posix(): data for path, data in settings_files(parse_params(params)).items()}
+    assert files == default_settings()  # where params.yaml leaves it null
+
+
+def test_iris_lists_every_train_key_so_dvc_exp_run_s_can_set_any():
+    from tinynets.params import TrainConfig
+
+    iris = yaml.safe_load((ROOT / "params.yaml").read_text())["datasets"]["iris"]["train"]
+    assert set(iris) == set(TrainConfig.model_fields)  # DVC's -S changes only keys that exist (README)

@@ -55,7 +55,9 @@ class Comparison:
             commit = [row.commit[:7] if row.kind != WORKSPACE else ""] if self.commits else []
             cells = ["-" if entry.reason else shown, row.name, *commit]
             cells += [_value(row.params.get(key)) for key in self.keys]
-            cells += [_mean_std(entry.valid), str(len(entry.valid)) if entry.valid else "", _mean_std(entry.test)]
+            mark = "*" if entry.rescaled != 1.0 else ""  # a MASE on another train period's scale (scale_line)
+            cells += [_mean_std(entry.valid) + mark, str(len(entry.valid)) if entry.valid else ""]
+            cells.append(_mean_std(entry.test) + mark if entry.test else "")
             lines.append([*cells, f"({notes.index(entry.reason) + 1})" if entry.reason else ""])
         if not notes:
             header, lines = header[:-1], [cells[:-1] for cells in lines]
@@ -141,11 +143,12 @@ def scale_line(ranked: list[Ranked]) -> str:
     moved = [entry for entry in ranked if entry.rescaled != 1.0]
     if not moved:
         return ""
-    shown = next(entry for entry in ranked if entry.rescaled == 1.0)
-    names = ", ".join(f"{entry.experiment.name} (x{entry.rescaled:.4g})" for entry in moved)
+    shown = next(entry for entry in ranked if entry.rescaled == 1.0 and mase_scale(entry) is not None)
+    names = ", ".join(f"{entry.experiment.name} (x{entry.rescaled:.5g})" for entry in moved)  # 1.0001 at least
     return (
-        f"\nMASE on one scale, the naive error of {shown.experiment.name}'s train period ({mase_scale(shown):.4g}): "
-        f"{names} trained on another period, their MASE rescaled to it (MAE over one scale ranks as MAE does)"
+        f"\n* MASE on one scale, the naive error of {shown.experiment.name}'s train period "
+        f"({mase_scale(shown):.4g}): {names} trained on another period, their MASE rescaled to it (MAE over one "
+        "scale ranks as MAE does)"
     )
 
 

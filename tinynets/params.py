@@ -19,6 +19,7 @@ TargetScaler = Literal["none", "standard", "minmax"]
 ClassNames = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=2)]
 DeviceName = Annotated[str, Field(pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")]
 Probability = Annotated[float, Field(gt=0, lt=1)]
+Seed = Annotated[int, Field(strict=True, ge=0, lt=2**32)]  # what torch, numpy and scikit-learn all take
 
 
 class Strict(BaseModel):
@@ -226,7 +227,7 @@ class TrainConfig(Strict):
     early_stopping: EarlyStopping | None = None  # needs valid_size
     repeats: Annotated[int, Field(ge=1)] = 1  # models trained with seeds seed, seed+1, ...: the spread
     # the first of those seeds (weights, shuffling); null: the global seed, which draws the data's split too
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 class DatasetConfig(Strict):
@@ -304,7 +305,7 @@ class SearchConfig(Strict):
 class Params(Strict):
     """The whole params.yaml."""
 
-    seed: int = 42
+    seed: Seed = 42
     device: DeviceName = "auto"
     run: Annotated[list[str], Field(min_length=1)]
     export: list[str] = []  # datasets whose trained model the export stage writes as ONNX

@@ -121,11 +121,11 @@ def _measured_alike(entries: list[Ranked], metric: str) -> tuple[list[Ranked], l
     return groups[key], apart
 
 
-def mase_scale(entry: Ranked) -> float:
+def mase_scale(entry: Ranked) -> float | None:
     """The naive error an experiment's MASE divides by, its train period's: the quotient of its validation MAE
-    and MASE (each kept to 6 digits, so to about 1e-5 of itself)."""
+    and MASE (each kept to 6 digits, so to about 1e-5 of itself); None for a MASE of 0, which is 0 on any scale."""
     valid = (entry.experiment.scores or {})["valid"]
-    return valid["mae"] / valid["mase"] if valid.get("mase") else math.nan
+    return valid["mae"] / valid["mase"] if valid.get("mase") else None
 
 
 def on_one_scale(entries: list[Ranked]) -> list[Ranked]:
@@ -134,17 +134,19 @@ def on_one_scale(entries: list[Ranked]) -> list[Ranked]:
     smaller MASE need not be a smaller error. Every MASE is shown on the scale most of them share (of equal
     ones, the first's): its MAE over that one naive error, which ranks and tests them as their MAE would."""
     scales = [mase_scale(entry) for entry in entries]
-    if not all(map(math.isfinite, scales)):
+    known = [scale for scale in scales if scale is not None]
+    if not known:
         return entries
-    shared = [[other for other in scales if math.isclose(other, scale, rel_tol=SCALE_DIGITS)] for scale in scales]
-    reference = max(shared, key=len)[0]
-    if len(shared[scales.index(reference)]) == len(entries):
-        return entries
-    factors = [1.0 if math.isclose(s, reference, rel_tol=SCALE_DIGITS) else s / reference for s in scales]
+    reference = max(known, key=lambda scale: sum(_same_scale(other, scale) for other in known))  # the first of most
+    factors = [1.0 if scale is None or _same_scale(scale, reference) else scale / reference for scale in scales]
     return [
         Ranked(entry.experiment, [v * factor for v in entry.valid], [v * factor for v in entry.test], "", factor)
         for entry, factor in zip(entries, factors, strict=True)
     ]
+
+
+def _same_scale(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=SCALE_DIGITS)
 
 
 def _tie_break(entry: Ranked, same_loss: bool) -> float:
@@ -181,6 +183,8 @@ def short(key: str, dataset: str) -> str:
     """A param's name without the compared dataset's prefix, and without train. or model. (lr, not
     datasets.iris.train.lr)."""
     key = key.removeprefix(f"datasets.{dataset}.")
+    if key == "train.seed":  # not the global seed, which also draws the data's split
+        return key
     for section in ("train.", "model.", "data."):
         key = key.removeprefix(section)
     return key
@@ -189,7 +193,7 @@ def short(key: str, dataset: str) -> str:
 def seeds(entry: Ranked, metric: str) -> list[str]:
     """The seeds behind an experiment's validation values, in the order `metric_values` gives them."""
     per_seed = (entry.experiment.scores or {})["valid"].get("per_seed", {}).get(metric)
-    return sorted(per_seed, key=int) if per_seed else [str(entry.experiment.params.get("seed"))]
+    return sorted(per_seed, key=int) if per_seed else []  # a single value is never tested: its seed is moot
 
 
 def best_set(ranked: list[Ranked], metric: str) -> list[Ranked]:

@@ -24,11 +24,11 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -61,6 +61,9 @@ from tinynets.studies import (
     why_new,
 )
 from tinynets.training.pruning import ENVIRONMENT, REPORTS, study_storage
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
 
 WORKSPACES = Path(".dvc/tmp/search")  # the workers' clones (git and DVC ignore .dvc/tmp)
 INTERRUPTED = "interrupted before it finished"
@@ -363,22 +366,23 @@ def confirm(
     root: Path, dataset: str, best_few: int, workers: int | None = None, storage: str | None = None, report: Any = print
 ) -> tuple[set[str], str]:
     """Run the study's `best_few` completed trials again with CONFIRM_REPEATS seeds each, as experiments named
-    `<trial's>-confirm` (kept when HEAD already has them); return their names and the search's metric, for
+    `<trial's>-confirm-<first seed>` (kept when HEAD already has them); return their names and the search's metric, for
     `tinynets compare` to rank them on."""
     from optuna.trial import TrialState
 
     if best_few < 1:
         raise DataError(f"--confirm {best_few}: give the number of best trials to confirm (1 or more)")
-    config, head = load_params(root / "params.yaml").search[dataset], git(root, "rev-parse", "HEAD").strip()
+    params, head = load_params(root / "params.yaml"), git(root, "rev-parse", "HEAD").strip()
+    config = params.search[dataset]
     study = load(root, dataset, config, resolve_storage(root, dataset, storage, Path.cwd()))
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not completed:
         raise DataError(f"no trial of the {dataset} search completed: nothing to confirm")
     best = sorted(completed, key=lambda trial: trial.value, reverse=study.direction.name == "MAXIMIZE")[:best_few]
     made = set(git(root, "for-each-ref", "--format=%(refname:lstrip=-1)", f"refs/exps/{head[:2]}/{head[2:]}").split())
-    names = {trial.number: f"{trial.user_attrs['experiment']}-confirm" for trial in best}
+    first = fresh_seed(params, dataset, completed)  # in the name: kept only on the seeds a confirmation needs
+    names = {trial.number: f"{trial.user_attrs['experiment']}-confirm-{first}" for trial in best}
     todo = [trial for trial in best if names[trial.number] not in made]
-    first = fresh_seed(load_params(root / "params.yaml"), dataset, completed)
     train = f"++datasets.{dataset}.train"  # ++: set even where params.yaml omits it
     repeats = {f"{train}.repeats": CONFIRM_REPEATS, f"{train}.seed": first}
     processes = TrialProcesses()
@@ -398,16 +402,13 @@ def confirm(
     return set(names.values()), config.metric
 
 
-def fresh_seed(params: Params, dataset: str, trials: list[Any]) -> int:
-    """The first training seed after every seed the trials trained on: a confirmation on the seed a trial was
-    chosen on would repeat its luck (the winner's curse), not weigh it."""
-    train, ends = params.dataset(dataset).train, []
-    for trial in trials:
-        values = trial.params
-        start = values.get(f"datasets.{dataset}.train.seed", train.seed)
-        start = values.get("seed", params.seed) if start is None else start
-        ends.append(start + values.get(f"datasets.{dataset}.train.repeats", train.repeats))
-    return max(ends)
+def fresh_seed(params: Params, dataset: str, trials: Sequence[FrozenTrial]) -> int:
+    """The first training seed after every seed the trials trained on (from the one params.yaml starts them at,
+    as many as each trial's repeats): a confirmation on the seed a trial was chosen on would repeat its luck
+    (the winner's curse), not weigh it. The seeds are not searchable (validate), so they are params.yaml's."""
+    train = params.dataset(dataset).train
+    start = params.seed if train.seed is None else train.seed
+    return start + max(trial.params.get(f"datasets.{dataset}.train.repeats", train.repeats) for trial in trials)
 
 
 def on_threads(work: Callable[[int], None], count: int, finished: list[threading.Event]) -> None:
