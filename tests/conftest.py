@@ -215,15 +215,47 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def killed_after(repo: Path, name: str, checkpoint: Path) -> None:
-    """Start dataset `name`'s train stage and SIGKILL it once `checkpoint` exists (the process and no other)."""
-    train = [sys.executable, "-m", "stages.train", name]
-    process = subprocess.Popen(train, cwd=repo, env=tool_env(repo), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+def pausing_after(checkpoint: Path, env: dict[str, str]) -> dict[str, str]:
+    """`env` for a train stage that saves a checkpoint after every epoch and stops itself (SIGSTOP) once it has
+    first written `checkpoint`: a run interrupted at a known point, however fast the machine trains."""
+    return env | {"TINYNETS_CHECKPOINT_SECONDS": "0", "TINYNETS_PAUSE_AFTER_CHECKPOINT": checkpoint.name}
+
+
+def paused(pid: int) -> bool:
+    """Whether process `pid` is stopped (by a signal: state T in /proc)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+    except OSError:  # it ended
+        return False
+
+
+def wait_paused(pids: Callable[[], list[int]], process: subprocess.Popen) -> list[int]:
+    """The processes among `pids()` that paused after their checkpoint, once one has; fails if `process` ends
+    first (a deadline only guards against a hang: the pause comes at a fixed epoch, not a time)."""
+    deadline = time.monotonic() + 300
+    while not (stopped := [pid for pid in pids() if paused(pid)]):
+        assert process.poll() is None, f"it ended before its checkpoint: {process.stderr.read().decode()[-2000:]}"
+        assert time.monotonic() < deadline, "no checkpoint was written in 5 minutes"
         time.sleep(0.02)
-    assert checkpoint.exists(), f"no checkpoint {checkpoint.name} was written while training"
-    process.send_signal(signal.SIGKILL)
+    return stopped
+
+
+def interrupted(pid: int, signum: int) -> None:
+    """Send `signum` to a paused `pid`, then let it go on to answer it."""
+    os.kill(pid, signum)
+    if signum != signal.SIGKILL:
+        os.kill(pid, signal.SIGCONT)
+
+
+def killed_after(repo: Path, name: str, checkpoint: Path) -> None:
+    """Run dataset `name`'s train stage until it has written `checkpoint`, then SIGKILL it (the process and no
+    other)."""
+    train = [sys.executable, "-m", "stages.train", name]
+    env = pausing_after(checkpoint, tool_env(repo))
+    process = subprocess.Popen(train, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_paused(lambda: [process.pid], process)
+    assert checkpoint.exists()
+    interrupted(process.pid, signal.SIGKILL)
     process.wait()
 
 

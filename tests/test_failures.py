@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,16 @@ import torch
 from conftest import (
     RUN,
     built_once,
+    interrupted,
     killed_after,
     make_repo,
+    pausing_after,
     result_hashes,
     run,
     shared_build,
     tiny_params,
     tool_env,
+    wait_paused,
     write_params,
 )
 
@@ -71,16 +73,9 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def wait_for(path: Path, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert path.exists(), "no checkpoint was written while training"
-
-
 def mnist_params() -> dict:
     params = tiny_params(["mnist"])
-    params["datasets"]["mnist"]["train"]["epochs"] = 40  # about 3 s: checkpoints are written every second
+    params["datasets"]["mnist"]["train"]["epochs"] = 40  # its tests stop it after its first epoch's checkpoint
     return params
 
 
@@ -117,7 +112,7 @@ def start_training(repo: Path) -> subprocess.Popen:
     return subprocess.Popen(
         train,
         cwd=repo,
-        env=tool_env(repo),
+        env=pausing_after(repo / "checkpoints/mnist.pt", tool_env(repo)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -128,8 +123,9 @@ def start_training(repo: Path) -> subprocess.Popen:
 def test_a_killed_train_stage_resumes_to_the_same_model(featurized, uninterrupted, signum):
     repo, checkpoint = featurized, featurized / "checkpoints/mnist.pt"
     process = start_training(repo)
-    wait_for(checkpoint, process)
-    process.send_signal(signum)
+    wait_paused(lambda: [process.pid], process)
+    assert checkpoint.exists()
+    interrupted(process.pid, signum)
     assert process.wait() != 0
     if signum != signal.SIGKILL:  # the one signal a process cannot answer
         assert "`dvc repro` resumes from its checkpoint" in error_line(process.stderr.read().decode())
@@ -196,13 +192,12 @@ def test_a_stopped_run_says_how_to_resume_and_how_to_restore(workspace):
     params = tiny_params(RUN)
     params["datasets"]["mnist"]["train"] |= {"epochs": 200, "lr": 0.1}
     write_params(workspace, params)
-    repro = subprocess.Popen(
-        ["dvc", "repro"], cwd=workspace, env=tool_env(workspace), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    env = pausing_after(workspace / "checkpoints/mnist.pt", tool_env(workspace))
+    repro = subprocess.Popen(["dvc", "repro"], cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    [train] = wait_paused(
+        lambda: [pid for pid in descendants(repro.pid) if "stages.train\0mnist" in command_line(pid)], repro
     )
-    wait_for(workspace / "checkpoints/mnist.pt", repro)
-    train = [pid for pid in descendants(repro.pid) if "stages.train\0mnist" in command_line(pid)]
-    assert train, "no train stage among the processes this test started"
-    subprocess.run(["kill", *map(str, train)], check=True)  # SIGTERM, as `kill` and job schedulers send
+    interrupted(train, signal.SIGTERM)  # as `kill` and job schedulers send
     _, stderr = repro.communicate()
     assert repro.returncode != 0
     line = error_line(stderr.decode())

@@ -50,3 +50,15 @@ def test_a_crafted_pickle_at_a_checkpoint_path_is_refused_and_never_run(in_tmp):
     with pytest.raises(DataError, match="refused to load"):
         load_state(path)
     assert not (in_tmp / "pwned").exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "nan", "inf", ""])
+def test_a_checkpoint_period_that_is_not_seconds_is_refused_in_one_line(monkeypatch, value):
+    from tinynets.common.errors import TrainingError
+    from tinynets.training.checkpoints import save_period
+
+    monkeypatch.setenv("TINYNETS_CHECKPOINT_SECONDS", value)
+    with pytest.raises(TrainingError, match=r"^TINYNETS_CHECKPOINT_SECONDS=.*: give the least seconds between"):
+        save_period()
+    monkeypatch.setenv("TINYNETS_CHECKPOINT_SECONDS", "0.5")
+    assert save_period() == 0.5

@@ -119,7 +119,7 @@ def test_a_killed_run_with_every_control_resumes_bit_identically(tmp_path):
         ]
     }
     params["datasets"]["mnist"]["train"] |= {
-        "epochs": 200,  # some seconds a seed: checkpoints are written every second
+        "epochs": 200,
         "batch_size": 32,
         "lr": 0.1,
         "schedule": {"name": "plateau", "patience": 2},

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import pickle
+import signal
 import sys
 import time
 from pathlib import Path
@@ -13,7 +16,7 @@ from typing import Any
 
 import torch
 
-from tinynets.common.errors import DataError
+from tinynets.common.errors import DataError, TrainingError
 from tinynets.common.files import atomic_path
 from tinynets.training.loop import Run
 
@@ -46,18 +49,36 @@ def fingerprint(*facts: Any, files: tuple[Path, ...] = ()) -> str:
     return digest.hexdigest()
 
 
+PERIOD_VARIABLE = "TINYNETS_CHECKPOINT_SECONDS"  # the least time between saves (default 1; 0: every epoch)
+# a checkpoint's file name: the process stops itself (SIGSTOP) right after it first writes it, so that a test can
+# interrupt a run at a known point however fast the machine trains
+PAUSE_VARIABLE = "TINYNETS_PAUSE_AFTER_CHECKPOINT"
+
+
+def save_period() -> float:
+    """The seconds between saves, from TINYNETS_CHECKPOINT_SECONDS (1 when unset); a TrainingError names a value
+    that is not a number of seconds."""
+    value = os.environ.get(PERIOD_VARIABLE, "1")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not seconds >= 0 or math.isinf(seconds):
+        raise TrainingError(f"{PERIOD_VARIABLE}={value!r}: give the least seconds between checkpoints (0 or more)")
+    return seconds
+
+
 class Checkpoint:
-    """A run's state saved after an epoch (at most every EVERY_S seconds), restored by a rerun of the same run.
+    """A run's state saved after an epoch (at most once a save_period()), restored by a rerun of the same run.
 
     The fingerprint ties the file to the settings, seed, device, data, code and torch release it was made
     with; a checkpoint of any other run is ignored and later overwritten.
     """
 
-    EVERY_S = 1.0
-
     def __init__(self, path: Path, fingerprint: str) -> None:
         self.path, self.fingerprint = path, fingerprint
-        self.last_saved = time.monotonic()
+        self.every, self.last_saved = save_period(), time.monotonic()
+        self.pause = os.environ.get(PAUSE_VARIABLE) == path.name
 
     def restore(self, run: Run) -> int:
         """Load the saved state into `run` if it belongs to the same run; return the epochs already done."""
@@ -83,9 +104,9 @@ class Checkpoint:
         return run.epoch
 
     def __call__(self, run: Run) -> None:
-        """Save the state if EVERY_S seconds have passed since the last save (and epochs remain)."""
+        """Save the state if a save_period() has passed since the last save (and epochs remain)."""
         now = time.monotonic()
-        if now - self.last_saved < self.EVERY_S or run.epoch == len(run.history) or run.stopped:
+        if now - self.last_saved < self.every or run.epoch == len(run.history) or run.stopped:
             return
         self.save(run)
         self.last_saved = now
@@ -109,3 +130,6 @@ class Checkpoint:
         }
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
+        if self.pause:
+            self.pause = False
+            os.kill(os.getpid(), signal.SIGSTOP)
