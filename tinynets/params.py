@@ -241,6 +241,18 @@ class DatasetConfig(Strict):
     def is_classifier(self) -> bool:
         return is_classifier(self.train.loss)
 
+    @property
+    def validation_setting(self) -> str:
+        """The setting that gives it a validation split: a series' period, or a table's random hold-out."""
+        return "data.split.valid_size" if self.data.source == "timeseries" else "train.valid_size"
+
+    @property
+    def validates(self) -> bool:
+        """Whether it holds out a validation split (what early stopping watches and a search chooses on)."""
+        if self.data.source == "timeseries":
+            return self.data.split.valid_size > 0
+        return self.train.valid_size is not None
+
 
 class EvaluateConfig(Strict):
     """How the evaluate stage scores every net: beside which reference models."""

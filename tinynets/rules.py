@@ -125,11 +125,9 @@ def _validation_fits_the_data(dataset: DatasetConfig) -> None:
         )
     if series and dataset.is_classifier:
         raise FieldProblem("train.loss", f"a forecast is numbers, not classes: use mse, not {dataset.train.loss}")
-    validates = dataset.data.split.valid_size > 0 if series else dataset.train.valid_size is not None
-    if dataset.train.early_stopping is not None and not validates:
-        where = "data.split.valid_size" if series else "train.valid_size"
-        raise FieldProblem("train.early_stopping", f"watches the validation loss: set {where} too")
-    if series and validates and dataset.train.processes > 1:
+    if dataset.train.early_stopping is not None and not dataset.validates:
+        raise FieldProblem("train.early_stopping", f"watches the validation loss: set {dataset.validation_setting} too")
+    if series and dataset.validates and dataset.train.processes > 1:
         raise FieldProblem("train.processes", "runs plain training only (no validation period)")
     norms = [block.type for block in dataset.model.blocks or [] if block.type.startswith("batchnorm")]
     if norms and dataset.train.processes > 1:  # each process would normalize by its own share of the batch
@@ -190,9 +188,8 @@ def _search_fits(search: SearchConfig, dataset: DatasetConfig) -> None:
         if search.sampler == "grid" and distribution.type not in ("choice", "int"):
             kind = distribution.type
             raise FieldProblem(f"space.{path}", f"a grid needs values to list: use choice or int, not {kind}")
-    series = dataset.data.source == "timeseries"
-    if not (dataset.data.split.valid_size > 0 if series else dataset.train.valid_size is not None):
-        where = "data.split.valid_size" if series else "train.valid_size"
+    if not dataset.validates:
+        where = dataset.validation_setting
         raise FieldProblem("metric", f"chooses on the validation split: set the dataset's {where} first")
     written = validation_metrics(dataset)
     if search.metric not in written:
