@@ -76,7 +76,6 @@ class TorchvisionData(Data):
     scaler: Scaler = "pixels"
 
 
-OWN_DATA = "data/own"  # the folder the validate stage watches: a user's files live here
 TableScaler = Literal["minmax", "standard", "none"]  # pixels is for images
 
 

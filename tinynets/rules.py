@@ -10,9 +10,9 @@ from typing import Any, get_args
 import yaml
 from pydantic import ValidationError
 
+from tinynets.common import paths
 from tinynets.common.errors import ConfigError
 from tinynets.params import (
-    OWN_DATA,
     Activation,
     Block,
     CsvData,
@@ -32,7 +32,6 @@ from tinynets.params import (
     TrainConfig,
 )
 
-PARAMS_FILE = Path("params.yaml")
 # Generators whose task does not depend on random_state: a fresh draw is more rows of the same problem. The
 # others (make_classification, make_blobs, make_regression, ...) draw their centres, informative features or
 # coefficients from it, so another random_state is another task.
@@ -220,8 +219,8 @@ def validation_metrics(dataset: DatasetConfig) -> list[str]:
 
 
 def _check_own_file(path: str) -> None:
-    if Path(path).is_absolute() or Path(path).parent.as_posix() != OWN_DATA:
-        raise FieldProblem("path", f"put the file in {OWN_DATA}/ (the folder the pipeline watches for edits)")
+    if Path(path).is_absolute() or Path(path).parent != paths.OWN_DATA:
+        raise FieldProblem("path", f"put the file in {paths.OWN_DATA}/ (the folder the pipeline watches for edits)")
 
 
 def _output_activation(dataset: DatasetConfig) -> tuple[str, str] | None:
@@ -322,7 +321,7 @@ def parse_params(raw: Any) -> Params:
     return params
 
 
-def load_params(path: Path = PARAMS_FILE) -> Params:
+def load_params(path: Path = paths.PARAMS_FILE) -> Params:
     """Read and validate params.yaml."""
     try:
         raw = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)  # libyaml: a tenth of the pure-Python time

@@ -35,7 +35,7 @@ import yaml
 from tinynets.common import files, paths
 from tinynets.common.errors import ConfigError, DataError, TinynetsError
 from tinynets.experiments import listed
-from tinynets.params import OWN_DATA, Params, SearchConfig
+from tinynets.params import Params, SearchConfig
 from tinynets.ranking import better
 from tinynets.rules import load_params, one_line, parse_params
 from tinynets.search_summary import SUMMARY_FORMAT, check_summary
@@ -65,7 +65,6 @@ from tinynets.training.pruning import ENVIRONMENT, REPORTS, study_storage
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-WORKSPACES = Path(".dvc/tmp/search")  # the workers' clones (git and DVC ignore .dvc/tmp)
 INTERRUPTED = "interrupted before it finished"
 CONFIRM_REPEATS = 3  # seeds per confirmed trial: enough for compare to weigh seed noise
 PRUNED = re.compile(r"pruned at epoch \d+")  # what the train stage says when the pruner stops a trial
@@ -165,7 +164,7 @@ def check_workspace(root: Path, params: Params) -> None:
         status.append(entry)
         if {"R", "C"} & set(entry[:2]):
             next(entries, None)  # a rename's or copy's former path
-    changed = [line[3:] for line in status if not line.startswith("??") or line[3:].startswith(f"{OWN_DATA}/")]
+    changed = [line[3:] for line in status if not line.startswith("??") or line[3:].startswith(f"{paths.OWN_DATA}/")]
     changed = [path for path in changed if not path.startswith(NOT_TRIAL_INPUTS)]
     if "params.yaml" in changed:
         committed = yaml.safe_load(git(root, "show", "HEAD:params.yaml")) or {}
@@ -188,7 +187,7 @@ def workspace(root: Path, dataset: str, worker: int) -> Path:
     """Worker `worker`'s workspace for a search of `dataset`: a fresh clone of HEAD (its objects shared with the
     project's) whose DVC cache is the project's. A clone, not a worktree: worktrees share the refs that `dvc exp
     run` keeps while it runs, and two at once fail."""
-    path = root / WORKSPACES / dataset / f"worker-{worker}"
+    path = root / paths.SEARCH_WORKSPACES / dataset / f"worker-{worker}"
     if path.exists():
         shutil.rmtree(path)
     head = git(root, "rev-parse", "HEAD").strip()
@@ -316,7 +315,7 @@ def told(study: Any, trial: Any, value: float | None, state: Any) -> bool:
 @contextmanager
 def one_search(root: Path, dataset: str) -> Iterator[None]:
     """Hold the project's lock on `dataset`'s search, or refuse in one line naming the search that holds it."""
-    path = root / WORKSPACES / f"{dataset}.lock"
+    path = root / paths.SEARCH_WORKSPACES / f"{dataset}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as lock:
         try:
@@ -469,7 +468,7 @@ def in_workspaces(
             stop_threads(finished, stop, processes)
             raise DataError(f"{doing}: interrupted; run it again to go on") from None
         finally:
-            shutil.rmtree(root / WORKSPACES / dataset, ignore_errors=True)
+            shutil.rmtree(root / paths.SEARCH_WORKSPACES / dataset, ignore_errors=True)
     if failures:
         raise failures[0]
 
@@ -708,7 +707,9 @@ def searching(
     if storage.own:  # the project's own journal, its lock held: a trial still running is a dead search's
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             give_back(study, stale)
-    storage_file = root / WORKSPACES / dataset / "storage"  # for the train stage's pruning: in no child's environment
+    storage_file = (
+        root / paths.SEARCH_WORKSPACES / dataset / "storage"
+    )  # for the train stage's pruning: in no child's environment
     every = reporting_every(config, dataset, params)
     processes, lock, stop, failures, mine = TrialProcesses(), threading.Lock(), threading.Event(), [], {}
 
@@ -797,7 +798,9 @@ def searching(
                     with suppress(Exception):  # (the stop's own error says what went wrong)
                         summary_of(root, dataset, study, config)
             finally:
-                shutil.rmtree(root / WORKSPACES / dataset, ignore_errors=True)  # the storage file with them
+                shutil.rmtree(
+                    root / paths.SEARCH_WORKSPACES / dataset, ignore_errors=True
+                )  # the storage file with them
     if failures:
         problem = failures[0]
         if isinstance(problem, TinynetsError):

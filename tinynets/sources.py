@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from tinynets.common import paths
 from tinynets.common.errors import ConfigError, DataError
 from tinynets.common.facts import is_classifier
 from tinynets.splits import RawData, check_every_class_trains, hold_out, random_split
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from tinynets.common.settings import Settings
     from tinynets.params import CsvData, DataConfig, GeneratedData, SklearnData, Split, TorchvisionData
 
-RAW_DIR = Path("data/raw")
 TEST_SEED_OFFSET = 1  # a freshly generated test set must not repeat the train set's random draws
 
 
@@ -256,7 +256,7 @@ def _copy_local(local_dir: Path, raw_folder: Path, filenames: list[str], checksu
 
 def _fetch(data: TorchvisionData) -> RawData:
     """Download (or copy from local_dir) the official split through torchvision, checksums verified."""
-    final = RAW_DIR / data.name
+    final = paths.RAW_DIR / data.name
     if not final.exists() and not data.local_dir:
         _check_reachable(data)
     import torchvision.datasets
@@ -270,11 +270,11 @@ def _fetch(data: TorchvisionData) -> RawData:
     dataset_class = type(data.name, (base,), overrides)  # same name: torchvision keys its folder on it
 
     if final.exists():
-        train, test = _read(dataset_class, RAW_DIR, train=True), _read(dataset_class, RAW_DIR, train=False)
+        train, test = _read(dataset_class, paths.RAW_DIR, train=True), _read(dataset_class, paths.RAW_DIR, train=False)
     else:
-        RAW_DIR.mkdir(parents=True, exist_ok=True)
+        paths.RAW_DIR.mkdir(parents=True, exist_ok=True)
         # Fetch into a scratch folder and move it into place whole, so a broken fetch leaves nothing to trust.
-        with tempfile.TemporaryDirectory(dir=RAW_DIR, prefix=f".{data.name}.") as scratch:
+        with tempfile.TemporaryDirectory(dir=paths.RAW_DIR, prefix=f".{data.name}.") as scratch:
             root = Path(scratch)
             if data.local_dir:
                 filenames = [filename for filename, _ in base.resources]

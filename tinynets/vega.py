@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-TEMPLATE = Path(".dvc/plots.html")  # .dvc/config: [plots] html_template = plots.html (relative to .dvc/)
+from tinynets.common import paths
 
 
 def page_template() -> str:
@@ -25,10 +25,10 @@ def page_template() -> str:
     )
 
 
-def write_template(path: Path = TEMPLATE) -> None:
+def write_template(path: Path = paths.PLOTS_TEMPLATE) -> None:
     """Write the page template (the bundle takes a second or two to build)."""
     path.write_text(page_template())
 
 
 if __name__ == "__main__":
-    write_template(Path(sys.argv[1]) if len(sys.argv) > 1 else TEMPLATE)
+    write_template(Path(sys.argv[1]) if len(sys.argv) > 1 else paths.PLOTS_TEMPLATE)

@@ -14,6 +14,12 @@ IMAGES = Path("plots/images")  # plot's, whole
 REPORTS = Path("reports")  # report's, whole
 SEARCHES = Path("search")  # tinynets search's summaries (<dataset>.json): a user commits them; plot and report read
 JOURNALS = SEARCHES / "journals"  # the studies, one journal file per dataset (neither git nor DVC looks in)
+SEARCH_WORKSPACES = Path(".dvc/tmp/search")  # a search's workers' clones (git and DVC ignore .dvc/tmp)
+OWN_DATA = Path("data/own")  # the folder the validate stage watches: a user's files live here
+RAW_DIR = Path("data/raw")  # torchvision's downloads
+PARAMS_FILE = Path("params.yaml")
+LOCK_FILE = Path("dvc.lock")
+PLOTS_TEMPLATE = Path(".dvc/plots.html")  # .dvc/config: [plots] html_template = plots.html (relative to .dvc/)
 
 
 @dataclass(frozen=True)

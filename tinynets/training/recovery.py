@@ -14,16 +14,15 @@ from types import FrameType
 
 import yaml
 
+from tinynets.common import paths
 from tinynets.common.errors import TrainingError
-
-LOCK_FILE = Path("dvc.lock")
 
 
 class Stopped(Exception):
     """A signal asked the process to stop (SIGTERM: what `kill` and job schedulers send)."""
 
 
-def previous_results_command(stage: str, lock: Path = LOCK_FILE) -> str | None:
+def previous_results_command(stage: str, lock: Path = paths.LOCK_FILE) -> str | None:
     """`dvc checkout STAGE` when dvc.lock records that stage's outputs from an earlier run, else None."""
     if not lock.exists():
         return None
