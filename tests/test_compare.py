@@ -13,7 +13,7 @@ from tinynets.common.errors import DataError
 from tinynets.compare import Comparison, scale_line
 from tinynets.experiments import Experiment, flattened
 from tinynets.noise import seed_test
-from tinynets.ranking import best_set, better, differing, metric_values, rank, short, verdict
+from tinynets.ranking import best_set, better, column_name, differing, metric_values, rank, verdict
 
 
 def by_seed(values: list[float]) -> dict[str, float]:
@@ -240,9 +240,9 @@ def test_the_table_shows_the_params_that_differ_the_spread_and_n():
 
 
 def test_a_param_is_named_without_its_datasets_prefix():
-    assert short("datasets.iris.train.lr", "iris") == "lr"
-    assert short("datasets.iris.train.seed", "iris") == "train.seed" and short("seed", "iris") == "seed"
-    assert short("datasets.mnist.train.lr", "iris") == "datasets.mnist.train.lr"
+    assert column_name("datasets.iris.train.lr", "iris") == "lr"
+    assert column_name("datasets.iris.train.seed", "iris") == "train.seed" and column_name("seed", "iris") == "seed"
+    assert column_name("datasets.mnist.train.lr", "iris") == "datasets.mnist.train.lr"
 
 
 def test_a_metric_tinynets_does_not_compare_on_is_refused():

@@ -139,7 +139,7 @@ def compare(args: argparse.Namespace) -> None:
 
 def search(args: argparse.Namespace) -> None:
     from tinynets.common import paths
-    from tinynets.report import short
+    from tinynets.report import without_dataset
     from tinynets.rules import one_line
     from tinynets.search import Outcome, write_summary
     from tinynets.search import search as searched
@@ -147,7 +147,7 @@ def search(args: argparse.Namespace) -> None:
 
     def described(trial: Outcome) -> str:
         shown = (f"{value:.4g}" if isinstance(value, float) else str(value) for value in trial.params.values())
-        names = map(short, trial.params)
+        names = map(without_dataset, trial.params)
         values = ", ".join(f"{name} {value}" for name, value in zip(names, shown, strict=True))
         return f"trial {trial.number} ({values}): {trial.ended} [{trial.experiment}]"
 

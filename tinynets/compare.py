@@ -17,12 +17,12 @@ from tinynets.ranking import (
     Ranked,
     best_set,
     better,
+    column_name,
     differing,
     label,
     mase_scale,
     metric_values,
     rank,
-    short,
     verdict,
 )
 
@@ -42,7 +42,7 @@ class Comparison:
     def table(self, markdown: bool = False) -> str:
         """The ranking as aligned text, or as a Markdown table; why a row is not ranked is a numbered note under
         it (one note for the rows that share a reason), so that the table fits a terminal."""
-        params = [short(key, self.dataset) for key in self.keys]
+        params = [column_name(key, self.dataset) for key in self.keys]
         header = ["rank", "experiment", *(["commit"] if self.commits else []), *params]
         header += [f"valid {self.metric}", "n", f"test {self.metric}", "not ranked"]
         notes = list(dict.fromkeys(entry.reason for entry in self.entries if entry.reason))

@@ -175,11 +175,11 @@ def deciding(key: str, dataset: str) -> bool:
 
 def label(row: Experiment, keys: list[str], dataset: str) -> str:
     """An experiment named by the params it changes: "lr 0.03" (its name when none differ)."""
-    parts = [f"{short(key, dataset)} {row.params.get(key)}" for key in keys]
+    parts = [f"{column_name(key, dataset)} {row.params.get(key)}" for key in keys]
     return ", ".join(parts) or row.name
 
 
-def short(key: str, dataset: str) -> str:
+def column_name(key: str, dataset: str) -> str:
     """A param's name without the compared dataset's prefix, and without train. or model. (lr, not
     datasets.iris.train.lr)."""
     key = key.removeprefix(f"datasets.{dataset}.")

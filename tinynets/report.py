@@ -74,7 +74,7 @@ def summary_table(run: list[str], all_scores: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def short(path: str) -> str:
+def without_dataset(path: str) -> str:
     """A searched param's name without its dataset: `train.lr` for `datasets.iris.train.lr`."""
     return path.split(".", 2)[-1] if path.startswith("datasets.") else path
 
@@ -97,7 +97,7 @@ def search_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     trials = sorted(
         summary["trials"], key=lambda trial: (trial["value"] is None, sign * (trial["value"] or 0), trial["number"])
     )
-    header = ["trial", "experiment", *map(short, params), f"valid {summary['metric']}"]
+    header = ["trial", "experiment", *map(without_dataset, params), f"valid {summary['metric']}"]
     rows = [
         [
             trial["number"],

@@ -264,17 +264,17 @@ def run_trial(
     name: str,
     values: dict[str, Any],
     processes: TrialProcesses,
-    watched: dict[str, Any] | None = None,
+    pruning: dict[str, Any] | None = None,
 ) -> tuple[float | None, str]:
     """`dvc exp run` one trial in its workspace, its output in search/logs/NAME.log of the project at `root`: the
-    validation metric, or None and why not (with where its log is); `publish` then pushes its experiment. `watched`
+    validation metric, or None and why not (with where its log is); `publish` then pushes its experiment. `pruning`
     names the trial for its train stage to report to (pruning)."""
     git(workspace, "checkout", "--quiet", "--", ".")  # the last trial's params.yaml and dvc.lock back to HEAD's
     sets = [arg for path, value in values.items() for arg in ("-S", override(path, value))]
     command = ["dvc", "exp", "run", "-n", name, *sets]  # not --quiet: the log keeps every stage's output
     environment = {key: value for key, value in os.environ.items() if key != STORAGE_VARIABLE}
-    if watched:
-        environment[ENVIRONMENT] = json.dumps(watched)
+    if pruning:
+        environment[ENVIRONMENT] = json.dumps(pruning)
     log = root / LOGS / f"{name}.log"
     status = processes.run(command, workspace, environment, log)
     if status != 0:
@@ -746,11 +746,11 @@ def searching(
                     continue
                 trial, values = got
                 experiment = f"{dataset}-{study.user_attrs['tag']}-{trial.number}"
-                watched = {"storage_file": str(storage_file), "study": name, "trial": trial.number}
-                watched |= {"pruner": config.pruner, "dataset": dataset, "metric": config.metric, "every": every}
+                pruning = {"storage_file": str(storage_file), "study": name, "trial": trial.number}
+                pruning |= {"pruner": config.pruner, "dataset": dataset, "metric": config.metric, "every": every}
                 with get_heartbeat_thread(trial._trial_id, study._storage):  # until it is told
                     value, error = run_trial(
-                        root, workspace_path, dataset, config.metric, experiment, values, processes, watched
+                        root, workspace_path, dataset, config.metric, experiment, values, processes, pruning
                     )
                     with lock:
                         if stop.is_set() and error:  # cut short: told as failed below, its point asked again

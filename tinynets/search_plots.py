@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from tinynets.plots import plt, save
-from tinynets.report import short
+from tinynets.report import without_dataset
 
 FIGURES = ("search_history.png", "search_params.png", "search_importance.png")
 
@@ -66,7 +66,7 @@ def against_params(summary: dict[str, Any], path: Path) -> None:
             axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
             axes.xaxis.set_minor_formatter(NullFormatter())
         dots = axes.scatter(chosen, values, c=numbers, cmap="viridis", vmin=0, vmax=max(last, 1), alpha=0.8)
-        axes.set_xlabel(short(param))
+        axes.set_xlabel(without_dataset(param))
         axes.grid(alpha=0.3)
     panels[0][0].set_ylabel(f"valid {summary['metric']}")
     figure.colorbar(dots, ax=panels[0].tolist(), label="trial")
@@ -79,7 +79,7 @@ def importance(summary: dict[str, Any], path: Path) -> None:
     figure, axes = plt.subplots(figsize=(6, 1.2 + 0.5 * len(summary["space"])))
     shares = sorted(summary["importance"].items(), key=lambda item: item[1])
     if shares:
-        axes.barh([short(param) for param, _ in shares], [share for _, share in shares], color="C0")
+        axes.barh([without_dataset(param) for param, _ in shares], [share for _, share in shares], color="C0")
         axes.set_xlim(0, 1)
         axes.set_xlabel("importance (fANOVA: share of the metric's variance)")
     else:

@@ -60,7 +60,7 @@ class Run:
     records: dict[str, torch.Tensor] = field(default_factory=dict)  # what a Recorder keeps for the figures
 
     @property
-    def watched(self) -> int:
+    def watched_column(self) -> int:
         """The history column that schedules and early stopping watch: validation, else train loss."""
         return self.columns.index("valid") if "valid" in self.columns else 0
 
@@ -116,11 +116,11 @@ def fit(
             run.lrs.append(lr)
             run.epoch = epoch + 1
             if run.schedule or run.stopper:
-                watched = float(run.history[epoch, run.watched])
+                watched_loss = float(run.history[epoch, run.watched_column])
                 if run.schedule:
-                    run.schedule.step(watched)
-                if run.stopper and math.isfinite(watched):
-                    run.stopped = run.stopper.update(run.epoch, watched, run.model)
+                    run.schedule.step(watched_loss)
+                if run.stopper and math.isfinite(watched_loss):
+                    run.stopped = run.stopper.update(run.epoch, watched_loss, run.model)
             on_epoch(run)
             if run.stopped:
                 break

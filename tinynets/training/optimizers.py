@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tinynets.params import OptimizerConfig
 
 
-EPS = 1e-8  # torch.optim's default for Adam and RMSprop
+DENOMINATOR_EPS = 1e-8  # torch.optim's default for Adam and RMSprop: added to a denominator
 
 
 class Optimizer:
@@ -103,7 +103,7 @@ class Adam(Optimizer):
                 grad = grad.add(value, alpha=self.weight_decay)
             exp_avg.lerp_(grad, 1 - self.beta1)
             exp_avg_sq.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
-            denominator = (exp_avg_sq.sqrt() / correction2_sqrt).add_(EPS)
+            denominator = (exp_avg_sq.sqrt() / correction2_sqrt).add_(DENOMINATOR_EPS)
             value.addcdiv_(exp_avg, denominator, value=-step_size)
 
 
@@ -119,7 +119,7 @@ class Rmsprop(Optimizer):
             if self.weight_decay:
                 grad = grad.add(value, alpha=self.weight_decay)
             square_avg.mul_(self.alpha).addcmul_(grad, grad, value=1 - self.alpha)
-            average = square_avg.sqrt().add_(EPS)
+            average = square_avg.sqrt().add_(DENOMINATOR_EPS)
             if self.momentum > 0:
                 buffer = self.zeros("momentum_buffer")[index]
                 buffer.mul_(self.momentum).addcdiv_(grad, average)

@@ -90,7 +90,7 @@ def timings(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
 def model_facts(job: Job, training: dict[str, Any]) -> dict[str, Any]:
     """What the model file says of itself: its dataset, its declaration, its shapes, how it was trained (`training`)."""
     declared = {"model": plain(job.model), "train": plain(job.train), "seed": job.seeds[0]}
-    shapes = {"input_shape": list(job.input_shape), "outputs": job.outputs, "processes": job.shard.world}
+    shapes = {"input_shape": list(job.input_shape), "outputs": job.output_count, "processes": job.shard.world}
     return {"dataset": job.name, **declared, **shapes, **training}
 
 

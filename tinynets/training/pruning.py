@@ -83,7 +83,7 @@ def measure(metric: str, loss: str, x_valid: Any, y_valid: Any, info: Path) -> C
     """How a run's validation `metric` is read now: the loss from its history, any other metric scored as the
     evaluate stage scores it (in the target's units), from the model's validation outputs."""
     if metric == "loss":
-        return lambda run: float(run.history[run.epoch - 1, run.watched])
+        return lambda run: float(run.history[run.epoch - 1, run.watched_column])
     from tinynets.common.files import read_json
     from tinynets.evaluation.scoring import headline_metrics, own_terms
     from tinynets.inference import eval_outputs

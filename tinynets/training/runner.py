@@ -38,7 +38,7 @@ class Job:
     train: TrainConfig
     model: ModelConfig  # with every size resolved from the data
     input_shape: tuple[int, ...]  # one sample's
-    outputs: int
+    output_count: int  # the net's outputs: classes, or targets
     device: torch.device
     shard: Shard
     where: DatasetFiles  # the dataset's files: where it reads and writes
@@ -83,23 +83,23 @@ def train_once(job: Job, repeat: int, record: bool | None = None) -> FinishedRun
     label = f"{job.name} (seed {seed})" if repeat else job.name
     config, shard = job.train, job.shard
     torch.manual_seed(seed)
-    model = build_model(job.model, job.input_shape, job.outputs).to(job.device)
+    model = build_model(job.model, job.input_shape, job.output_count).to(job.device)
     data = to_tensors(job.arrays, config.loss, job.device)
     run = start_run(model, config, seed, validating=data.x_valid is not None)
     recorder = (
         Recorder(model, config.epochs, data, is_classifier(config.loss) and is_plane(data.x_train)) if record else None
     )
     if recorder:  # on every rank, as each restores the one checkpoint; rank 0 alone records
-        run.records = recorder.blank(job.outputs, job.device)
+        run.records = recorder.blank(job.output_count, job.device)
     facts = (seed, plain(job.model), plain(config), str(job.device), shard.world, code_version())
     checkpoint = Checkpoint(job.where.checkpoint(repeat), fingerprint(*facts, files=(job.where.features,)))
     resumed_at = checkpoint.restore(run)
     finished = run.stopped or resumed_at >= config.epochs
     monitor = Monitor(job.name, config.epochs, config.lr, start=resumed_at, label=label, finished=finished)
 
-    watched = None
+    report_trial = None
     if record and shard.rank == 0:  # a search trial's
-        watched = reporter(job.name, config.loss, data.x_valid, job.arrays.get("y_valid"), job.where.feature_info)
+        report_trial = reporter(job.name, config.loss, data.x_valid, job.arrays.get("y_valid"), job.where.feature_info)
 
     def on_epoch(run: Run) -> None:
         if shard.rank == 0:
@@ -107,8 +107,8 @@ def train_once(job: Job, repeat: int, record: bool | None = None) -> FinishedRun
                 recorder(run)
             monitor(run)
             checkpoint(run)
-            if watched:
-                watched(run)
+            if report_trial:
+                report_trial(run)
 
     started = time.perf_counter()
     with explained_stops(job.name, checkpoint.path):

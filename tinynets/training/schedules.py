@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from tinynets.params import CosineSchedule, PlateauSchedule, Schedule, StepSchedule
 
 
-EPS = 1e-8  # ReduceLROnPlateau's default: smaller changes of the lr are ignored
+LEAST_LR_CHANGE = 1e-8  # ReduceLROnPlateau's eps: smaller changes of the lr are ignored
 
 
 class LrSchedule:
@@ -86,7 +86,7 @@ class Plateau(LrSchedule):
             return self.lr
         self.bad_epochs = 0
         reduced = max(self.lr * self.factor, self.min_lr)
-        return reduced if self.lr - reduced > EPS else self.lr
+        return reduced if self.lr - reduced > LEAST_LR_CHANGE else self.lr
 
 
 def make_schedule(config: Schedule | None, lr: float, epochs: int) -> LrSchedule | None:
