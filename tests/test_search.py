@@ -160,7 +160,7 @@ def test_a_search_runs_its_trials_two_at_once_each_a_dvc_experiment_and_resumes(
     assert compared.returncode == 0 and all(name in compared.stdout for name in names), compared.stdout
 
     # confirm the best two with three seeds each, compare them on validation, apply the better
-    confirmed = tinynets(searchable, "search", "iris", "--trials", "12", "--confirm", "2", "--apply")
+    confirmed = tinynets(searchable, "search", "iris", "--trials", "12", "--confirm-best", "2", "--apply")
     assert confirmed.returncode == 0, confirmed.stderr
     recorded = iris_experiments(searchable, all_commits=True)
     found = [name for name in recorded if name.endswith("-confirm-43")]
@@ -363,7 +363,7 @@ def test_a_summary_this_version_cannot_read_stops_the_plot_stage_and_a_search_in
 
 def test_an_apply_that_would_lose_work_is_refused_before_any_trial_runs(searchable):
     (searchable / "models/iris.safetensors").write_bytes(b"edited by hand")  # an output that differs from dvc.lock
-    searched = tinynets(searchable, "search", "iris", "--confirm", "1", "--apply")
+    searched = tinynets(searchable, "search", "iris", "--confirm-best", "1", "--apply")
     assert searched.returncode == 2 and searched.stdout == "" and iris_experiments(searchable) == {}
     assert searched.stderr.startswith("error: --apply would overwrite models/iris.safetensors, which differ")
 

@@ -158,7 +158,7 @@ def test_two_machines_share_one_study_in_postgresql_ask_no_point_twice_and_one_c
     run(a, "dvc", "exp", "pull", "origin")
     assert set(iris_experiments(a)) == names  # machine a sees every trial, its own and b's
 
-    confirmed = tinynets(a, "search", "iris", "--storage", url, "--confirm", "2", "--apply")
+    confirmed = tinynets(a, "search", "iris", "--storage", url, "--confirm-best", "2", "--apply")
     assert confirmed.returncode == 0, confirmed.stderr
     applied = r"^applied iris-\w+-\d+-confirm-\d+: params.yaml and the outputs are its own$"
     assert re.search(applied, confirmed.stdout, re.M)

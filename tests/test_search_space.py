@@ -358,7 +358,7 @@ def test_a_failed_trials_line_says_its_cause_from_its_whole_log(tmp_path):
     [
         (["--trials", "-3"], "argument --trials: -3 is not 1 or more"),
         (["--workers", "0"], "argument --workers: 0 is not 1 or more"),
-        (["--confirm", "-1"], "argument --confirm: -1 is not 1 or more"),
+        (["--confirm-best", "-1"], "argument --confirm-best: -1 is not 1 or more"),
         (["--trials", "2.5"], "argument --trials: '2.5' is not a whole number"),
     ],
 )

@@ -65,15 +65,15 @@ def parser() -> argparse.ArgumentParser:
         "a relative path in it is this directory's",
     )
     search.add_argument(
-        "--confirm",
+        "--confirm-best",
         type=positive,
         metavar="K",
-        help="then run the best K trials again with 3 seeds each, and compare them",
+        help="then run the best K trials again with 3 fresh seeds each, and compare them",
     )
     search.add_argument(
         "--apply",
         action="store_true",
-        help="with --confirm: `dvc exp apply` the best confirmed, then `dvc repro` (the search's figures and table)",
+        help="with --confirm-best: `dvc exp apply` the best confirmed, then `dvc repro` (the search's figures, table)",
     )
     search.add_argument(
         "--status",
@@ -154,8 +154,8 @@ def search(args: argparse.Namespace) -> None:
     def report(said: Outcome | str) -> None:
         print(said if isinstance(said, str) else f"{args.dataset}: {described(said)}", flush=True)
 
-    if args.apply and not args.confirm:
-        raise DataError("--apply makes the best confirmed trial yours: give --confirm K too")
+    if args.apply and not args.confirm_best:
+        raise DataError("--apply makes the best confirmed trial yours: give --confirm-best K too")
     root = project_root(Path.cwd())
     if args.status:
         from tinynets.search import status
@@ -185,11 +185,11 @@ def search(args: argparse.Namespace) -> None:
     if best is not None:
         print(f"{args.dataset}: best {described(best)}; `tinynets compare {args.dataset}` tells its lead from noise")
     applied = None
-    if args.confirm:
+    if args.confirm_best:
         from tinynets.compare import apply_best, compare
         from tinynets.search import confirm
 
-        confirmed, metric = confirm(root, args.dataset, args.confirm, args.workers, args.storage, print)
+        confirmed, metric = confirm(root, args.dataset, args.confirm_best, args.workers, args.storage, print)
         comparison = compare(root, args.dataset, metric, only=confirmed)
         print(comparison.table())
         print(comparison.verdict)

@@ -147,7 +147,7 @@ def _search(name: str, summary: dict[str, Any] | None) -> str:
     how = f"{len(rows)} trials, {summary['sampler']} sampler, {summary['pruner']} pruner, study {summary['study']}"
     return (
         f"<h3>Search ({escape(how)})</h3>{_figures(name, SEARCH_FIGURES)}{_table(header, rows)}"
-        '<p class="muted">Ranked on the validation split; <code>tinynets search --confirm</code> reruns the best '
+        '<p class="muted">Ranked on the validation split; <code>tinynets search --confirm-best</code> reruns the best '
         "with several seeds and <code>tinynets compare</code> weighs them.</p>"
     )
 

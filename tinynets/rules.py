@@ -203,7 +203,8 @@ def _search_fits(search: SearchConfig, dataset: DatasetConfig) -> None:
                 f"space.{path}", "changes what trials are scored on (the validation rows or the loss): not searchable"
             )
         if setting == "train.seed":
-            raise FieldProblem(f"space.{path}", "would choose on seed noise (--confirm sets it past the trials' seeds)")
+            seeds = "would choose on seed noise (--confirm-best sets it past the trials' seeds)"
+            raise FieldProblem(f"space.{path}", seeds)
 
 
 SCORED_ON = ("data.", "train.valid_size")  # a dataset's settings that decide its validation rows

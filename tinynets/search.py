@@ -370,7 +370,7 @@ def confirm(
     from optuna.trial import TrialState
 
     if best_few < 1:
-        raise DataError(f"--confirm {best_few}: give the number of best trials to confirm (1 or more)")
+        raise DataError(f"--confirm-best {best_few}: give the number of best trials to confirm (1 or more)")
     params, head = load_params(root / "params.yaml"), git(root, "rev-parse", "HEAD").strip()
     config = params.search[dataset]
     study = load(root, dataset, config, resolve_storage(root, dataset, storage, Path.cwd()))
