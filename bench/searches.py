@@ -193,9 +193,9 @@ def study(
         for _ in range(len(trials) if isinstance(trials, list) else trials):
             trial = made.ask()
             chosen = {path: suggest(trial, path, distribution) for path, distribution in config.space.items()}
-            watched = {"storage_file": f"{folder}/storage", "study": name, "trial": trial.number, "pruner": pruner}
-            watched |= {"dataset": SAMPLED, "metric": "loss", "every": max(1, SAMPLER_EPOCHS // REPORTS)}
-            os.environ[ENVIRONMENT] = json.dumps(watched)
+            pruning = {"storage_file": f"{folder}/storage", "study": name, "trial": trial.number, "pruner": pruner}
+            pruning |= {"dataset": SAMPLED, "metric": "loss", "every": max(1, SAMPLER_EPOCHS // REPORTS)}
+            os.environ[ENVIRONMENT] = json.dumps(pruning)
             try:
                 value = objective(chosen)
             finally:

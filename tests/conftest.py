@@ -12,6 +12,7 @@ if "PYTEST_XDIST_WORKER" in os.environ:
     for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(_variable, _share)
 
+import contextlib
 import fcntl
 import gzip
 import hashlib
@@ -22,7 +23,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -47,6 +48,8 @@ PROJECT_FILES = [
 def tool_env(repo: Path) -> dict[str, str]:
     """The environment a user of the venv has, importing the package from `repo`."""
     env = dict(os.environ)
+    for variable in ("TINYNETS_CHECKPOINT_SECONDS", "TINYNETS_PAUSE_AFTER_CHECKPOINT"):  # a test sets its own
+        env.pop(variable, None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: stages write __pycache__/ in code folders
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["PYTHONPATH"] = str(repo)
@@ -215,9 +218,35 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def command_line(pid: int) -> str:
+    """Process `pid`'s arguments, NUL-separated ("" once it has ended)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:  # it ended
+        return ""
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started, directly or not, by `pid` (read from /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
 def pausing_after(checkpoint: Path, env: dict[str, str]) -> dict[str, str]:
-    """`env` for a train stage that saves a checkpoint after every epoch and stops itself (SIGSTOP) once it has
-    first written `checkpoint`: a run interrupted at a known point, however fast the machine trains."""
+    """`env` for a train stage (of one process) that saves a checkpoint after every epoch and stops itself
+    (SIGSTOP) once it has first written `checkpoint`: a run interrupted at a known point, however fast the
+    machine trains."""
     return env | {"TINYNETS_CHECKPOINT_SECONDS": "0", "TINYNETS_PAUSE_AFTER_CHECKPOINT": checkpoint.name}
 
 
@@ -240,6 +269,18 @@ def wait_paused(pids: Callable[[], list[int]], process: subprocess.Popen) -> lis
     return stopped
 
 
+@contextlib.contextmanager
+def ended_on_failure(process: subprocess.Popen) -> Iterator[None]:
+    """Kill `process` and every process it started if the block fails: none is left paused behind a test."""
+    try:
+        yield
+    except BaseException:
+        for pid in [*descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        raise
+
+
 def interrupted(pid: int, signum: int) -> None:
     """Send `signum` to a paused `pid`, then let it go on to answer it."""
     os.kill(pid, signum)
@@ -253,10 +294,11 @@ def killed_after(repo: Path, name: str, checkpoint: Path) -> None:
     train = [sys.executable, "-m", "stages.train", name]
     env = pausing_after(checkpoint, tool_env(repo))
     process = subprocess.Popen(train, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_paused(lambda: [process.pid], process)
-    assert checkpoint.exists()
-    interrupted(process.pid, signal.SIGKILL)
-    process.wait()
+    with ended_on_failure(process):
+        wait_paused(lambda: [process.pid], process)
+        assert checkpoint.exists()
+        interrupted(process.pid, signal.SIGKILL)
+        process.wait(timeout=300)
 
 
 def gif_frames(path: Path) -> list:

@@ -42,6 +42,11 @@ def ranked_names(compared: str) -> list[str]:
     return [line.split()[1] for line in table.splitlines()[1:] if re.match(r"\d+ ", line)]
 
 
+def verdict(compared: str) -> list[str]:
+    """The lines a `tinynets compare` printed below its table and the notes on why rows are not ranked."""
+    return compared.rstrip("\n").split("\n\n")[-1].splitlines()
+
+
 def experiment_revs(repo: Path) -> dict[str, str]:
     """Each experiment's commit, by name."""
     return {name: found["rev"] for name, found in iris_experiments(repo).items()}
@@ -83,7 +88,7 @@ def test_the_readmes_sweep_is_ranked_on_validation_tested_against_seed_noise_and
     assert result.stdout in block.stdout
     lines, ranked = result.stdout.splitlines(), ranked_names(result.stdout)
     assert ranked == sorted(recorded, key=lambda name: -sum(per_seed[name])) and len(ranked) == 3
-    said, best_set = result.stdout.split("\n\n")[1].splitlines()  # the verdict on the top two, then the set
+    said, best_set = verdict(result.stdout)  # the verdict on the top two, then the set
     assert_the_verdict_is_the_seeds_t_test(said, workspace, ranked, per_seed)
     assert said.startswith(f"lr {recorded[ranked[0]]['lr']} beats lr {recorded[ranked[1]]['lr']} by ")
     set_line = r"(the best is told apart from all 2 others|[23] of 3 share first place, .*) \(Holm .*\)"
@@ -162,7 +167,7 @@ def test_two_machines_share_a_sweep_through_a_git_and_a_dvc_remote(pipeline, tmp
     assert sorted(ranked) == ["lr-a", "lr-b"]
     recorded = experiments(last)
     per_seed = {name: metric_values(recorded[name]["valid"], "accuracy") for name in ranked}
-    said = result.stdout.split("\n\n")[1].splitlines()[0]  # the verdict (a line naming a shared first place may follow)
+    said = verdict(result.stdout)[0]  # the verdict (a line naming a shared first place may follow)
     assert_the_verdict_is_the_seeds_t_test(said, last, ranked, per_seed)
     applied = tinynets(last, "compare", "iris", "--apply")  # the outputs come from the DVC remote
     assert applied.returncode == 0, applied.stderr

@@ -15,6 +15,9 @@ import torch
 from conftest import (
     RUN,
     built_once,
+    command_line,
+    descendants,
+    ended_on_failure,
     interrupted,
     killed_after,
     make_repo,
@@ -47,30 +50,6 @@ def error_line(stderr: str) -> str:
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, stderr
     return errors[0]
-
-
-def command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text()
-    except OSError:  # it ended
-        return ""
-
-
-def descendants(pid: int) -> list[int]:
-    """The processes started, directly or not, by `pid` (read from /proc)."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
 
 
 def mnist_params() -> dict:
@@ -123,10 +102,11 @@ def start_training(repo: Path) -> subprocess.Popen:
 def test_a_killed_train_stage_resumes_to_the_same_model(featurized, uninterrupted, signum):
     repo, checkpoint = featurized, featurized / "checkpoints/mnist.pt"
     process = start_training(repo)
-    wait_paused(lambda: [process.pid], process)
-    assert checkpoint.exists()
-    interrupted(process.pid, signum)
-    assert process.wait() != 0
+    with ended_on_failure(process):
+        wait_paused(lambda: [process.pid], process)
+        assert checkpoint.exists()
+        interrupted(process.pid, signum)
+        assert process.wait(timeout=300) != 0
     if signum != signal.SIGKILL:  # the one signal a process cannot answer
         assert "`dvc repro` resumes from its checkpoint" in error_line(process.stderr.read().decode())
     assert finished_outputs(repo, "mnist") == []
@@ -194,11 +174,12 @@ def test_a_stopped_run_says_how_to_resume_and_how_to_restore(workspace):
     write_params(workspace, params)
     env = pausing_after(workspace / "checkpoints/mnist.pt", tool_env(workspace))
     repro = subprocess.Popen(["dvc", "repro"], cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    [train] = wait_paused(
-        lambda: [pid for pid in descendants(repro.pid) if "stages.train\0mnist" in command_line(pid)], repro
-    )
-    interrupted(train, signal.SIGTERM)  # as `kill` and job schedulers send
-    _, stderr = repro.communicate()
+    with ended_on_failure(repro):
+        [train] = wait_paused(
+            lambda: [pid for pid in descendants(repro.pid) if "stages.train\0mnist" in command_line(pid)], repro
+        )
+        interrupted(train, signal.SIGTERM)  # as `kill` and job schedulers send
+        _, stderr = repro.communicate(timeout=300)
     assert repro.returncode != 0
     line = error_line(stderr.decode())
     assert "mnist: training stopped by SIGTERM; `dvc repro` resumes from its checkpoint" in line

@@ -525,3 +525,16 @@ def test_a_confirmation_trains_on_seeds_after_every_seed_a_trial_trained_on():
     assert fresh_seed(parse_params(params), "iris", [once, four]) == 46  # 42-45
     params["datasets"]["iris"]["train"]["seed"] = 100
     assert fresh_seed(parse_params(params), "iris", [once, four]) == 104  # 100-103; the data's split stays
+
+
+def test_an_option_is_taken_by_its_whole_name_only(tmp_path):
+    import subprocess
+
+    from conftest import tool_env
+
+    command = ["tinynets", "search", "iris", "--confirm", "2"]  # once the option's name, now a prefix of it
+    done = subprocess.run(command, cwd=tmp_path, env=tool_env(tmp_path), capture_output=True, text=True)
+    assert (
+        done.returncode == 2
+        and done.stderr == "error: tinynets: unrecognized arguments: --confirm 2 (see tinynets --help)\n"
+    )

@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from tinynets.common.errors import DataError
 from tinynets.common.stage import outcome
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, its usage mistakes said in one line (`--help` shows the usage)."""
+    """argparse, its usage mistakes said in one line (`--help` shows the usage); an option only by its whole name
+    (`--confirm` is not `--confirm-best`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")

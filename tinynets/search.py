@@ -71,7 +71,8 @@ PRUNED = re.compile(r"pruned at epoch \d+")  # what the train stage says when th
 LOGS = paths.SEARCHES / "logs"  # every trial's whole output, <experiment>.log (git and DVC ignore them)
 WAIT = "wait"  # no trial to ask now: another machine's may yet fall silent
 STOP_GRACE = 30  # seconds a stopped trial's processes have to end on SIGINT before they are killed
-NOT_TRIAL_INPUTS = (f"{paths.SEARCHES}/", "dvc.lock")  # what a trial computes nothing from (a summary, a lock)
+# what a trial computes nothing from (a summary, a lock)
+NOT_TRIAL_INPUTS = (f"{paths.SEARCHES}/", paths.LOCK_FILE.as_posix())
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,9 @@ def check_space(root: Path, dataset: str, config: SearchConfig) -> None:
     from dvc.exceptions import DvcException
     from dvc.utils.hydra import apply_overrides
 
-    raw = (root / "params.yaml").read_text()
+    raw = (root / paths.PARAMS_FILE).read_text()
     with tempfile.TemporaryDirectory() as folder:
-        scratch = Path(folder) / "params.yaml"
+        scratch = Path(folder) / paths.PARAMS_FILE
         for path, distribution in config.space.items():
             where = f"params.yaml: search.{dataset}.space.{path}"
             if not path.startswith(f"datasets.{dataset}."):
@@ -164,14 +165,15 @@ def check_workspace(root: Path, params: Params) -> None:
         status.append(entry)
         if {"R", "C"} & set(entry[:2]):
             next(entries, None)  # a rename's or copy's former path
-    changed = [line[3:] for line in status if not line.startswith("??") or line[3:].startswith(f"{paths.OWN_DATA}/")]
+    own = f"{paths.OWN_DATA.as_posix()}/"
+    changed = [line[3:] for line in status if not line.startswith("??") or line[3:].startswith(own)]
     changed = [path for path in changed if not path.startswith(NOT_TRIAL_INPUTS)]
-    if "params.yaml" in changed:
-        committed = yaml.safe_load(git(root, "show", "HEAD:params.yaml")) or {}
+    if paths.PARAMS_FILE.as_posix() in changed:
+        committed = yaml.safe_load(git(root, "show", f"HEAD:{paths.PARAMS_FILE}")) or {}
         if parse_params({**committed, "search": {}}).model_dump(exclude={"search"}) == params.model_dump(
             exclude={"search"}
         ):
-            changed.remove("params.yaml")
+            changed.remove(paths.PARAMS_FILE.as_posix())
     if changed:
         raise DataError(
             f"a trial runs from HEAD and would not see {listed(changed)}: commit them (or stash them) first"
@@ -371,7 +373,7 @@ def confirm(
 
     if best_few < 1:
         raise DataError(f"--confirm-best {best_few}: give the number of best trials to confirm (1 or more)")
-    params, head = load_params(root / "params.yaml"), git(root, "rev-parse", "HEAD").strip()
+    params, head = load_params(root / paths.PARAMS_FILE), git(root, "rev-parse", "HEAD").strip()
     config = params.search[dataset]
     study = load(root, dataset, config, resolve_storage(root, dataset, storage, Path.cwd()))
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -532,7 +534,7 @@ def load(root: Path, dataset: str, config: SearchConfig, storage: Storage) -> An
 def write_summary(root: Path, dataset: str, storage: str | None = None) -> Path | None:
     """Write the summary of `dataset`'s search (the study of HEAD's code and its search block) to
     search/<dataset>.json, for the plot and report stages; None (nothing written) when no trial has ended."""
-    config = load_params(root / "params.yaml").search[dataset]
+    config = load_params(root / paths.PARAMS_FILE).search[dataset]
     study = load(root, dataset, config, resolve_storage(root, dataset, storage, Path.cwd()))
     return summary_of(root, dataset, study, config)
 
@@ -656,7 +658,7 @@ def search(
 ) -> Outcome | None:
     """Run dataset `dataset`'s search until its study holds `trials` finished trials, `report`ing each as it ends;
     return the study's best trial (of this search and the ones it resumed), if any trial completed."""
-    params = load_params(root / "params.yaml")
+    params = load_params(root / paths.PARAMS_FILE)
     config = check_search(root, dataset, params)
     check_space(root, dataset, config)
     check_workspace(root, params)
@@ -707,9 +709,8 @@ def searching(
     if storage.own:  # the project's own journal, its lock held: a trial still running is a dead search's
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             give_back(study, stale)
-    storage_file = (
-        root / paths.SEARCH_WORKSPACES / dataset / "storage"
-    )  # for the train stage's pruning: in no child's environment
+    # for the train stage's pruning: in no child's environment
+    storage_file = root / paths.SEARCH_WORKSPACES / dataset / "storage"
     every = reporting_every(config, dataset, params)
     processes, lock, stop, failures, mine = TrialProcesses(), threading.Lock(), threading.Event(), [], {}
 
@@ -798,9 +799,7 @@ def searching(
                     with suppress(Exception):  # (the stop's own error says what went wrong)
                         summary_of(root, dataset, study, config)
             finally:
-                shutil.rmtree(
-                    root / paths.SEARCH_WORKSPACES / dataset, ignore_errors=True
-                )  # the storage file with them
+                shutil.rmtree(root / paths.SEARCH_WORKSPACES / dataset, ignore_errors=True)  # its storage file too
     if failures:
         problem = failures[0]
         if isinstance(problem, TinynetsError):
@@ -890,7 +889,7 @@ def status(root: Path, dataset: str, storage: str | None = None) -> list[str]:
     import optuna
     from optuna.trial import TrialState
 
-    params = load_params(root / "params.yaml")
+    params = load_params(root / paths.PARAMS_FILE)
     config = check_search(root, dataset, params)
     where = resolve_storage(root, dataset, storage, Path.cwd())
     optuna.logging.set_verbosity(optuna.logging.WARNING)

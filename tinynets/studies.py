@@ -174,14 +174,14 @@ def study_inputs(root: Path) -> dict[str, str]:
         deps |= {dep for dep in body.get("deps", []) if isinstance(dep, str) and "${" not in dep}
         for kind in ("outs", "metrics", "plots"):
             made |= {next(iter(out)) if isinstance(out, dict) else out for out in body.get(kind, [])}
-    deps -= {"params.yaml", str(paths.SEARCHES)}  # the summaries plot and report draw: no trial's metric
+    deps -= {paths.PARAMS_FILE.as_posix(), str(paths.SEARCHES)}  # the summaries plot and report draw: no trial's metric
     listed = git(root, "ls-tree", "-r", "-z", "HEAD", "--", *sorted(deps), *ENVIRONMENT_FILES) if deps else ""
     inputs = {}
     for entry in filter(None, listed.split("\0")):
         meta, path = entry.split("\t", 1)
         if not any(path == out or path.startswith(f"{out}/") for out in made):  # a stage's result (metrics/)
             inputs[path] = meta.split()[2]
-    params = yaml.safe_load(git(root, "show", "HEAD:params.yaml")) or {}
+    params = yaml.safe_load(git(root, "show", f"HEAD:{paths.PARAMS_FILE}")) or {}
     params.pop("search", None)
     inputs["params.yaml (but search:)"] = digest(params)
     return inputs

@@ -110,6 +110,9 @@ class Checkpoint:
             return
         self.save(run)
         self.last_saved = now
+        if self.pause:  # after an epoch's save, inside the stage's handling of signals (not a seed's last save)
+            self.pause = False
+            os.kill(os.getpid(), signal.SIGSTOP)
 
     def save(self, run: Run) -> None:
         """Save the state now (at a run's end too: repeats resume past the seeds already trained)."""
@@ -130,6 +133,3 @@ class Checkpoint:
         }
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
-        if self.pause:
-            self.pause = False
-            os.kill(os.getpid(), signal.SIGSTOP)
