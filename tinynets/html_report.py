@@ -108,11 +108,6 @@ def _metrics(scores: dict[str, Any]) -> str:
         rows.append([f"mae, step {step}", mae, *(block[kind]["mae_by_step"][step] for kind in kinds)])
     table = _table(["test metric", "net", *(f"{kind} baseline" for kind in kinds)], rows)
     notes = [f"{kind}: {block[kind]['model']}" for kind in kinds]
-    notes += [
-        f"{kind} baseline skipped: {block[kind]['skipped']}"
-        for kind in BASELINE_ORDER
-        if "skipped" in block.get(kind, {})
-    ]
     if "skipped" in block:
         notes.append(f"baselines skipped: {block['skipped']}")
     return table + "".join(f'<p class="muted">{escape(note)}</p>' for note in notes)

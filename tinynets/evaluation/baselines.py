@@ -24,24 +24,24 @@ def as_rows(x: np.ndarray) -> np.ndarray:
     return rows * PIXEL_SCALE if rows.dtype == np.uint8 else rows
 
 
-def models(is_classifier: bool, train_cells: int = 0, config: EvaluateConfig | None = None) -> dict[str, Any]:
-    """The trivial and the linear model, unfitted, for a train split of train_cells rows x features.
+def models(is_classifier: bool, by_sgd: bool = False) -> dict[str, Any]:
+    """The trivial and the linear model, unfitted; by_sgd: the logistic regression fitted by 10 epochs of SGD.
 
-    The linear classifier is a logistic regression fitted to convergence by lbfgs, or above
-    evaluate.baseline_sgd_above_cells by 10 epochs of SGD: lbfgs takes 40 s on MNIST's 60,000 x 784 where
-    SGD takes 7 s for an accuracy 0.01 lower. Ridge is closed-form and quick at any size.
+    lbfgs fits a logistic regression to convergence, but takes 40 s on MNIST's 60,000 x 784 where SGD takes
+    7 s for an accuracy 0.01 lower (evaluate.baseline_sgd_above_cells decides). Ridge is closed-form, quick
+    at any size.
     """
     if is_classifier:
         from sklearn.dummy import DummyClassifier
         from sklearn.linear_model import LogisticRegression, SGDClassifier
 
-        large = config is not None and train_cells > config.baseline_sgd_above_cells
         # SGD's one-vs-rest fits take their seeds from random_state before they run: the same bits at any n_jobs.
-        by_sgd = SGDClassifier(loss="log_loss", max_iter=10, tol=None, random_state=0, n_jobs=-1)
-        return {
-            "trivial": DummyClassifier(strategy="most_frequent"),
-            "linear": by_sgd if large else LogisticRegression(max_iter=1000),
-        }
+        linear = (
+            SGDClassifier(loss="log_loss", max_iter=10, tol=None, random_state=0, n_jobs=-1)
+            if by_sgd
+            else LogisticRegression(max_iter=1000)
+        )
+        return {"trivial": DummyClassifier(strategy="most_frequent"), "linear": linear}
     from sklearn.dummy import DummyRegressor
     from sklearn.linear_model import Ridge
 
@@ -64,7 +64,7 @@ def score_baselines(split: dict[str, np.ndarray], classes: list[str] | None, con
         return {"skipped": "evaluate.baselines is false in params.yaml"}
     x_train, x_test = as_rows(split["x_train"]), as_rows(split["x_test"])
     block: dict[str, Any] = {}
-    for kind, model in models(classes is not None, x_train.size, config).items():
+    for kind, model in models(classes is not None, by_sgd=x_train.size > config.baseline_sgd_above_cells).items():
         y_train = split["y_train"] if classes is None else split["y_train"].ravel()
         # One BLAS thread: the same bits on any machine, and twice as fast here as two for these small fits.
         with threadpool_limits(1):
