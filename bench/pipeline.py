@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import experiments
+import loops
 import numpy as np
 import recording
 import yaml
@@ -93,11 +94,6 @@ def clean_repro(clone: Path) -> float:
     return timed(["dvc", "repro"], clone)
 
 
-def write_idx(path: Path, array: np.ndarray) -> None:
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
 def seed_scripts(clone: Path, scratch: Path) -> dict[str, float]:
     """The five tutorials' scripts run one after another, each its own process, on the pipeline's MNIST data.
 
@@ -107,8 +103,8 @@ def seed_scripts(clone: Path, scratch: Path) -> dict[str, float]:
     raw.mkdir(parents=True, exist_ok=True)
     split = np.load(clone / "data" / "prepared" / "mnist.npz")
     for prefix, part in (("train", "train"), ("t10k", "test")):
-        write_idx(raw / f"{prefix}-images-idx3-ubyte", split[f"x_{part}"])
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte", split[f"y_{part}"])
+        loops.write_idx(raw / f"{prefix}-images-idx3-ubyte", split[f"x_{part}"])
+        loops.write_idx(raw / f"{prefix}-labels-idx1-ubyte", split[f"y_{part}"])
     work = scratch / "work"
     work.mkdir(exist_ok=True)
     return {script.stem: timed([sys.executable, str(script)], work) for script in SEEDS}
