@@ -141,8 +141,19 @@ def test_mnist_images_saved_as_png_come_back_with_their_digits(pipeline, tmp_pat
         ("iris", ",".join([*IRIS_COLUMNS, "colour"]) + "\n1,2,3,4,red\n", "column 'colour' is not one the model knows"),
         ("iris", ",".join(IRIS_COLUMNS) + "\n1,2,x,4\n", "column 'petal length (cm)', line 2: 'x' is not a number"),
         ("wine", ",".join(IRIS_COLUMNS) + "\n1,2,3,4\n", "dataset 'wine' is not trained yet"),
+        (
+            "iris",
+            ",".join(IRIS_COLUMNS) + "\n1,2,3,4\n1,-inf,3,4\n",
+            "column 'sepal width (cm)', line 3: '-inf' is not a",
+        ),
+        (
+            "iris",
+            ",".join(IRIS_COLUMNS) + "\n1,2,1e308,4\n",
+            "column 'petal length (cm)', line 2: '1e308' is too large",
+        ),
+        ("sum30", ",".join(f"x{i}" for i in range(1, 31)) + "\n" + ",".join(["3e38"] * 30) + "\n", "line 2: the model"),
     ],
-    ids=["missing column", "extra column", "not a number", "not trained"],
+    ids=["missing column", "extra column", "not a number", "not trained", "infinite", "overflows", "output overflows"],
 )
 def test_bad_input_is_one_line_and_exit_2(pipeline, tmp_path, dataset, content, message):
     path = tmp_path / "rows.csv"

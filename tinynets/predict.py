@@ -16,7 +16,7 @@ from tinynets.common import files, paths
 from tinynets.common.errors import DataError
 from tinynets.evaluation.decisions import class_probabilities, predicted_labels
 from tinynets.preprocess import from_stats, inputs
-from tinynets.tables import FIRST_ROW_LINE, check_filled, numbers, read_csv
+from tinynets.tables import FIRST_ROW_LINE, check_filled, check_scaled, numbers, read_csv
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -59,7 +59,10 @@ def table_features(frames, info: dict) -> np.ndarray:
         check_filled(path, frame[info["columns"] + info["text_columns"]], lines)
         columns = [numbers(path, frame[column], column, lines) for column in info["columns"]]
         x = np.column_stack(columns) if columns else np.zeros((len(frame), 0))
-        blocks.append(inputs(x, frame[info["text_columns"]].to_numpy(dtype=str), info))
+        with np.errstate(over="ignore"):  # an overflow is refused just below, naming the value
+            block = inputs(x, frame[info["text_columns"]].to_numpy(dtype=str), info)
+        check_scaled(path, block, info["columns"], lines, frame)
+        blocks.append(block)
     return np.concatenate(blocks)
 
 
@@ -122,7 +125,10 @@ def recent_window(given: list[Path], info: dict) -> np.ndarray:
     needed = "a value on each side of a gap" if missing == "interpolate" else "every one of the last steps"
     check_filled(path, recent, lines, f" (a forecast needs {needed})")
     x = np.column_stack([numbers(path, recent[column], column, lines) for column in columns])
-    return inputs(x, None, info)[np.newaxis]
+    with np.errstate(over="ignore"):  # an overflow is refused just below, naming the value
+        scaled = inputs(x, None, info)
+    check_scaled(path, scaled, columns, lines, recent)
+    return scaled[np.newaxis]
 
 
 def predict_files(name: str, given: list[Path], root: Path = Path()) -> str:
@@ -139,15 +145,24 @@ def predict_files(name: str, given: list[Path], root: Path = Path()) -> str:
     if "forecast" in info:
         features = recent_window(given, info)
         table = pd.DataFrame({"step": range(1, info["forecast"]["horizon"] + 1)})
+        origins = [str(given[0])]
     elif info["inputs"] == "images":
         features = image_pixels(given, shape)
         table = pd.DataFrame({"file": [str(path) for path in given]})
+        origins = table["file"].tolist()
     else:
         frames = read_rows(given, info)
         features = table_features(frames, info)
         table = pd.concat(frames, ignore_index=True)
+        origins = [
+            f"{frame.attrs['path']}, line {FIRST_ROW_LINE + row}" for frame in frames for row in range(len(frame))
+        ]
     model = trained_model(saved)
     outputs = eval_outputs(model, torch.from_numpy(features)).numpy()
+    finite = np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1)
+    if not finite.all():
+        origin = origins[int(np.argmin(finite))]
+        raise DataError(f"{origin}: the model's output is not a finite number (inputs far outside its training data)")
     if "classes" in info:
         classes = info["classes"]
         table["predicted"] = np.array(classes)[predicted_labels(outputs, saved["loss"])]

@@ -57,12 +57,29 @@ def check_filled(path: Path, frame, lines: np.ndarray, hint: str = "") -> None:
 
 
 def numbers(path: Path, values, column: str, lines: np.ndarray) -> np.ndarray:
-    """A column as float64; DataError at its first value that is not a number."""
+    """A column as float64; DataError at its first value that is not a finite number."""
     is_number = _is_number(values)
     if not is_number.all():
         row = int(np.argmin(is_number))
         raise DataError(f"{path}: column {column!r}, line {lines[row]}: {values.iloc[row]!r} is not a number")
-    return values.astype(np.float64).to_numpy()
+    parsed = values.astype(np.float64).to_numpy()
+    finite = np.isfinite(parsed)
+    if not finite.all():
+        row = int(np.argmin(finite))
+        raise DataError(f"{path}: column {column!r}, line {lines[row]}: {values.iloc[row]!r} is not a finite number")
+    return parsed
+
+
+def check_scaled(path: Path, scaled: np.ndarray, columns: list[str], lines: np.ndarray, values) -> None:
+    """DataError at the first input that scaling made infinite (beyond float32, about 3.4e38), naming where."""
+    finite = np.isfinite(scaled[:, : len(columns)])
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        name = columns[column]
+        raise DataError(
+            f"{path}: column {name!r}, line {lines[row]}: {values[name].iloc[row]!r} is too large for the model "
+            "once scaled as its training data were (beyond float32's 3.4e38)"
+        )
 
 
 def read_table(path: Path, target: str, features: list[str] | None, missing: str) -> Table:
