@@ -36,6 +36,7 @@ BAD = [
     ("missing feature column", None, {"features": ["rooms", "floor"]}, "no column 'floor'"),
     ("not a number", rows_with(6, "area_m2", "big"), {}, "column 'area_m2', line 8: 'big' is not a number"),
     ("missing value", rows_with(9, "rooms", ""), {"missing": "error"}, "column 'rooms', line 11: missing value"),
+    ("infinite", rows_with(4, "area_m2", "-inf"), {}, "column 'area_m2', line 6: '-inf' is not a finite number"),
     ("empty table", [], {}, "no rows to learn from"),
     ("a single class", [[*row[:4], "mid"] for row in rows_with(0, "rooms", "2")], {}, "holds a single class (mid)"),
 ]
@@ -54,6 +55,15 @@ def test_a_bad_file_is_one_line_naming_the_file_and_the_problem(tmp_path, rows, 
         load(path, **data)
     assert str(error.value).startswith(str(path)) and message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_lines_are_the_files_own_when_blank_lines_stand_between_rows(tmp_path):
+    path = tmp_path / "houses.csv"
+    write_csv(path, rows_with(6, "area_m2", "big"))
+    header, *rows = path.read_text().splitlines()
+    path.write_text("\n".join([header, "", *rows[:3], "", "", *rows[3:]]) + "\n")  # row 6 is now on line 11
+    with pytest.raises(DataError, match="column 'area_m2', line 11: 'big' is not a number"):
+        load(path)
 
 
 def featurized(raw, classes):

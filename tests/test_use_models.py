@@ -152,14 +152,33 @@ def test_mnist_images_saved_as_png_come_back_with_their_digits(pipeline, tmp_pat
             "column 'petal length (cm)', line 2: '1e308' is too large",
         ),
         ("sum30", ",".join(f"x{i}" for i in range(1, 31)) + "\n" + ",".join(["3e38"] * 30) + "\n", "line 2: the model"),
+        ("iris", ",".join(IRIS_COLUMNS) + "\n1,2,3,4\n\ninf,2,3,4\n", "column 'sepal length (cm)', line 4: 'inf'"),
     ],
-    ids=["missing column", "extra column", "not a number", "not trained", "infinite", "overflows", "output overflows"],
+    ids=[
+        "missing column",
+        "extra column",
+        "not a number",
+        "not trained",
+        "infinite",
+        "overflows",
+        "output overflows",
+        "after a blank line",
+    ],
 )
 def test_bad_input_is_one_line_and_exit_2(pipeline, tmp_path, dataset, content, message):
     path = tmp_path / "rows.csv"
     path.write_text(content)
     result = tinynets(pipeline, "predict", dataset, str(path))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_a_file_of_no_rows_gives_the_header_of_no_predictions(pipeline, tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text(",".join(IRIS_COLUMNS) + "\n")
+    result = tinynets(pipeline, "predict", "iris", str(path))
+    assert result.returncode == 0 and result.stdout.splitlines() == [
+        ",".join([*IRIS_COLUMNS, "predicted", "p_setosa", "p_versicolor", "p_virginica"])
+    ]
 
 
 def test_an_image_of_a_shape_it_cannot_fix_is_refused(pipeline, tmp_path):

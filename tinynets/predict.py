@@ -16,7 +16,7 @@ from tinynets.common import files, paths
 from tinynets.common.errors import DataError
 from tinynets.evaluation.decisions import class_probabilities, predicted_labels
 from tinynets.preprocess import from_stats, inputs
-from tinynets.tables import FIRST_ROW_LINE, check_filled, check_scaled, numbers, read_csv
+from tinynets.tables import check_filled, check_scaled, file_lines, numbers, read_csv
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -55,7 +55,7 @@ def table_features(frames, info: dict) -> np.ndarray:
     """The rows' features: numeric columns parsed and scaled, text columns one-hot encoded."""
     blocks = []
     for frame in frames:
-        path, lines = frame.attrs["path"], np.arange(len(frame)) + FIRST_ROW_LINE
+        path, lines = frame.attrs["path"], file_lines(frame)
         check_filled(path, frame[info["columns"] + info["text_columns"]], lines)
         columns = [numbers(path, frame[column], column, lines) for column in info["columns"]]
         x = np.column_stack(columns) if columns else np.zeros((len(frame), 0))
@@ -103,7 +103,7 @@ def recent_window(given: list[Path], info: dict) -> np.ndarray:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise DataError(f"{path}: no column {missing[0]!r} (the model needs: {', '.join(columns)})")
-    lines = np.arange(len(frame)) + FIRST_ROW_LINE
+    lines = file_lines(frame)
     time, missing = info["forecast"]["time"], info["forecast"].get("missing", "error")
     if time in frame.columns:  # the last steps in time, as training ordered them; else the file's last rows
         from tinynets.series import time_order
@@ -154,12 +154,10 @@ def predict_files(name: str, given: list[Path], root: Path = Path()) -> str:
         frames = read_rows(given, info)
         features = table_features(frames, info)
         table = pd.concat(frames, ignore_index=True)
-        origins = [
-            f"{frame.attrs['path']}, line {FIRST_ROW_LINE + row}" for frame in frames for row in range(len(frame))
-        ]
+        origins = [f"{frame.attrs['path']}, line {line}" for frame in frames for line in file_lines(frame)]
     model = trained_model(saved)
     outputs = eval_outputs(model, torch.from_numpy(features)).numpy()
-    finite = np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1)
+    finite = np.isfinite(outputs).all(axis=tuple(range(1, outputs.ndim)))
     if not finite.all():
         origin = origins[int(np.argmin(finite))]
         raise DataError(f"{origin}: the model's output is not a finite number (inputs far outside its training data)")

@@ -140,10 +140,13 @@ def _library_frame(name: str):
 
     import pandas as pd
 
+    from tinynets.tables import FIRST_ROW_LINE
+
     frame = importlib.import_module(f"statsmodels.datasets.{name}").load_pandas().data
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.rename_axis(frame.index.name or "date").reset_index()
     frame.columns = [str(column) for column in frame.columns]
+    frame.index = np.arange(len(frame)) + FIRST_ROW_LINE  # lines as if it were a CSV file, as errors name them
     return frame.astype(str).where(frame.notna())
 
 
@@ -151,13 +154,13 @@ def _ordered(frame, data: TimeseriesData, path: Path, origin: str) -> Series:
     """The target and feature columns as numbers in time order, missing values handled as `missing` says."""
     import pandas as pd
 
-    from tinynets.tables import FIRST_ROW_LINE, check_filled, numbers
+    from tinynets.tables import check_filled, file_lines, numbers
 
     columns = [data.target, *data.features]
     for column in [*columns, *([data.time] if data.time else [])]:
         if column not in frame.columns:
             raise DataError(f"{path}: no column {column!r} (the columns are: {', '.join(frame.columns)})")
-    lines = np.arange(len(frame)) + FIRST_ROW_LINE
+    lines = file_lines(frame)
     if data.time:  # in time order first: a gap is filled from the steps before and after it
         order = time_order(path, frame[data.time], lines)
         frame, lines = frame.iloc[order], lines[order]

@@ -33,19 +33,26 @@ def _is_number(values) -> np.ndarray:
 
 
 def read_csv(path: Path):
-    """A CSV file as a pandas frame of text cells (NaN where empty), its column names stripped."""
+    """A CSV file as a pandas frame of text cells (NaN where empty), its column names stripped, indexed by each
+    row's line in the file (rows with no value at all, blank lines among them, are left out but counted)."""
     import pandas as pd
 
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+        frame = pd.read_csv(path, dtype=str, skipinitialspace=True, skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV file ({' '.join(str(error).split())})") from None
     frame.columns = [str(column).strip() for column in frame.columns]
-    return frame
+    frame.index = np.arange(len(frame)) + FIRST_ROW_LINE
+    return frame.dropna(how="all")
+
+
+def file_lines(frame) -> np.ndarray:
+    """Each row's line in the file it was read from (read_csv's index)."""
+    return frame.index.to_numpy()
 
 
 def check_filled(path: Path, frame, lines: np.ndarray, hint: str = "") -> None:
@@ -77,8 +84,8 @@ def check_scaled(path: Path, scaled: np.ndarray, columns: list[str], lines: np.n
         row, column = np.argwhere(~finite)[0]
         name = columns[column]
         raise DataError(
-            f"{path}: column {name!r}, line {lines[row]}: {values[name].iloc[row]!r} is too large for the model "
-            "once scaled as its training data were (beyond float32's 3.4e38)"
+            f"{path}: column {name!r}, line {lines[row]}: {values[name].iloc[row]!r} is too large in magnitude for "
+            "the model once scaled as its training data were (beyond float32's 3.4e38)"
         )
 
 
@@ -90,7 +97,7 @@ def read_table(path: Path, target: str, features: list[str] | None, missing: str
         if column not in frame.columns:
             raise DataError(f"{path}: no column {column!r} (the columns are: {', '.join(frame.columns)})")
     frame = frame[[*columns, target]]
-    lines = np.arange(len(frame)) + FIRST_ROW_LINE
+    lines = file_lines(frame)
     empty = frame.isna().to_numpy().any(axis=1)
     if missing == "error":
         check_filled(path, frame, lines, " (set data.missing: drop to leave such rows out)")
