@@ -18,7 +18,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from conftest import iris_experiments, make_repo, run, tiny_params, tool_env
+from conftest import command_line, iris_experiments, make_repo, run, tiny_params, tool_env
 from test_search import SPACE, TRIAL, tinynets, trials
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]  # the browser's worker: one Chromium
@@ -119,11 +119,12 @@ def test_two_machines_share_one_study_in_postgresql_ask_no_point_twice_and_one_c
     while line and not TRIAL.match(line.strip()):  # b's first trial ended: its next one runs
         line = doomed.stdout.readline()
     assert line, doomed.stderr.read()
+    # Until one of its stages runs (a fixed point of the trial, not a time): the password in none's arguments
+    # or environment. The deadline only guards against a hang.
     deadline = time.monotonic() + 60
-    while not (trial_processes := [pid for pid in processes_in(b) if pid != doomed.pid]):
-        assert time.monotonic() < deadline, "b's next trial never started"
+    while not any("stages." in command_line(pid) for pid in processes_in(b)):
+        assert time.monotonic() < deadline, "b's next trial never started a stage"
         time.sleep(0.05)
-    time.sleep(0.5)  # its stages start: the password in none's arguments or environment
     trial_processes = [pid for pid in processes_in(b) if pid != doomed.pid]
     for pid in trial_processes:
         with contextlib.suppress(OSError):

@@ -158,7 +158,7 @@ def _pip_download(folder: Path) -> Path:
 
 
 def _pip_reason(stderr: str) -> str:
-    """pip's own words for a failed download: its first error, and why it could not connect, if it could not."""
+    """pip's own words for a failed download: its last error, and why it could not connect, if it could not."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     errors = [line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR:")]
     reason = errors[-1] if errors else (lines[-1] if lines else "pip gave no reason")
