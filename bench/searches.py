@@ -160,7 +160,7 @@ class Objective:
             self.where.checkpoint(0).unlink(missing_ok=True)
             os.chdir(previous)
         self.epochs += finished.run.epoch
-        return float(network_outputs([finished.model], finished.data, job.train.loss)["valid_loss"])
+        return float(network_outputs([finished], job.train.loss)["valid_loss"])
 
 
 class quiet:

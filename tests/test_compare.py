@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from scipy.stats import t as stats_t
 from scipy.stats import ttest_ind, ttest_rel
 
 from tinynets.common.errors import DataError
@@ -311,3 +312,50 @@ def test_mase_on_one_train_period_is_ranked_as_recorded():
     c.scores["valid"]["mase"] = float(f"{1.23457 / 3.0:.6g}")
     assert c.scores["valid"]["mae"] / c.scores["valid"]["mase"] != 3.0
     assert {entry.rescaled for entry in rank([c, d], "iris", "mase")} == {1.0}
+
+
+def folded(name: str, lr: float, per_fold: list[list[float]], rows: str = "3 folds of rows-a") -> Experiment:
+    """An experiment cross-validated with repeats x folds, its per-fold validation accuracy as metrics JSON
+    keeps it ("seed/fold"), each seed's mean over its folds under per_seed."""
+    params = flattened({"seed": 42, "datasets": {"iris": {"train": {"lr": lr, "repeats": len(per_fold)}}}})
+    folds = {
+        f"{seed}/{fold}": value
+        for seed, values in zip(range(42, 42 + len(per_fold)), per_fold, strict=True)
+        for fold, value in enumerate(values)
+    }
+    valid = {"accuracy": float(np.mean(per_fold)), "rows": rows, "folds": len(per_fold[0])}
+    valid["per_fold"] = {"accuracy": folds}
+    if len(per_fold) > 1:
+        valid["per_seed"] = {"accuracy": by_seed([float(np.mean(values)) for values in per_fold])}
+    return Experiment(name, name, "experiment", "done", params, {"accuracy": 0.9, "valid": valid}, "c0ffee0")
+
+
+def test_folds_alike_are_tested_fold_by_fold_one_k_fold_by_the_paired_t_repeats_by_the_corrected_t():
+    a_folds, b_folds = [[0.95, 0.90, 1.0, 0.97, 0.92]], [[0.90, 0.86, 0.97, 0.92, 0.88]]
+    once = rank([folded("a", 0.1, a_folds), folded("b", 0.2, b_folds)], "iris", "accuracy")
+    said = verdict(*once[:2], "accuracy", ["datasets.iris.train.lr"], "iris")
+    expected = ttest_rel(a_folds[0], b_folds[0]).pvalue
+    assert f"(paired t over 5 folds), p = {expected:.2g}" in said
+    a_folds = [[0.95, 0.90, 1.0], [0.93, 0.97, 0.94]]
+    b_folds = [[0.90, 0.86, 0.97], [0.92, 0.90, 0.91]]
+    repeated = rank([folded("a", 0.1, a_folds), folded("b", 0.2, b_folds)], "iris", "accuracy")
+    spread = np.subtract(a_folds, b_folds).ravel()
+    t = spread.mean() / np.sqrt((1 / 6 + 1 / 2) * spread.var(ddof=1))  # Nadeau-Bengio: test/train rows 1/(K-1)
+    said = verdict(*repeated[:2], "accuracy", ["datasets.iris.train.lr"], "iris")
+    assert "(corrected t over 2x3 folds)" in said and f"p = {2 * stats_t.sf(t, 5):.2g}" in said
+
+
+def test_folds_of_other_seeds_are_tested_over_their_seeds_and_other_fold_counts_are_not_ranked_together():
+    a = folded("a", 0.1, [[0.95, 0.90, 1.0], [0.93, 0.97, 0.94]])
+    b = folded("b", 0.2, [[0.90, 0.86, 0.97], [0.92, 0.90, 0.91]])
+    moved = Experiment("c", "c", "experiment", "done", b.params, {**b.scores}, b.commit)
+    moved.scores["valid"] = {
+        **b.scores["valid"],
+        "per_fold": {"accuracy": {"44/0": 0.9, "44/1": 0.9, "44/2": 0.9, "45/0": 0.8, "45/1": 0.8, "45/2": 0.8}},
+    }
+    moved.scores["valid"]["per_seed"] = {"accuracy": {"44": 0.9, "45": 0.8}}
+    said = verdict(*rank([a, moved], "iris", "accuracy")[:2], "accuracy", ["datasets.iris.train.lr"], "iris")
+    assert "Welch's t over 2 and 2 seeds" in said
+    other = folded("d", 0.3, [[0.99, 0.99, 0.99, 0.99, 0.99]], rows="5 folds of rows-a")
+    entries = rank([a, b, other], "iris", "accuracy")
+    assert entries[-1].experiment.name == "d" and "validated on other rows" in entries[-1].reason

@@ -14,7 +14,7 @@ import pytest
 from scipy.stats import ttest_ind, ttest_rel
 
 from tinynets.evaluation.metrics import SIGNIFICANT_DIGITS, rounded
-from tinynets.noise import seed_test, seed_tests
+from tinynets.noise import fold_test, seed_test, seed_tests
 
 NULLS = 1000
 LEVEL = 0.05
@@ -123,3 +123,44 @@ def test_one_seed_a_side_gets_no_p_value_whatever_the_rows_show():
     found = seed_test([0.99], [0.10], paired=True)
     assert found.pvalue is None and found.untested == "one seed shows no seed noise"
     assert found.difference == pytest.approx(0.89)
+
+
+def fold_figures(
+    generator: np.random.Generator, rows: int, folds: int, repeats: int, hits: bool, seed_noise: float, lead: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """NULLS runs of cross-validation of two learners on the same folds, each run's per-fold figures (NULLS,
+    repeats x folds) a side: y = x1 + (1 - lead) x2 + noise, learner a a least-squares line on x1, b on x2 (of
+    equal skill at lead 0), each fold's slope moved by seed noise; a figure is the fold's MSE, or its share of
+    rows whose sign is right (hits), kept to 6 digits."""
+    x = generator.standard_normal((NULLS, rows, 2))
+    y = x @ np.array([1.0, 1.0 - lead]) + 1.5 * generator.standard_normal((NULLS, rows))
+    figures = np.empty((2, NULLS, repeats * folds))
+    for repeat in range(repeats):
+        numbers = np.empty(rows, dtype=int)
+        numbers[generator.permutation(rows)] = np.arange(rows) % folds
+        for fold in range(folds):
+            held = numbers == fold
+            for side in range(2):
+                inputs = x[:, :, side]
+                slope = (inputs[:, ~held] * y[:, ~held]).sum(1) / (inputs[:, ~held] ** 2).sum(1)
+                predicted = (slope + 0.05 * seed_noise * generator.standard_normal(NULLS))[:, None] * inputs[:, held]
+                scored = (predicted > 0) == (y[:, held] > 0) if hits else (predicted - y[:, held]) ** 2
+                figures[side, :, repeat * folds + fold] = scored.mean(axis=1)
+    return six_digits(figures[0]), six_digits(figures[1])
+
+
+FOLD_REGIMES = list(itertools.product((24, 200, 2000), ((5, 1), (10, 10)), (False, True), (0, 1)))
+
+
+@pytest.mark.slow
+def test_the_verdict_on_folds_says_unlikely_noise_at_its_level_under_a_true_null():
+    generator = np.random.default_rng(2026)
+    failed = []
+    for rows, (folds, repeats), hits, seed_noise in FOLD_REGIMES:
+        a, b = fold_figures(generator, rows, folds, repeats, hits, seed_noise, lead=0.0)
+        pvalues = [fold_test(one, other, folds).pvalue for one, other in zip(a, b, strict=True)]
+        null = np.mean([pvalue is not None and pvalue < LEVEL for pvalue in pvalues])
+        if not 0.025 <= null <= 0.075:
+            regime = f"{rows} rows, {folds}x{repeats}, {'hits' if hits else 'losses'}, seed noise {seed_noise}"
+            failed.append(f"{regime}: null {null:.3f}")
+    assert not failed, "\n".join(failed)

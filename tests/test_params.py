@@ -307,7 +307,25 @@ BROKEN = [
     (
         "early stopping without a validation split",
         setter("datasets.iris.train.early_stopping", {"patience": 5}),
-        "datasets.iris.train.early_stopping: watches the validation loss: set train.valid_size too",
+        "datasets.iris.train.early_stopping: watches the validation loss: set train.valid_size or data.split.folds",
+    ),
+    (
+        "one fold",
+        setter("datasets.iris.data.split.folds", 1),
+        "datasets.iris.data.split.folds: Input should be greater",
+    ),
+    (
+        "folds and a hold-out",
+        lambda params: (
+            setter("datasets.iris.data.split.folds", 5)(params),
+            setter("datasets.iris.train.valid_size", 0.2)(params),
+        ),
+        "datasets.iris.data.split.folds: validate on folds or on train.valid_size's hold-out, not both",
+    ),
+    (
+        "folds of a series",
+        series(split={"folds": 3}),
+        "datasets.sum30.data.split.folds: rolling-origin folds for a series are not built yet",
     ),
     ("patience zero", setter("datasets.iris.train.early_stopping", {"patience": 0}), "early_stopping.patience"),
     ("repeats zero", setter("datasets.iris.train.repeats", 0), "datasets.iris.train.repeats"),

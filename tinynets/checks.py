@@ -52,6 +52,7 @@ def prepare_settings(params: Params, name: str) -> dict[str, Any]:
     """What a dataset's prepare stage reads: where its rows come from and how they split, the task, the seed."""
     config = params.dataset(name)
     data = {key: value for key, value in plain(config.data).items() if key not in FEATURIZE_KEYS + EVALUATE_KEYS}
+    data["split"].pop("folds")  # the train stage's: the rows prepare splits are the same
     return {
         "seed": params.seed,
         "data": data,
@@ -83,6 +84,7 @@ def train_settings(params: Params, name: str) -> dict[str, Any]:
     first = train.pop("seed")  # one seed in the settings, the one training starts from
     return {
         "seed": params.seed if first is None else first,
+        "folds": config.data.split.folds,
         "device": params.device_for(name),
         "inputs": input_kind(config.data.source),
         "model": plain(config.model),
@@ -119,6 +121,9 @@ def check_model_fits(name: str, config: DatasetConfig, facts: DataFacts) -> None
             f"{where}.train.processes: {config.train.processes} processes, "
             f"but only {facts.n_train} training rows to share"
         )
+    folds = config.data.split.folds
+    if folds is not None and folds > facts.n_train:
+        raise ConfigError(f"{where}.data.split.folds: {folds} folds, but only {facts.n_train} train rows to fold")
     loss = config.train.loss
     resolved_model(name, config.model, loss, facts)
     classes = config.data.classes

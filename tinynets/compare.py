@@ -56,7 +56,7 @@ class Comparison:
             cells = ["-" if entry.reason else shown, row.name, *commit]
             cells += [_value(row.params.get(key)) for key in self.keys]
             mark = "*" if entry.rescaled != 1.0 else ""  # a MASE on another train period's scale (scale_line)
-            cells += [_mean_std(entry.valid) + mark, str(len(entry.valid)) if entry.valid else ""]
+            cells += [_mean_std(entry.valid) + mark, _count(entry)]
             cells.append(_mean_std(entry.test) + mark if entry.test else "")
             lines.append([*cells, f"({notes.index(entry.reason) + 1})" if entry.reason else ""])
         if not notes:
@@ -71,6 +71,14 @@ class Comparison:
             for cells in [header, *lines]
         )
         return "".join(line.rstrip() + "\n" for line in aligned) + footer
+
+
+def _count(entry: Ranked) -> str:
+    """How many figures stand behind its validation value: seeds, or seeds x folds with cross-validation."""
+    if not entry.valid:
+        return ""
+    folds = (entry.experiment.scores or {}).get("valid", {}).get("folds")
+    return f"{len(entry.valid)}x{folds}" if folds else str(len(entry.valid))
 
 
 def _value(value: Any) -> str:
@@ -122,7 +130,8 @@ def compare(
         said = verdict(*ranked[:2], metric, keys_ranked, dataset)
         tied = best_set(ranked, metric)
         best = tuple(entry.experiment.name for entry in tied)
-        holm = "Holm over the best against each at 5%, t over seeds"
+        folded = any("folds" in (entry.experiment.scores or {})["valid"] for entry in ranked)
+        holm = f"Holm over the best against each at 5%, t over {'folds where alike, else ' * folded}seeds"
         if len(tied) > 1:
             named = ", ".join(label(entry.experiment, keys_ranked, dataset) for entry in tied)
             said += f"\n{len(tied)} of {len(ranked)} share first place, none told apart from the best: {named} ({holm})"

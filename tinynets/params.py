@@ -34,6 +34,9 @@ class Split(Strict):
     test_size: Probability = 0.2
     random_state: int = 42
     stratify: bool = False
+    # K: cross-validation, each model validated on each of K folds of the train split in turn (stratified by
+    # class for a classifier), then refit on every train row; repeated K-fold with train.repeats
+    folds: Annotated[int, Field(ge=2)] | None = None
 
 
 class Data(Strict):
@@ -95,6 +98,7 @@ class SeriesSplit(Strict):
 
     valid_size: Annotated[float, Field(ge=0, lt=1)] = 0.15  # 0: no validation period
     test_size: Probability = 0.15
+    folds: Annotated[int, Field(ge=2)] | None = None  # refused: a series validates on its validation period
 
 
 class TimeseriesData(Data):
@@ -223,7 +227,7 @@ class TrainConfig(Strict):
     processes: Annotated[int, Field(ge=1)] = 1  # above 1: torchrun DDP, each rank a share of every batch
     schedule: Schedule | None = None  # the lr per epoch; null: constant
     valid_size: Probability | None = None  # a share of the train split held out to validate on
-    early_stopping: EarlyStopping | None = None  # needs valid_size
+    early_stopping: EarlyStopping | None = None  # needs valid_size (or data.split.folds)
     repeats: Annotated[int, Field(ge=1)] = 1  # models trained with seeds seed, seed+1, ...: the spread
     # the first of those seeds (weights, shuffling); null: the global seed, which draws the data's split too
     seed: Seed | None = None
@@ -250,7 +254,7 @@ class DatasetConfig(Strict):
         """Whether it holds out a validation split (what early stopping watches and a search chooses on)."""
         if self.data.source == "timeseries":
             return self.data.split.valid_size > 0
-        return self.train.valid_size is not None
+        return self.train.valid_size is not None or self.data.split.folds is not None
 
 
 class EvaluateConfig(Strict):

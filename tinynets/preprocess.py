@@ -140,6 +140,7 @@ def featurize(
             arrays[key] = raw[key] if targets.kind == "none" else targets.transform(raw[key], np.float64)
         info["target_names"] = raw["target_names"].tolist()
         info["target_scaler"] = targets.stats()
+    info["train_rows"] = rows_digest(raw, "train")  # what cross-validation validates on
     if "x_valid" in raw:
         info["valid_rows"] = rows_digest(raw, "valid")
     if series is not None:

@@ -196,6 +196,23 @@ def seeds(entry: Ranked, metric: str) -> list[str]:
     return sorted(per_seed, key=int) if per_seed else []  # a single value is never tested: its seed is moot
 
 
+def lead_test(a: Ranked, b: Ranked, metric: str) -> noise.Lead:
+    """The test of `a`'s lead over `b`: over their folds where both were validated on the same ones (the same
+    seeds, data.split.folds and rows), else over their seeds (tinynets.noise)."""
+    folds_a, folds_b = (_per_fold(entry, metric) for entry in (a, b))
+    if folds_a and folds_a.keys() == folds_b.keys():
+        order = sorted(folds_a, key=lambda name: tuple(map(int, name.split("/"))))
+        count = (a.experiment.scores or {})["valid"]["folds"]
+        return noise.fold_test([folds_a[name] for name in order], [folds_b[name] for name in order], count)
+    return noise.seed_test(a.valid, b.valid, paired=seeds(a, metric) == seeds(b, metric))
+
+
+def _per_fold(entry: Ranked, metric: str) -> dict[str, float]:
+    """An experiment's per-fold validation values of `metric` (none without folds), on the scale it is ranked."""
+    found = (entry.experiment.scores or {})["valid"].get("per_fold", {}).get(metric, {})
+    return {name: float(value) * entry.rescaled for name, value in found.items()}
+
+
 def best_set(ranked: list[Ranked], metric: str) -> list[Ranked]:
     """The ranked experiments that cannot be told from the best: Holm's step-down over the best-vs-each t-tests
     over seeds at NOISE_P (statsmodels), the family's chance of one false "told apart" kept under it. A lead no
@@ -207,7 +224,7 @@ def best_set(ranked: list[Ranked], metric: str) -> list[Ranked]:
         return [best]
     pvalues = []
     for entry in others:
-        found = noise.seed_test(best.valid, entry.valid, paired=seeds(best, metric) == seeds(entry, metric))
+        found = lead_test(best, entry, metric)
         pvalues.append(1.0 if found.pvalue is None else found.pvalue)
     apart = multipletests(pvalues, alpha=NOISE_P, method="holm")[0]
     return [best, *(entry for entry, told in zip(others, apart, strict=True) if not told)]
@@ -222,7 +239,7 @@ def verdict(best: Ranked, runner_up: Ranked, metric: str, keys: list[str], datas
     lead = better(metric) * (statistics.fmean(best.valid) - statistics.fmean(runner_up.valid))
     if abs(lead) <= noise.ROUNDING * max(map(abs, [*best.valid, *runner_up.valid])):  # equal to 6 digits
         return f"{winner} ties with {other} in validation {metric}"
-    found = noise.seed_test(best.valid, runner_up.valid, paired=seeds(best, metric) == seeds(runner_up, metric))
+    found = lead_test(best, runner_up, metric)
     repeats = f"datasets.{dataset}.train.repeats"
     leads = f"{winner} leads {other} by {lead:.3g} in validation {metric}"
     if found.untested and found.error is None and found.test:  # seeds that show no spread
@@ -232,4 +249,4 @@ def verdict(best: Ranked, runner_up: Ranked, metric: str, keys: list[str], datas
     seen = f"{winner} beats {other} by {lead:.3g} ± {found.error:.2g} in validation {metric} ({found.test})"
     if found.pvalue < NOISE_P:
         return f"{seen}, p = {found.pvalue:.2g}: unlikely to be noise"
-    return f"{seen}, p = {found.pvalue:.2g}: within the noise of its seeds"
+    return f"{seen}, p = {found.pvalue:.2g}: within the noise of its {'folds' if 'folds' in found.test else 'seeds'}"

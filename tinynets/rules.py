@@ -122,10 +122,21 @@ def _validation_fits_the_data(dataset: DatasetConfig) -> None:
             "train.valid_size",
             "a random hold-out does not apply to a series: set data.split.valid_size, its validation period",
         )
+    folds = dataset.data.split.folds
+    if folds is not None and series:
+        raise FieldProblem(
+            "data.split.folds",
+            "rolling-origin folds for a series are not built yet: validate on data.split.valid_size's period",
+        )
+    if folds is not None and dataset.train.valid_size is not None:
+        raise FieldProblem("data.split.folds", "validate on folds or on train.valid_size's hold-out, not both")
+    if folds is not None and dataset.train.processes > 1:
+        raise FieldProblem("data.split.folds", "train one process per fold: set train.processes to 1")
     if series and dataset.is_classifier:
         raise FieldProblem("train.loss", f"a forecast is numbers, not classes: use mse, not {dataset.train.loss}")
     if dataset.train.early_stopping is not None and not dataset.validates:
-        raise FieldProblem("train.early_stopping", f"watches the validation loss: set {dataset.validation_setting} too")
+        setting = dataset.validation_setting + (" or data.split.folds" if not series else "")
+        raise FieldProblem("train.early_stopping", f"watches the validation loss: set {setting}")
     if series and dataset.validates and dataset.train.processes > 1:
         raise FieldProblem("train.processes", "runs plain training only (no validation period)")
     norms = [block.type for block in dataset.model.blocks or [] if block.type.startswith("batchnorm")]

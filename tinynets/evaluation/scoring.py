@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 SAMPLE_IMAGES = 32
 MISTAKES = 24  # misclassified test images drawn in mistakes.png, in test order
-TRAINING_FACTS = ("epochs", "device", "parameters", "best_epoch", "stopped_epoch", "seeds")
+TRAINING_FACTS = ("epochs", "device", "parameters", "best_epoch", "stopped_epoch", "seeds", "refit_epochs")
 SPREAD_METRICS = {True: ("accuracy", "f1_macro", "loss"), False: ("mae", "r2", "loss")}  # by is-classifier
 
 
@@ -61,8 +61,13 @@ def seed_metrics(
         {**headline_metrics(y_true, seed_outputs, loss, classes, info), "loss": float(seed_loss)}
         for seed_outputs, seed_loss in zip(outputs, losses, strict=True)
     ]
+    return seeds_block(scored, seeds, classes is not None)
+
+
+def seeds_block(scored: list[dict[str, Any]], seeds: list[int], classify: bool) -> dict[str, dict[str, Any]]:
+    """`spread` and `per_seed` from each seed's metrics (`scored`, in seed order)."""
     block: dict[str, dict[str, Any]] = {"spread": {}, "per_seed": {}}
-    for key in SPREAD_METRICS[classes is not None]:
+    for key in SPREAD_METRICS[classify]:
         values = np.array([scores[key] for scores in scored])
         block["spread"][key] = {
             "mean": metrics.rounded(values.mean()),
@@ -74,6 +79,41 @@ def seed_metrics(
         if isinstance(value, float):
             values = [scores[key] for scores in scored]
             block["per_seed"][key] = {str(seed): metrics.rounded(v) for seed, v in zip(seeds, values, strict=True)}
+    return block
+
+
+def fold_metrics(
+    outputs: np.ndarray,
+    numbers: np.ndarray,
+    seeds: list[int],
+    y_true: np.ndarray,
+    y: np.ndarray,
+    loss: str,
+    classes: list[str] | None,
+    info: dict[str, Any],
+) -> dict[str, Any]:
+    """Cross-validation's validation metrics: each fold's, by "seed/fold" (`per_fold`: what `tinynets compare`
+    tests a difference on), their mean (the headline), and with several seeds each seed's mean over its folds
+    (`per_seed`) and their spread. `outputs` (seeds, rows, ...) are each train row's from its fold's net,
+    `numbers` (seeds, rows) each row's fold, `y_true` the train targets in their own terms, `y` as trained on."""
+    row_loss = row_values(outputs, y, loss, classes, info)["valid_rows_loss"]
+    scored: dict[str, dict[str, float]] = {}
+    by_seed: list[list[dict[str, float]]] = []
+    for seed, seed_outputs, folds, losses in zip(seeds, outputs, numbers, row_loss, strict=True):
+        by_seed.append([])
+        for fold in range(int(folds.max()) + 1):
+            held = folds == fold
+            found = headline_metrics(y_true[held], seed_outputs[held], loss, classes, info)
+            by_seed[-1].append({**found, "loss": float(losses[held].mean())})
+            scored[f"{seed}/{fold}"] = by_seed[-1][-1]
+    every = list(scored.values())
+    keys = [key for key, value in every[0].items() if isinstance(value, float) and all(key in one for one in every)]
+    block: dict[str, Any] = {key: metrics.rounded(np.mean([one[key] for one in every])) for key in keys}
+    block["folds"] = int(numbers.max()) + 1
+    block["per_fold"] = {key: {name: metrics.rounded(one[key]) for name, one in scored.items()} for key in keys}
+    if len(seeds) > 1:
+        means = [{key: float(np.mean([one[key] for one in folds])) for key in keys} for folds in by_seed]
+        block |= seeds_block(means, seeds, classes is not None)
     return block
 
 
@@ -155,14 +195,23 @@ def evaluate(
     else:
         arrays = {"y_true": y_true, "y_pred": from_stats(info["target_scaler"]).inverse(outputs)}
     if "valid_outputs" in net:  # what a user compares variants on: the test split only reports
-        valid = headline_metrics(targets["valid"], net["valid_outputs"], loss, classes, info)
-        scores["valid"] = {"loss": metrics.rounded(float(net["valid_loss"])), **valid}
-        if "repeat_valid_outputs" in net:
-            repeats = net["repeat_valid_outputs"], net["repeat_valid_losses"]
-            scores["valid"] |= seed_metrics(*repeats, training["seeds"], targets["valid"], loss, classes, info)
         by_seed = net.get("repeat_valid_outputs", net["valid_outputs"][np.newaxis])
-        arrays |= row_values(by_seed, features["y_valid"], loss, classes, info)
-        scores["valid"]["rows"] = info["valid_rows"]  # compare ranks together only metrics on the same rows
+        if "valid_folds" in net:  # cross-validation: every train row, each scored by the net of its fold
+            y_valid, valid_true = features["y_train"], targets["train"]
+            numbers = net["valid_folds"]
+            scores["valid"] = fold_metrics(
+                by_seed, numbers, training["seeds"], valid_true, y_valid, loss, classes, info
+            )
+            rows = f"{int(numbers.max()) + 1} folds of {info['train_rows']}"  # any seed's folds: the same rows
+        else:
+            y_valid, valid_true, rows = features["y_valid"], targets["valid"], info["valid_rows"]
+            valid = headline_metrics(valid_true, net["valid_outputs"], loss, classes, info)
+            scores["valid"] = {"loss": metrics.rounded(float(net["valid_loss"])), **valid}
+            if "repeat_valid_outputs" in net:
+                repeats = net["repeat_valid_outputs"], net["repeat_valid_losses"]
+                scores["valid"] |= seed_metrics(*repeats, training["seeds"], valid_true, loss, classes, info)
+        arrays |= row_values(by_seed, y_valid, loss, classes, info)
+        scores["valid"]["rows"] = rows  # compare ranks together only metrics on the same rows
         # a loss is comparable under the same loss function, and a regressor's on targets scaled alike
         scaled = f", targets scaled {info['target_scaler']['kind']}" if classes is None else ""
         scores["valid"]["loss_units"] = f"{loss}{scaled}"

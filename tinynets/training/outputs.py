@@ -24,7 +24,6 @@ from tinynets.models import parameter_count
 from tinynets.training.recording import grid_points, learned
 from tinynets.training.runner import FinishedRun, Job
 from tinynets.training.steps import LOSSES
-from tinynets.training.tensors import Tensors
 
 GRID_STEPS = 200  # decision-region resolution per axis for 2-D inputs
 
@@ -37,10 +36,12 @@ def decision_grid(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
     return {"grid_x": grid_x.numpy(), "grid_y": grid_y.numpy(), "grid_outputs": grid_outputs}
 
 
-def network_outputs(models: list[nn.Module], data: Tensors, loss: str) -> dict[str, np.ndarray]:
+def network_outputs(runs: list[FinishedRun], loss: str) -> dict[str, np.ndarray]:
     """The first model's test outputs and mean loss (the same for the validation split, if held out; for a 2-D
     classifier its outputs over a grid); with several models (train.repeats), every one's, for the spread the
-    evaluate stage reports."""
+    evaluate stage reports. With folds, the validation outputs are each seed's held-out ones over every train row,
+    with each row's fold (`valid_folds`, seeds x rows)."""
+    models, data = [finished.model for finished in runs], runs[0].data
     splits = {"": (data.x_test, data.y_test)}
     if data.x_valid is not None:
         splits["valid_"] = (data.x_valid, data.y_valid)
@@ -52,6 +53,13 @@ def network_outputs(models: list[nn.Module], data: Tensors, loss: str) -> dict[s
         if len(models) > 1:
             arrays[f"repeat_{prefix}outputs"] = torch.stack(outputs).cpu().numpy()
             arrays[f"repeat_{prefix}losses"] = np.array(losses)
+    held = [finished.held_out for finished in runs if finished.held_out]
+    if held:
+        outputs, losses = [one.outputs.cpu().numpy() for one in held], [one.loss(data.y_train, loss) for one in held]
+        arrays |= {"valid_outputs": outputs[0], "valid_loss": np.array(losses[0])}
+        arrays["valid_folds"] = np.stack([one.numbers for one in held])
+        if len(held) > 1:
+            arrays |= {"repeat_valid_outputs": np.stack(outputs), "repeat_valid_losses": np.array(losses)}
     if is_classifier(loss) and is_plane(data.x_test):
         arrays |= decision_grid(models[0], torch.cat([data.x_train, data.x_test]))
     return arrays
@@ -68,15 +76,19 @@ def training_facts(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
     }
     if first.run.stopper:
         facts |= {"best_epoch": first.run.stopper.best_epoch, "stopped_epoch": first.run.epoch}
-    if len(job.seeds) > 1:
+    if len(job.seeds) > 1 or job.folds:  # the seeds behind each seed's (or fold's) figures
         facts["seeds"] = job.seeds
+    if job.folds:
+        facts["folds"] = job.folds
+        facts["fold_best_epochs"] = [finished.held_out.best_epochs for finished in runs if finished.held_out]
+        facts["refit_epochs"] = first.run.epoch
     return facts
 
 
 def timings(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
     """How long training took here (runs/<dataset>.json: they differ from run to run, so DVC does not track them)."""
-    seconds = sum(finished.seconds for finished in runs)
-    epochs = max(sum(finished.run.epoch - finished.resumed_at for finished in runs), 1)
+    seconds = sum(finished.seconds + finished.folds_work[0] for finished in runs)
+    epochs = max(sum(finished.run.epoch - finished.resumed_at + finished.folds_work[1] for finished in runs), 1)
     return {
         "device": device_name(job.device),
         "processes": job.shard.world,
@@ -107,7 +119,7 @@ def write_outputs(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
     }
     dynamics = first.recorder.dynamics_table(first.run)
     learning = first.recorder.frames(first.run, loss) | learned(first.model, first.data, job.model.layers, job.images)
-    results = network_outputs([finished.model for finished in runs], first.data, loss)
+    results = network_outputs(runs, loss)
     took = timings(job, runs)
     save_model(where.model, first.model, **about)
     files.write_tsv(where.loss_history, losses)
@@ -115,6 +127,6 @@ def write_outputs(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
     files.write_arrays(where.learning, **learning)
     files.write_arrays(where.outputs, **results, training=np.array(json.dumps(training, sort_keys=True)))
     files.write_json(where.timings, took)
-    for repeat in range(len(runs)):
-        where.checkpoint(repeat).unlink(missing_ok=True)
+    for slot in job.checkpoint_slots():
+        where.checkpoint(slot).unlink(missing_ok=True)
     return took

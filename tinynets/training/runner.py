@@ -15,9 +15,11 @@ from tinynets.common.facts import DataFacts, is_classifier, is_plane, outputs_ne
 from tinynets.common.files import read_arrays
 from tinynets.common.paths import DatasetFiles
 from tinynets.common.settings import Settings, plain
+from tinynets.inference import eval_outputs
 from tinynets.models import build_model
 from tinynets.shapes import resolved_model
 from tinynets.training.checkpoints import Checkpoint, code_version, fingerprint
+from tinynets.training.folds import HeldOut, fold_arrays, fold_numbers
 from tinynets.training.loop import Run, fit, start_run
 from tinynets.training.progress import Monitor
 from tinynets.training.pruning import reporter
@@ -45,6 +47,7 @@ class Job:
     arrays: dict[str, np.ndarray]  # the features file's
     seeds: list[int]  # seed, seed + 1, ...: one run each (train.repeats)
     images: bool  # its inputs are images (facts.input_kind): what the first layer's figure draws
+    folds: int | None = None  # data.split.folds: each seed cross-validated on that many folds, then refit
 
     @classmethod
     def of(cls, where: DatasetFiles, config: Settings, device: torch.device, shard: Shard) -> Job:
@@ -56,7 +59,12 @@ class Job:
         model = resolved_model(name, config.model, loss, facts)
         seeds = [config.seed + repeat for repeat in range(config.train.repeats)]
         images = config.inputs == "images"
-        return cls(name, config.train, model, facts.input_shape, outputs, device, shard, where, arrays, seeds, images)
+        shapes = facts.input_shape, outputs
+        return cls(name, config.train, model, *shapes, device, shard, where, arrays, seeds, images, config.folds)
+
+    def checkpoint_slots(self) -> range:
+        """Every run's checkpoint number: a seed's, or with folds each of its folds' and then its refit's."""
+        return range(len(self.seeds) * ((self.folds or 0) + 1))
 
 
 @dataclass
@@ -69,37 +77,75 @@ class FinishedRun:
     seconds: float
     resumed_at: int
     recorder: Recorder | None = None  # the first seed's (rank 0's alone has recorded)
+    held_out: HeldOut | None = None  # with folds: the seed's cross-validation, before this refit on every row
+    folds_work: tuple[float, int] = (0.0, 0)  # with folds: the seconds and epochs its folds' runs took here
 
 
 def train_seeds(job: Job) -> list[FinishedRun]:
-    """One run per seed, each resumable from its own checkpoint; the first seed's records what it learns."""
+    """One run per seed (with folds, its folds' runs and its refit), each resumable from its own checkpoint; the
+    first seed's records what it learns."""
+    if job.folds:
+        return [cross_validate(job, repeat) for repeat in range(len(job.seeds))]
     return [train_once(job, repeat) for repeat in range(len(job.seeds))]
 
 
-def train_once(job: Job, repeat: int, record: bool | None = None) -> FinishedRun:
-    """Train one model with the job's `repeat`-th seed (weights, shuffling); rank 0 shows progress, checkpoints
-    and, with `record` (the first seed's, unless told), records what the learning figures draw."""
+def cross_validate(job: Job, repeat: int) -> FinishedRun:
+    """The `repeat`-th seed's folds, each trained on the other folds' rows and scored on its own, then its refit on
+    every train row for the folds' mean best epoch (early stopping has no rows left to watch)."""
+    seed, folds = job.seeds[repeat], job.folds
+    numbers = fold_numbers(job.arrays["y_train"], folds, seed, is_classifier(job.train.loss), job.name)
+    held, slot, seconds, epochs = HeldOut(numbers), repeat * (folds + 1), 0.0, 0
+    for fold in range(folds):
+        arrays = fold_arrays(job.arrays, numbers, fold)
+        run = train_once(job, repeat, arrays, slot=slot + fold, part=f"fold {fold + 1}/{folds}", record=False)
+        best = run.run.stopper.best_epoch if run.run.stopper else run.run.epoch
+        held.add(fold, eval_outputs(run.model, run.data.x_valid), best)
+        seconds, epochs = seconds + run.seconds, epochs + run.run.epoch - run.resumed_at
+    train = plain(job.train) | {"early_stopping": None}
+    if job.train.early_stopping:
+        train["epochs"] = held.refit_epochs()
+    refit = train_once(job, repeat, train=Settings(train), slot=slot + folds, part="refit on every train row")
+    refit.held_out, refit.folds_work = held, (seconds, epochs)
+    return refit
+
+
+def train_once(
+    job: Job,
+    repeat: int,
+    arrays: dict[str, np.ndarray] | None = None,
+    *,
+    train: Settings | None = None,
+    slot: int | None = None,
+    part: str = "",
+    record: bool | None = None,
+) -> FinishedRun:
+    """Train one model with the job's `repeat`-th seed (weights, shuffling) on `arrays` (the job's, unless told)
+    as `train` says (the job's, unless told); rank 0 shows progress, checkpoints (to checkpoint `slot`, the seed's
+    unless told) and, with `record` (the first seed's, unless told), records what the learning figures draw; the
+    first run that validates on the first seed reports to a search's trial. `part` names a fold or refit."""
     seed, record = job.seeds[repeat], repeat == 0 if record is None else record
-    label = f"{job.name} (seed {seed})" if repeat else job.name
-    config, shard = job.train, job.shard
+    named = [*([f"seed {seed}"] if repeat else []), *([part] if part else [])]
+    label = f"{job.name} ({', '.join(named)})" if named else job.name
+    config, shard, arrays = train or job.train, job.shard, job.arrays if arrays is None else arrays
     torch.manual_seed(seed)
     model = build_model(job.model, job.input_shape, job.output_count).to(job.device)
-    data = to_tensors(job.arrays, config.loss, job.device)
+    data = to_tensors(arrays, config.loss, job.device)
     run = start_run(model, config, seed, validating=data.x_valid is not None)
     recorder = (
         Recorder(model, config.epochs, data, is_classifier(config.loss) and is_plane(data.x_train)) if record else None
     )
     if recorder:  # on every rank, as each restores the one checkpoint; rank 0 alone records
         run.records = recorder.blank(job.output_count, job.device)
-    facts = (seed, plain(job.model), plain(config), str(job.device), shard.world, code_version())
-    checkpoint = Checkpoint(job.where.checkpoint(repeat), fingerprint(*facts, files=(job.where.features,)))
+    slot = repeat if slot is None else slot
+    facts = (seed, plain(job.model), plain(config), str(job.device), shard.world, code_version(), job.folds, slot)
+    checkpoint = Checkpoint(job.where.checkpoint(slot), fingerprint(*facts, files=(job.where.features,)))
     resumed_at = checkpoint.restore(run)
     finished = run.stopped or resumed_at >= config.epochs
     monitor = Monitor(job.name, config.epochs, config.lr, start=resumed_at, label=label, finished=finished)
 
     report_trial = None
-    if record and shard.rank == 0:  # a search trial's
-        report_trial = reporter(job.name, config.loss, data.x_valid, job.arrays.get("y_valid"), job.where.feature_info)
+    if slot == 0 and shard.rank == 0:  # a search trial's: the first seed's first run (with folds, its first fold)
+        report_trial = reporter(job.name, config.loss, data.x_valid, arrays.get("y_valid"), job.where.feature_info)
 
     def on_epoch(run: Run) -> None:
         if shard.rank == 0:
@@ -117,6 +163,6 @@ def train_once(job: Job, repeat: int, record: bool | None = None) -> FinishedRun
         )
         fit(run, data, config, step, on_epoch, shard)
     seconds = time.perf_counter() - started
-    if config.repeats > 1 and shard.rank == 0:
-        checkpoint.save(run)  # a stop during a later seed resumes past this one
+    if len(job.checkpoint_slots()) > 1 and shard.rank == 0:
+        checkpoint.save(run)  # a stop during a later seed or fold resumes past this one
     return FinishedRun(model, run, data, seconds, resumed_at, recorder)

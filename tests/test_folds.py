@@ -1,0 +1,80 @@
+"""Cross-validation (data.split.folds) through the real pipeline: every train row scored once per seed by the fold's
+net that never saw it, the folds' mean as the validation figure with each fold's kept, the model refit on every
+train row for the folds' mean best epoch (what evaluate tests, predict uses), a fold count rerunning only what it
+changes, and compare testing two experiments fold by fold."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import subprocess
+
+import numpy as np
+import pytest
+import yaml
+from conftest import make_repo, ran_stages, run, tiny_params, tool_env
+
+from tinynets.common.errors import DataError
+from tinynets.modelfile import read_info
+from tinynets.training.folds import fold_numbers
+
+IRIS_COLUMNS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+
+
+def test_stratified_folds_hold_each_class_in_its_share_and_a_class_too_small_is_one_line():
+    labels = np.repeat([0, 1, 2], [40, 41, 39])
+    numbers = fold_numbers(labels, 4, seed=42, classify=True, name="iris")
+    counts = np.array([[np.sum((numbers == fold) & (labels == label)) for label in range(3)] for fold in range(4)])
+    assert (counts.max(axis=0) - counts.min(axis=0) <= 1).all() and counts.sum() == 120
+    assert not np.array_equal(numbers, fold_numbers(labels, 4, seed=43, classify=True, name="iris"))
+    with pytest.raises(DataError, match=r"^datasets.iris.data.split.folds: The least populated class in y has only 3"):
+        fold_numbers(np.repeat([0, 1], [40, 3]), 4, seed=42, classify=True, name="iris")
+
+
+@pytest.mark.slow
+def test_cross_validation_scores_every_train_row_by_its_fold_and_tests_the_refit_model(tmp_path):
+    params = tiny_params(["iris"])
+    params["datasets"]["iris"]["data"]["split"]["folds"] = 3
+    params["datasets"]["iris"]["train"] |= {"repeats": 2, "early_stopping": {"patience": 10}}
+    repo = make_repo(tmp_path / "repo", params)
+    run(repo, "dvc", "repro")
+
+    scores = json.loads((repo / "metrics/iris.json").read_text())
+    valid, outputs = scores["valid"], np.load(repo / "data/outputs/iris.npz")
+    per_fold = valid["per_fold"]["accuracy"]
+    assert sorted(per_fold) == ["42/0", "42/1", "42/2", "43/0", "43/1", "43/2"] and valid["folds"] == 3
+    assert valid["accuracy"] == pytest.approx(statistics.fmean(per_fold.values()), abs=1e-5)
+    assert valid["per_seed"]["accuracy"]["43"] == pytest.approx(statistics.fmean(per_fold[f"43/{k}"] for k in range(3)))
+    numbers = outputs["valid_folds"]
+    assert numbers.shape == (2, 120) and not np.array_equal(numbers[0], numbers[1])  # each repeat its own folds
+    assert not np.isnan(outputs["repeat_valid_outputs"]).any()  # every train row scored, once per seed
+
+    model = read_info(repo / "models/iris.safetensors")
+    assert model["refit_epochs"] == round(statistics.fmean(model["fold_best_epochs"][0]))
+    history = (repo / "plots/loss/iris.tsv").read_text().splitlines()
+    assert history[0].split("\t")[:3] == ["epoch", "train", "test"]  # the refit: no row left to validate on
+    assert len(history) - 1 == model["refit_epochs"] == scores["refit_epochs"]
+
+    predictions, prepared = np.load(repo / "data/predictions/iris.npz"), np.load(repo / "data/prepared/iris.npz")
+    rows = tmp_path / "rows.csv"
+    with rows.open("w", newline="") as file:
+        csv.writer(file).writerows([IRIS_COLUMNS, *prepared["x_test"].tolist()])
+    predicted = subprocess.run(
+        ["tinynets", "predict", "iris", str(rows)], cwd=repo, env=tool_env(repo), capture_output=True, text=True
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    classes = np.array(scores["classes"])
+    said = [row["predicted"] for row in csv.DictReader(predicted.stdout.splitlines())]
+    assert said == classes[predictions["y_pred"]].tolist()  # predict uses the model evaluate tested: the refit
+
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "3 folds")
+    params["datasets"]["iris"]["data"]["split"]["folds"] = 4
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert ran_stages(run(repo, "dvc", "repro").stdout) == {"validate", "train@iris", "evaluate", "plot", "report"}
+    run(repo, "git", "checkout", "params.yaml")
+    run(repo, "dvc", "repro")
+    run(repo, "dvc", "exp", "run", "-n", "narrow", "-S", "datasets.iris.model.layers=[4,4,3]")
+    compared = run(repo, "tinynets", "compare", "iris").stdout
+    assert "(corrected t over 2x3 folds)" in compared and "2x3" in compared.splitlines()[1]

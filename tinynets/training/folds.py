@@ -1,0 +1,68 @@
+"""Cross-validation (data.split.folds = K): each seed's net trained K times, on all train rows but one fold and
+validated on that fold; the folds' outputs, each from the net that never saw its rows, are the seed's validation
+outputs. Then, as scikit-learn's refit does, one net per seed trained on every train row (for the folds' mean
+best epoch under early stopping): the model that is tested, saved, predicted with and exported. Repeats draw
+other folds (repeated K-fold): each repeat's seed shuffles its own."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from tinynets.common.errors import DataError
+from tinynets.training.steps import LOSSES
+
+
+def fold_numbers(y: np.ndarray, folds: int, seed: int, classify: bool, name: str) -> np.ndarray:
+    """Each train row's fold, 0 to folds - 1: scikit-learn's StratifiedKFold for classes (each fold holds every
+    class in its share), else KFold; rows shuffled by `seed`."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    splitter = (StratifiedKFold if classify else KFold)(n_splits=folds, shuffle=True, random_state=seed)
+    labels = np.ravel(y) if classify else np.zeros(len(y))
+    numbers = np.empty(len(y), dtype=np.int64)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # a class too small for every fold to hold it
+            for fold, (_, held) in enumerate(splitter.split(np.zeros((len(y), 1)), labels)):
+                numbers[held] = fold
+    except (ValueError, UserWarning) as error:
+        raise DataError(f"datasets.{name}.data.split.folds: {' '.join(str(error).split())}") from None
+    return numbers
+
+
+def fold_arrays(arrays: dict[str, np.ndarray], numbers: np.ndarray, fold: int) -> dict[str, np.ndarray]:
+    """The features with fold `fold`'s train rows as the validation split, the other train rows as the train split."""
+    held = numbers == fold
+    x, y = arrays["x_train"], arrays["y_train"]
+    return arrays | {"x_train": x[~held], "y_train": y[~held], "x_valid": x[held], "y_valid": y[held]}
+
+
+@dataclass
+class HeldOut:
+    """One seed's cross-validation: every train row's output from the fold's net that never saw it, each row's
+    fold, and each fold's best epoch (its last without early stopping)."""
+
+    numbers: np.ndarray
+    outputs: torch.Tensor | None = None
+    best_epochs: list[int] = dataclasses.field(default_factory=list)
+
+    def add(self, fold: int, outputs: torch.Tensor, best_epoch: int) -> None:
+        """Keep fold `fold`'s validation outputs, in its rows' places, and its best epoch."""
+        if self.outputs is None:
+            self.outputs = outputs.new_full((len(self.numbers), *outputs.shape[1:]), float("nan"))
+        self.outputs[torch.from_numpy(np.flatnonzero(self.numbers == fold)).to(outputs.device)] = outputs
+        self.best_epochs.append(best_epoch)
+
+    def loss(self, y_train: torch.Tensor, loss: str) -> float:
+        """The mean loss over every train row, each scored by its fold's net."""
+        return float(LOSSES[loss](self.outputs, y_train))
+
+    def refit_epochs(self) -> int:
+        """The epochs the refit on every row trains: the folds' mean best epoch, rounded."""
+        return max(1, round(statistics.fmean(self.best_epochs)))
