@@ -359,3 +359,21 @@ def test_folds_of_other_seeds_are_tested_over_their_seeds_and_other_fold_counts_
     other = folded("d", 0.3, [[0.99, 0.99, 0.99, 0.99, 0.99]], rows="5 folds of rows-a")
     entries = rank([a, b, other], "iris", "accuracy")
     assert entries[-1].experiment.name == "d" and "validated on other rows" in entries[-1].reason
+
+
+def test_one_seed_against_three_is_tested_on_the_folds_of_the_seed_both_ran():
+    one = folded("one", 0.1, [[0.90, 0.86, 0.97, 0.92, 0.88]], rows="5 folds of rows-a")
+    three = [[0.95, 0.90, 1.0, 0.97, 0.92], [0.93, 0.93, 0.93, 0.93, 0.93], [0.94, 0.94, 0.94, 0.94, 0.94]]
+    entries = rank([one, folded("many", 0.2, three, rows="5 folds of rows-a")], "iris", "accuracy")
+    said = verdict(*entries[:2], "accuracy", ["datasets.iris.train.lr"], "iris")
+    expected = ttest_rel(three[0], [0.90, 0.86, 0.97, 0.92, 0.88]).pvalue
+    assert (
+        said.startswith("lr 0.2 beats lr 0.1")
+        and f"(paired t over 5 folds, those both ran), p = {expected:.2g}" in said
+    )
+    three[0] = [0.85, 0.80, 0.90, 0.87, 0.82]  # worse than one on the seed both ran, better on the mean of three
+    three[1:] = [[0.99] * 5, [0.99] * 5]
+    entries = rank([one, folded("many", 0.2, three, rows="5 folds of rows-a")], "iris", "accuracy")
+    said = verdict(*entries[:2], "accuracy", ["datasets.iris.train.lr"], "iris")
+    assert said.startswith("lr 0.2 leads lr 0.1") and "on the folds both ran the order is reversed" in said
+    assert len(best_set(entries, "accuracy")) == 2  # a reversed order tells nothing apart

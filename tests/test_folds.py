@@ -17,19 +17,31 @@ from conftest import make_repo, ran_stages, run, tiny_params, tool_env
 
 from tinynets.common.errors import DataError
 from tinynets.modelfile import read_info
-from tinynets.training.folds import fold_numbers
+from tinynets.splits import fold_numbers, folds_problem
 
 IRIS_COLUMNS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 
 
-def test_stratified_folds_hold_each_class_in_its_share_and_a_class_too_small_is_one_line():
+def test_stratified_folds_hold_each_class_in_its_share_and_folds_too_small_are_one_line():
     labels = np.repeat([0, 1, 2], [40, 41, 39])
     numbers = fold_numbers(labels, 4, seed=42, classify=True, name="iris")
     counts = np.array([[np.sum((numbers == fold) & (labels == label)) for label in range(3)] for fold in range(4)])
     assert (counts.max(axis=0) - counts.min(axis=0) <= 1).all() and counts.sum() == 120
     assert not np.array_equal(numbers, fold_numbers(labels, 4, seed=43, classify=True, name="iris"))
-    with pytest.raises(DataError, match=r"^datasets.iris.data.split.folds: The least populated class in y has only 3"):
+    with pytest.raises(
+        DataError, match=r"^datasets.iris.data.split.folds: a class has 3 train rows, fewer than the 4 "
+    ):
         fold_numbers(np.repeat([0, 1], [40, 3]), 4, seed=42, classify=True, name="iris")
+    with pytest.raises(DataError, match=r"^datasets.noise.data.split.folds: 10 folds of 10 train rows leave fewer "):
+        fold_numbers(np.zeros((10, 1)), 10, seed=42, classify=False, name="noise")  # R² needs two rows a fold
+    assert folds_problem(10, 5) == "" and folds_problem(10, 6).endswith("use 5 folds or fewer")
+    assert folds_problem(100, 3, fewest=1).endswith("give it more rows")
+
+
+def test_targets_of_several_columns_fold_unstratified():
+    targets = np.random.default_rng(0).integers(0, 2, (30, 3)).astype(np.float32)  # bce over three labels
+    numbers = fold_numbers(targets, 3, seed=42, classify=True, name="tags")
+    assert sorted(np.bincount(numbers)) == [10, 10, 10]
 
 
 @pytest.mark.slow

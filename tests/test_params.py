@@ -323,6 +323,24 @@ BROKEN = [
         "datasets.iris.data.split.folds: validate on folds or on train.valid_size's hold-out, not both",
     ),
     (
+        "folds too many for the rows",
+        setter("datasets.iris.data.split.folds", 100),
+        "datasets.iris.data.split.folds: 100 folds of 120 train rows leave fewer than 2 rows to validate on",
+    ),
+    (
+        "folds more than a class has rows",
+        setter("datasets.iris.data.split.folds", 45),
+        "datasets.iris.data.split.folds: a class has 39 train rows, fewer than the 45 folds",
+    ),
+    (
+        "folds and a plateau schedule",
+        lambda params: (
+            setter("datasets.iris.data.split.folds", 5)(params),
+            setter("datasets.iris.train.schedule", {"name": "plateau"})(params),
+        ),
+        "datasets.iris.data.split.folds: the plateau schedule watches each fold's validation loss",
+    ),
+    (
         "folds of a series",
         series(split={"folds": 3}),
         "datasets.sum30.data.split.folds: rolling-origin folds for a series are not built yet",

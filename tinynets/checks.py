@@ -22,6 +22,7 @@ from tinynets.common.facts import DataFacts, class_count, class_order, input_kin
 from tinynets.common.settings import Settings, digest, plain
 from tinynets.params import DatasetConfig, Params
 from tinynets.shapes import resolved_model
+from tinynets.splits import folds_problem
 
 
 def input_files(config: DatasetConfig) -> list[Path]:
@@ -122,8 +123,10 @@ def check_model_fits(name: str, config: DatasetConfig, facts: DataFacts) -> None
             f"but only {facts.n_train} training rows to share"
         )
     folds = config.data.split.folds
-    if folds is not None and folds > facts.n_train:
-        raise ConfigError(f"{where}.data.split.folds: {folds} folds, but only {facts.n_train} train rows to fold")
+    fewest = facts.fewest if is_classifier(config.train.loss) else None
+    problem = "" if folds is None else folds_problem(facts.n_train, folds, fewest)
+    if problem:
+        raise ConfigError(f"{where}.data.split.folds: {problem}")
     loss = config.train.loss
     resolved_model(name, config.model, loss, facts)
     classes = config.data.classes

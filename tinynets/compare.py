@@ -133,7 +133,11 @@ def compare(
         folded = any("folds" in (entry.experiment.scores or {})["valid"] for entry in ranked)
         holm = f"Holm over the best against each at 5%, t over {'folds where alike, else ' * folded}seeds"
         if len(tied) > 1:
-            named = ", ".join(label(entry.experiment, keys_ranked, dataset) for entry in tied)
+            labels = [label(entry.experiment, keys_ranked, dataset) for entry in tied]
+            named = ", ".join(
+                f"{shown} ({entry.experiment.name})" if labels.count(shown) > 1 else shown
+                for shown, entry in zip(labels, tied, strict=True)
+            )
             said += f"\n{len(tied)} of {len(ranked)} share first place, none told apart from the best: {named} ({holm})"
         elif len(ranked) > 2:
             said += f"\nthe best is told apart from all {len(ranked) - 1} others ({holm})"

@@ -42,6 +42,7 @@ class Lead:
     pvalue: float | None
     test: str = ""  # which test, in words
     untested: str = ""
+    over: str = "seeds"  # what the test's figures are: the seeds' or the folds'
 
 
 def seed_test(a: Sequence[float], b: Sequence[float], paired: bool) -> Lead:
@@ -76,10 +77,12 @@ def fold_test(a: Sequence[float], b: Sequence[float], folds: int) -> Lead:
     scale = max(float(np.abs(a).max()), float(np.abs(b).max()))
     variance = float(spread.var(ddof=1))
     if not np.sqrt(variance) > ROUNDING * scale:
-        return Lead(difference, None, None, test, untested="the folds show no spread, so their noise is unseen")
+        return Lead(
+            difference, None, None, test, untested="the folds show no spread, so their noise is unseen", over="folds"
+        )
     error = float(np.sqrt((1 / count + (0 if once else 1 / (folds - 1))) * variance))
     pvalue = float(2 * stats.t.sf(abs(difference) / error, count - 1))
-    return Lead(difference, error, pvalue, test)
+    return Lead(difference, error, pvalue, test, over="folds")
 
 
 def seed_tests(a: np.ndarray, b: np.ndarray, paired: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,7 @@ along to be shown, never used to choose."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import statistics
@@ -113,7 +114,9 @@ def _measured_alike(entries: list[Ranked], metric: str) -> tuple[list[Ranked], l
         if other == key:
             continue
         if other[0] != key[0]:
-            why = f"validated on other rows than {reference} (its seed, valid_size or data differ): not comparable"
+            why = (
+                f"validated on other rows than {reference} (its seed, valid_size, folds or data differ): not comparable"
+            )
         else:
             instead = "accuracy" if "accuracy" in (members[0].experiment.scores or {}) else "mse"
             why = f"its loss ({other[1]}) is not {reference}'s ({key[1]}): rank on {instead}"
@@ -197,13 +200,19 @@ def seeds(entry: Ranked, metric: str) -> list[str]:
 
 
 def lead_test(a: Ranked, b: Ranked, metric: str) -> noise.Lead:
-    """The test of `a`'s lead over `b`: over their folds where both were validated on the same ones (the same
-    seeds, data.split.folds and rows), else over their seeds (tinynets.noise)."""
+    """The test of `a`'s lead over `b`: over the folds both were validated on (the seeds both ran, with the same
+    data.split.folds and rows), else over their seeds (tinynets.noise)."""
     folds_a, folds_b = (_per_fold(entry, metric) for entry in (a, b))
-    if folds_a and folds_a.keys() == folds_b.keys():
-        order = sorted(folds_a, key=lambda name: tuple(map(int, name.split("/"))))
-        count = (a.experiment.scores or {})["valid"]["folds"]
-        return noise.fold_test([folds_a[name] for name in order], [folds_b[name] for name in order], count)
+    shared = sorted(folds_a.keys() & folds_b.keys(), key=lambda name: tuple(map(int, name.split("/"))))
+    count = (a.experiment.scores or {})["valid"].get("folds")
+    if count and len(shared) >= count:  # every fold of at least one seed: _measured_alike saw the same count
+        found = noise.fold_test([folds_a[name] for name in shared], [folds_b[name] for name in shared], count)
+        if len(shared) < max(len(folds_a), len(folds_b)):  # one ran more seeds: their shared folds are tested
+            found = dataclasses.replace(found, test=f"{found.test}, those both ran")
+            if found.difference * (statistics.fmean(a.valid) - statistics.fmean(b.valid)) < 0:
+                said = "on the folds both ran the order is reversed"
+                return dataclasses.replace(found, error=None, pvalue=None, untested=said)
+        return found
     return noise.seed_test(a.valid, b.valid, paired=seeds(a, metric) == seeds(b, metric))
 
 
@@ -249,4 +258,4 @@ def verdict(best: Ranked, runner_up: Ranked, metric: str, keys: list[str], datas
     seen = f"{winner} beats {other} by {lead:.3g} ± {found.error:.2g} in validation {metric} ({found.test})"
     if found.pvalue < NOISE_P:
         return f"{seen}, p = {found.pvalue:.2g}: unlikely to be noise"
-    return f"{seen}, p = {found.pvalue:.2g}: within the noise of its {'folds' if 'folds' in found.test else 'seeds'}"
+    return f"{seen}, p = {found.pvalue:.2g}: within the noise of its {found.over}"

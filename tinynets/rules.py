@@ -130,6 +130,13 @@ def _validation_fits_the_data(dataset: DatasetConfig) -> None:
         )
     if folds is not None and dataset.train.valid_size is not None:
         raise FieldProblem("data.split.folds", "validate on folds or on train.valid_size's hold-out, not both")
+    schedule = dataset.train.schedule
+    if folds is not None and schedule is not None and schedule.name == "plateau":
+        raise FieldProblem(
+            "data.split.folds",
+            "the plateau schedule watches each fold's validation loss, which the refit on every row has not: "
+            "use a step or cosine schedule",
+        )
     if folds is not None and dataset.train.processes > 1:
         raise FieldProblem("data.split.folds", "train one process per fold: set train.processes to 1")
     if series and dataset.is_classifier:

@@ -1,4 +1,5 @@
-"""A dataset's raw split into train, test and (held out of train) validation rows, and the checks on it."""
+"""A dataset's raw split into train, test and (held out of train) validation rows, its train rows' folds for
+cross-validation, and the checks on them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from tinynets.common.facts import DataFacts
 
 if TYPE_CHECKING:
     from tinynets.params import Split
+
+LEAST_FOLD_ROWS = 2  # a fold's validation rows at the least: one row has no R², no spread
 
 
 @dataclass(frozen=True)
@@ -100,3 +103,35 @@ def check_every_class_trains(raw: RawData, name: str) -> None:
             f"datasets.{name}.data.split: class {known!s} has no train rows (it is only in the test or validation "
             "split): stratify the split (split.stratify: true) or give that class more rows"
         )
+
+
+def folds_problem(rows: int, folds: int, fewest: int | None = None) -> str:
+    """Why `rows` train rows, stratified by class if their smallest class has `fewest` rows, cannot make `folds`
+    folds; empty when they can."""
+    if folds * LEAST_FOLD_ROWS > rows:
+        return (
+            f"{folds} folds of {rows} train rows leave fewer than {LEAST_FOLD_ROWS} rows to validate on in a fold: "
+            f"use {rows // LEAST_FOLD_ROWS} folds or fewer"
+        )
+    if fewest is not None and fewest < folds:  # a stratified fold holds every class
+        fix = f"use {fewest} folds or fewer" if fewest > 1 else "give it more rows"
+        return f"a class has {fewest} train rows, fewer than the {folds} folds, and each fold holds every class: {fix}"
+    return ""
+
+
+def fold_numbers(y: np.ndarray, folds: int, seed: int, classify: bool, name: str) -> np.ndarray:
+    """Each train row's fold, 0 to folds - 1: scikit-learn's StratifiedKFold for one column of classes (each fold
+    holds every class in its share), else KFold; rows shuffled by `seed`."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    columns = np.reshape(y, (len(y), -1))
+    stratify = classify and columns.shape[1] == 1
+    fewest = int(np.unique(columns[:, 0], return_counts=True)[1].min()) if stratify else None
+    problem = folds_problem(len(y), folds, fewest)
+    if problem:
+        raise DataError(f"datasets.{name}.data.split.folds: {problem}")
+    splitter = (StratifiedKFold if stratify else KFold)(n_splits=folds, shuffle=True, random_state=seed)
+    numbers = np.empty(len(y), dtype=np.int64)
+    for fold, (_, held) in enumerate(splitter.split(columns, columns[:, 0] if stratify else None)):
+        numbers[held] = fold
+    return numbers

@@ -31,6 +31,7 @@ class DataFacts:
     n_classes: int | None  # labels 0..K-1 when every target is a non-negative integer, else None
     binary: bool  # every target is 0 or 1
     labels: tuple[str, ...] = ()  # a classifier's: the source's name for each class index (a CSV's sorted labels)
+    fewest: int | None = None  # class indices': the train rows of the class with fewest (what folds can hold)
 
     @classmethod
     def of(cls, x_train: np.ndarray, y_train: np.ndarray) -> DataFacts:
@@ -44,6 +45,7 @@ class DataFacts:
             n_targets=int(np.prod(y.shape[1:])),
             n_classes=int(y.max()) + 1 if indices else None,
             binary=bool(np.isin(y, (0, 1)).all()),
+            fewest=int(np.unique(y, return_counts=True)[1].min()) if indices else None,
         )
 
     @property

@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
 SAMPLE_IMAGES = 32
 MISTAKES = 24  # misclassified test images drawn in mistakes.png, in test order
-TRAINING_FACTS = ("epochs", "device", "parameters", "best_epoch", "stopped_epoch", "seeds", "refit_epochs")
+TRAINING_FACTS = (
+    *("epochs", "device", "parameters", "best_epoch", "stopped_epoch", "seeds"),
+    *("folds", "fold_best_epochs", "refit_epochs"),  # cross-validation's
+)
 SPREAD_METRICS = {True: ("accuracy", "f1_macro", "loss"), False: ("mae", "r2", "loss")}  # by is-classifier
 
 

@@ -6,34 +6,13 @@ other folds (repeated K-fold): each repeat's seed shuffles its own."""
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from tinynets.common.errors import DataError
 from tinynets.training.steps import LOSSES
-
-
-def fold_numbers(y: np.ndarray, folds: int, seed: int, classify: bool, name: str) -> np.ndarray:
-    """Each train row's fold, 0 to folds - 1: scikit-learn's StratifiedKFold for classes (each fold holds every
-    class in its share), else KFold; rows shuffled by `seed`."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    splitter = (StratifiedKFold if classify else KFold)(n_splits=folds, shuffle=True, random_state=seed)
-    labels = np.ravel(y) if classify else np.zeros(len(y))
-    numbers = np.empty(len(y), dtype=np.int64)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", UserWarning)  # a class too small for every fold to hold it
-            for fold, (_, held) in enumerate(splitter.split(np.zeros((len(y), 1)), labels)):
-                numbers[held] = fold
-    except (ValueError, UserWarning) as error:
-        raise DataError(f"datasets.{name}.data.split.folds: {' '.join(str(error).split())}") from None
-    return numbers
 
 
 def fold_arrays(arrays: dict[str, np.ndarray], numbers: np.ndarray, fold: int) -> dict[str, np.ndarray]:
@@ -50,7 +29,7 @@ class HeldOut:
 
     numbers: np.ndarray
     outputs: torch.Tensor | None = None
-    best_epochs: list[int] = dataclasses.field(default_factory=list)
+    best_epochs: list[int] = field(default_factory=list)
 
     def add(self, fold: int, outputs: torch.Tensor, best_epoch: int) -> None:
         """Keep fold `fold`'s validation outputs, in its rows' places, and its best epoch."""

@@ -18,8 +18,9 @@ from tinynets.common.settings import Settings, plain
 from tinynets.inference import eval_outputs
 from tinynets.models import build_model
 from tinynets.shapes import resolved_model
+from tinynets.splits import fold_numbers
 from tinynets.training.checkpoints import Checkpoint, code_version, fingerprint
-from tinynets.training.folds import HeldOut, fold_arrays, fold_numbers
+from tinynets.training.folds import HeldOut, fold_arrays
 from tinynets.training.loop import Run, fit, start_run
 from tinynets.training.progress import Monitor
 from tinynets.training.pruning import reporter
