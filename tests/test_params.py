@@ -343,7 +343,7 @@ BROKEN = [
     (
         "folds of a series",
         series(split={"folds": 3}),
-        "datasets.sum30.data.split.folds: rolling-origin folds for a series are not built yet",
+        "datasets.sum30.data.split.folds: rolling-origin folds validate inside the train period: set data.split.valid",
     ),
     ("patience zero", setter("datasets.iris.train.early_stopping", {"patience": 0}), "early_stopping.patience"),
     ("repeats zero", setter("datasets.iris.train.repeats", 0), "datasets.iris.train.repeats"),

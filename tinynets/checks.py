@@ -124,7 +124,8 @@ def check_model_fits(name: str, config: DatasetConfig, facts: DataFacts) -> None
         )
     folds = config.data.split.folds
     fewest = facts.fewest if is_classifier(config.train.loss) else None
-    problem = "" if folds is None else folds_problem(facts.n_train, folds, fewest)
+    gap = config.data.horizon - 1 if config.data.source == "timeseries" else None
+    problem = "" if folds is None else folds_problem(facts.n_train, folds, fewest, gap)
     if problem:
         raise ConfigError(f"{where}.data.split.folds: {problem}")
     loss = config.train.loss

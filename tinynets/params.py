@@ -98,7 +98,9 @@ class SeriesSplit(Strict):
 
     valid_size: Annotated[float, Field(ge=0, lt=1)] = 0.15  # 0: no validation period
     test_size: Probability = 0.15
-    folds: Annotated[int, Field(ge=2)] | None = None  # refused: a series validates on its validation period
+    # K: rolling-origin cross-validation inside the train period (with valid_size 0): each fold's net trained on
+    # the windows before its fold, then refit on every train window
+    folds: Annotated[int, Field(ge=2)] | None = None
 
 
 class TimeseriesData(Data):
@@ -252,9 +254,11 @@ class DatasetConfig(Strict):
     @property
     def validates(self) -> bool:
         """Whether it holds out a validation split (what early stopping watches and a search chooses on)."""
+        if self.data.split.folds is not None:
+            return True
         if self.data.source == "timeseries":
             return self.data.split.valid_size > 0
-        return self.train.valid_size is not None or self.data.split.folds is not None
+        return self.train.valid_size is not None
 
 
 class EvaluateConfig(Strict):

@@ -123,10 +123,10 @@ def _validation_fits_the_data(dataset: DatasetConfig) -> None:
             "a random hold-out does not apply to a series: set data.split.valid_size, its validation period",
         )
     folds = dataset.data.split.folds
-    if folds is not None and series:
+    if folds is not None and series and dataset.data.split.valid_size:
         raise FieldProblem(
             "data.split.folds",
-            "rolling-origin folds for a series are not built yet: validate on data.split.valid_size's period",
+            "rolling-origin folds validate inside the train period: set data.split.valid_size to 0",
         )
     if folds is not None and dataset.train.valid_size is not None:
         raise FieldProblem("data.split.folds", "validate on folds or on train.valid_size's hold-out, not both")
@@ -142,7 +142,7 @@ def _validation_fits_the_data(dataset: DatasetConfig) -> None:
     if series and dataset.is_classifier:
         raise FieldProblem("train.loss", f"a forecast is numbers, not classes: use mse, not {dataset.train.loss}")
     if dataset.train.early_stopping is not None and not dataset.validates:
-        setting = dataset.validation_setting + (" or data.split.folds" if not series else "")
+        setting = f"{dataset.validation_setting} or data.split.folds"
         raise FieldProblem("train.early_stopping", f"watches the validation loss: set {setting}")
     if series and dataset.validates and dataset.train.processes > 1:
         raise FieldProblem("train.processes", "runs plain training only (no validation period)")

@@ -105,9 +105,19 @@ def check_every_class_trains(raw: RawData, name: str) -> None:
         )
 
 
-def folds_problem(rows: int, folds: int, fewest: int | None = None) -> str:
+def folds_problem(rows: int, folds: int, fewest: int | None = None, gap: int | None = None) -> str:
     """Why `rows` train rows, stratified by class if their smallest class has `fewest` rows, cannot make `folds`
-    folds; empty when they can."""
+    folds (rolling-origin ones, `gap` windows apart from their train windows, if a gap is given); empty when they
+    can."""
+    if gap is not None:
+        if _rolling_fits(rows, folds, gap):
+            return ""
+        fits = [count for count in range(2, folds) if _rolling_fits(rows, count, gap)]
+        fix = f"use {fits[-1]} folds or fewer" if fits else "give the train period more steps"
+        return (
+            f"{folds} rolling-origin folds of {rows} train windows leave fewer than {LEAST_FOLD_ROWS} windows to "
+            f"validate on in a fold, or none to train the first fold on: {fix}"
+        )
     if folds * LEAST_FOLD_ROWS > rows:
         return (
             f"{folds} folds of {rows} train rows leave fewer than {LEAST_FOLD_ROWS} rows to validate on in a fold: "
@@ -119,19 +129,31 @@ def folds_problem(rows: int, folds: int, fewest: int | None = None) -> str:
     return ""
 
 
-def fold_numbers(y: np.ndarray, folds: int, seed: int, classify: bool, name: str) -> np.ndarray:
-    """Each train row's fold, 0 to folds - 1: scikit-learn's StratifiedKFold for one column of classes (each fold
-    holds every class in its share), else KFold; rows shuffled by `seed`."""
-    from sklearn.model_selection import KFold, StratifiedKFold
+def _rolling_fits(rows: int, folds: int, gap: int) -> bool:
+    """Whether TimeSeriesSplit's folds (each validating rows // (folds + 1) rows) hold enough rows each."""
+    held = rows // (folds + 1)
+    return held >= LEAST_FOLD_ROWS and rows - gap - held * folds >= 1
+
+
+def fold_numbers(y: np.ndarray, folds: int, seed: int, name: str, stratify: bool, gap: int | None) -> np.ndarray:
+    """Each train row's fold, 0 to folds - 1. Rows in time order (a series' windows, with a `gap`): rolling-origin
+    folds, scikit-learn's TimeSeriesSplit, each fold validating the windows after the ones it trains on (`gap`
+    windows between, horizon - 1, so no train window's targets are a validation window's); the first windows,
+    never validated, are -1. Else scikit-learn's StratifiedKFold (`stratify`: a column of classes; each fold holds
+    every class in its share) or KFold, rows shuffled by `seed`."""
+    from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 
     columns = np.reshape(y, (len(y), -1))
-    stratify = classify and columns.shape[1] == 1
+    stratify = stratify and gap is None and columns.shape[1] == 1
     fewest = int(np.unique(columns[:, 0], return_counts=True)[1].min()) if stratify else None
-    problem = folds_problem(len(y), folds, fewest)
+    problem = folds_problem(len(y), folds, fewest, gap)
     if problem:
         raise DataError(f"datasets.{name}.data.split.folds: {problem}")
-    splitter = (StratifiedKFold if stratify else KFold)(n_splits=folds, shuffle=True, random_state=seed)
-    numbers = np.empty(len(y), dtype=np.int64)
+    if gap is not None:
+        splitter = TimeSeriesSplit(n_splits=folds, gap=gap)
+    else:
+        splitter = (StratifiedKFold if stratify else KFold)(n_splits=folds, shuffle=True, random_state=seed)
+    numbers = np.full(len(y), -1, dtype=np.int64)
     for fold, (_, held) in enumerate(splitter.split(columns, columns[:, 0] if stratify else None)):
         numbers[held] = fold
     return numbers

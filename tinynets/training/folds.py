@@ -15,17 +15,22 @@ import torch
 from tinynets.training.steps import LOSSES
 
 
-def fold_arrays(arrays: dict[str, np.ndarray], numbers: np.ndarray, fold: int) -> dict[str, np.ndarray]:
-    """The features with fold `fold`'s train rows as the validation split, the other train rows as the train split."""
+def fold_arrays(
+    arrays: dict[str, np.ndarray], numbers: np.ndarray, fold: int, gap: int | None = None
+) -> dict[str, np.ndarray]:
+    """The features with fold `fold`'s train rows as the validation split and the rows its net learns from as the
+    train split: every other fold's, or for rolling-origin folds (a `gap`) the windows before it but the gap's."""
     held = numbers == fold
+    learned = ~held if gap is None else np.arange(len(numbers)) < np.flatnonzero(held)[0] - gap
     x, y = arrays["x_train"], arrays["y_train"]
-    return arrays | {"x_train": x[~held], "y_train": y[~held], "x_valid": x[held], "y_valid": y[held]}
+    return arrays | {"x_train": x[learned], "y_train": y[learned], "x_valid": x[held], "y_valid": y[held]}
 
 
 @dataclass
 class HeldOut:
-    """One seed's cross-validation: every train row's output from the fold's net that never saw it, each row's
-    fold, and each fold's best epoch (its last without early stopping)."""
+    """One seed's cross-validation: every train row's output from the fold's net that never saw it (NaN for a
+    series' first windows, which no fold validates: fold -1), each row's fold, and each fold's best epoch (its
+    last without early stopping)."""
 
     numbers: np.ndarray
     outputs: torch.Tensor | None = None
@@ -39,8 +44,10 @@ class HeldOut:
         self.best_epochs.append(best_epoch)
 
     def loss(self, y_train: torch.Tensor, loss: str) -> float:
-        """The mean loss over every train row, each scored by its fold's net."""
-        return float(LOSSES[loss](self.outputs, y_train))
+        """The mean loss over every validated train row (a series' first windows are not), each scored by its
+        fold's net."""
+        held = torch.from_numpy(np.flatnonzero(self.numbers >= 0)).to(y_train.device)
+        return float(LOSSES[loss](self.outputs[held], y_train[held]))
 
     def refit_epochs(self) -> int:
         """The epochs the refit on every row trains: the folds' mean best epoch, rounded."""

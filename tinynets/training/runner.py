@@ -49,6 +49,7 @@ class Job:
     seeds: list[int]  # seed, seed + 1, ...: one run each (train.repeats)
     images: bool  # its inputs are images (facts.input_kind): what the first layer's figure draws
     folds: int | None = None  # data.split.folds: each seed cross-validated on that many folds, then refit
+    windows: bool = False  # its rows are a series' windows, in time order: its folds are rolling-origin ones
 
     @classmethod
     def of(cls, where: DatasetFiles, config: Settings, device: torch.device, shard: Shard) -> Job:
@@ -61,7 +62,10 @@ class Job:
         seeds = [config.seed + repeat for repeat in range(config.train.repeats)]
         images = config.inputs == "images"
         shapes = facts.input_shape, outputs
-        return cls(name, config.train, model, *shapes, device, shard, where, arrays, seeds, images, config.folds)
+        windows = config.inputs == "windows"
+        return cls(
+            name, config.train, model, *shapes, device, shard, where, arrays, seeds, images, config.folds, windows
+        )
 
     def checkpoint_slots(self) -> range:
         """Every run's checkpoint number: a seed's, or with folds each of its folds' and then its refit's."""
@@ -94,10 +98,12 @@ def cross_validate(job: Job, repeat: int) -> FinishedRun:
     """The `repeat`-th seed's folds, each trained on the other folds' rows and scored on its own, then its refit on
     every train row for the folds' mean best epoch (early stopping has no rows left to watch)."""
     seed, folds = job.seeds[repeat], job.folds
-    numbers = fold_numbers(job.arrays["y_train"], folds, seed, is_classifier(job.train.loss), job.name)
+    y = job.arrays["y_train"]
+    gap = y.shape[1] - 1 if job.windows else None  # horizon - 1: no train window forecasts a validated step
+    numbers = fold_numbers(y, folds, seed, job.name, stratify=is_classifier(job.train.loss), gap=gap)
     held, slot, seconds, epochs = HeldOut(numbers), repeat * (folds + 1), 0.0, 0
     for fold in range(folds):
-        arrays = fold_arrays(job.arrays, numbers, fold)
+        arrays = fold_arrays(job.arrays, numbers, fold, gap)
         run = train_once(job, repeat, arrays, slot=slot + fold, part=f"fold {fold + 1}/{folds}", record=False)
         best = run.run.stopper.best_epoch if run.run.stopper else run.run.epoch
         held.add(fold, eval_outputs(run.model, run.data.x_valid), best)
