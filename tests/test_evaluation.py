@@ -121,3 +121,15 @@ def test_validation_rows_get_their_own_figures_for_the_net_and_each_baseline():
     assert arrays["valid_rows_loss"] == pytest.approx(np.full((1, len(wrong)), np.log1p(np.e)))
     assert scores["n_train"] == 200
     assert scores["baseline"]["linear"]["valid"]["accuracy"] > 0.95
+
+
+def test_balanced_accuracy_weighs_each_class_alike_and_is_ranked_searched_and_shown_as_declared():
+    from tinynets.common.measures import METRICS, of_task
+    from tinynets.html_report import _metrics
+    from tinynets.ranking import better
+
+    y_true = np.array([0] * 90 + [1] * 10)
+    scores = metrics.classification(y_true, np.zeros(100, dtype=int), ["common", "rare"])
+    assert scores["accuracy"] == 0.9 and scores["balanced_accuracy"] == 0.5  # the rare class never found
+    assert better("balanced_accuracy") == 1 and "balanced_accuracy" in of_task("classifier")
+    assert f"<td>{METRICS['balanced_accuracy'].label}</td>" in _metrics(scores | {"baseline": {}})

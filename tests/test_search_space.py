@@ -227,7 +227,7 @@ def test_a_scaler_is_searchable_as_it_leaves_the_validation_rows_and_the_metrics
 @pytest.mark.parametrize(
     ("block", "expected"),
     [
-        ({"metric": "mae"}, "search.iris.metric: the dataset writes no validation mae (it writes loss, accuracy"),
+        ({"metric": "mae"}, "search.iris.metric: the dataset writes no validation mae (it writes accuracy"),
         (
             {"space": {"datasets.iris.train.valid_size": {"type": "uniform", "low": 0.1, "high": 0.3}}},
             "search.iris.space.datasets.iris.train.valid_size: changes what trials are scored on",

@@ -10,6 +10,7 @@ from typing import Any
 from tinynets.blocks import described
 from tinynets.common import paths
 from tinynets.common.facts import network_figure_skipped
+from tinynets.common.measures import METRICS, of_task, task_of
 from tinynets.report import BASELINE_ORDER, BASELINES, baseline, headline, search_rows
 
 FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order
@@ -33,9 +34,6 @@ SEARCH_FIGURES = {  # tinynets search's figures, beside the others
     "search_importance.png": "How much each searched param mattered (fANOVA)",
 }
 MEDIA_TYPES = {".png": "image/png", ".gif": "image/gif"}
-CLASSIFIER_METRICS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "loss")
-REGRESSOR_METRICS = ("mae", "mse", "r2", "loss")
-FORECAST_METRICS = ("mae", "rmse", "mase", "r2", "loss")
 MLP_KEYS = ("layers", "activation", "output_activation", "init")  # how a `layers` model is described
 TRAIN_KEYS = ("epochs", "batch_size", "optimizer", "lr", "loss")
 
@@ -98,12 +96,14 @@ def _summary(run: list[str], all_scores: dict[str, dict[str, Any]]) -> str:
 
 
 def _metrics(scores: dict[str, Any]) -> str:
-    keys = (
-        CLASSIFIER_METRICS if "accuracy" in scores else FORECAST_METRICS if "forecast" in scores else REGRESSOR_METRICS
-    )
+    keys = of_task(task_of("accuracy" in scores, "forecast" in scores))
     block = scores.get("baseline", {})
     kinds = [kind for kind in BASELINE_ORDER if "model" in block.get(kind, {})]
-    rows = [[key, scores.get(key, ""), *(block[kind].get(key, "") for kind in kinds)] for key in keys if key in scores]
+    rows = [
+        [METRICS[key].label, scores[key], *(block[kind].get(key, "") for kind in kinds)]
+        for key in keys
+        if key in scores
+    ]
     for step, mae in scores.get("mae_by_step", {}).items():
         rows.append([f"mae, step {step}", mae, *(block[kind]["mae_by_step"][step] for kind in kinds)])
     table = _table(["test metric", "net", *(f"{kind} baseline" for kind in kinds)], rows)

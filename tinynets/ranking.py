@@ -13,23 +13,18 @@ from typing import Any
 
 from tinynets import noise
 from tinynets.common.errors import DataError
+from tinynets.common.measures import METRICS
 from tinynets.experiments import WORKSPACE, Experiment
 
-HIGHER_IS_BETTER = ("accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc", "r2")
-LOWER_IS_BETTER = ("mae", "rmse", "mse", "mase", "loss")
 NOISE_P = 0.05  # below it, a lead is called unlikely to be noise
 SCALE_DIGITS = 1e-4  # MASE scales (from figures kept to 6 digits) closer than this share are one
 
 
 def better(metric: str) -> int:
     """+1 when a larger value is better, -1 when a smaller one is."""
-    if metric in HIGHER_IS_BETTER:
-        return 1
-    if metric in LOWER_IS_BETTER:
-        return -1
-    raise DataError(
-        f"{metric!r} is not a metric tinynets compares on: use one of {', '.join(HIGHER_IS_BETTER + LOWER_IS_BETTER)}"
-    )
+    if metric not in METRICS:
+        raise DataError(f"{metric!r} is not a metric tinynets compares on: use one of {', '.join(METRICS)}")
+    return 1 if METRICS[metric].higher else -1
 
 
 def metric_values(block: dict[str, Any], metric: str) -> list[float]:

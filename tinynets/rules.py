@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from tinynets.common import paths
 from tinynets.common.errors import ConfigError
+from tinynets.common.measures import of_task, task_of
 from tinynets.params import (
     Activation,
     Block,
@@ -231,10 +232,7 @@ SCALERS = ("data.scaler", "data.target_scaler")  # but these, fitted on the trai
 
 def validation_metrics(dataset: DatasetConfig) -> list[str]:
     """The metrics the evaluate stage writes on a dataset's validation split (ROC AUC: two classes only)."""
-    if dataset.is_classifier:
-        return ["loss", "accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc"]
-    series = ["rmse", "mase"] if dataset.data.source == "timeseries" else []
-    return ["loss", "mse", "mae", "r2", *series]
+    return of_task(task_of(dataset.is_classifier, dataset.data.source == "timeseries"))
 
 
 def _check_own_file(path: str) -> None:

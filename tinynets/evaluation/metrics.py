@@ -18,13 +18,14 @@ def rounded(value: float) -> float:
 def classification(
     y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], probabilities: np.ndarray | None = None
 ) -> dict[str, Any]:
-    """Accuracy, macro precision/recall/F1 and ROC AUC for two classes (given probabilities)."""
+    """Accuracy, balanced accuracy, macro precision/recall/F1 and ROC AUC for two classes (given probabilities)."""
     labels = list(range(len(classes)))
     precision, recall, f1, _ = metrics.precision_recall_fscore_support(
         y_true, y_pred, labels=labels, average="macro", zero_division=0
     )
     scores = {
         "accuracy": rounded(metrics.accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": rounded(_balanced_accuracy(y_true, y_pred)),
         "precision_macro": rounded(precision),
         "recall_macro": rounded(recall),
         "f1_macro": rounded(f1),
@@ -32,6 +33,16 @@ def classification(
     if probabilities is not None and len(classes) == 2 and len(np.unique(y_true)) == 2:
         scores["roc_auc"] = rounded(metrics.roc_auc_score(y_true, probabilities[:, 1]))
     return scores
+
+
+def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The mean of each class's recall over the classes present in `y_true` (scikit-learn's), without its warning
+    for a predicted class that no row holds (a fold's few rows can lack one)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return metrics.balanced_accuracy_score(y_true, y_pred)
 
 
 def per_class(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict[str, Any]:

@@ -127,6 +127,6 @@ def write_outputs(job: Job, runs: list[FinishedRun]) -> dict[str, Any]:
     files.write_arrays(where.learning, **learning)
     files.write_arrays(where.outputs, **results, training=np.array(json.dumps(training, sort_keys=True)))
     files.write_json(where.timings, took)
-    for slot in job.checkpoint_slots():
+    for slot in job.slots:
         where.checkpoint(slot).unlink(missing_ok=True)
     return took

@@ -50,6 +50,7 @@ class Job:
     images: bool  # its inputs are images (facts.input_kind): what the first layer's figure draws
     folds: int | None = None  # data.split.folds: each seed cross-validated on that many folds, then refit
     windows: bool = False  # its rows are a series' windows, in time order: its folds are rolling-origin ones
+    slots: range = range(1)  # every run's checkpoint number: a seed's, or with folds its folds' and its refit's
 
     @classmethod
     def of(cls, where: DatasetFiles, config: Settings, device: torch.device, shard: Shard) -> Job:
@@ -62,14 +63,9 @@ class Job:
         seeds = [config.seed + repeat for repeat in range(config.train.repeats)]
         images = config.inputs == "images"
         shapes = facts.input_shape, outputs
-        windows = config.inputs == "windows"
-        return cls(
-            name, config.train, model, *shapes, device, shard, where, arrays, seeds, images, config.folds, windows
-        )
-
-    def checkpoint_slots(self) -> range:
-        """Every run's checkpoint number: a seed's, or with folds each of its folds' and then its refit's."""
-        return range(len(self.seeds) * ((self.folds or 0) + 1))
+        windows, slots = config.inputs == "windows", range(len(seeds) * ((config.folds or 0) + 1))
+        places = device, shard, where, arrays, seeds, images
+        return cls(name, config.train, model, *shapes, *places, config.folds, windows, slots)
 
 
 @dataclass
@@ -170,6 +166,6 @@ def train_once(
         )
         fit(run, data, config, step, on_epoch, shard)
     seconds = time.perf_counter() - started
-    if len(job.checkpoint_slots()) > 1 and shard.rank == 0:
+    if len(job.slots) > 1 and shard.rank == 0:
         checkpoint.save(run)  # a stop during a later seed or fold resumes past this one
     return FinishedRun(model, run, data, seconds, resumed_at, recorder)
