@@ -377,3 +377,14 @@ def test_one_seed_against_three_is_tested_on_the_folds_of_the_seed_both_ran():
     said = verdict(*entries[:2], "accuracy", ["datasets.iris.train.lr"], "iris")
     assert said.startswith("lr 0.2 leads lr 0.1") and "on the folds both ran the order is reversed" in said
     assert len(best_set(entries, "accuracy")) == 2  # a reversed order tells nothing apart
+
+
+def test_a_series_rolling_folds_are_the_same_for_every_seed_so_each_folds_mean_over_seeds_is_tested():
+    a_folds = [[0.95, 0.90, 1.0, 0.97], [0.94, 0.91, 0.99, 0.96]]
+    b_folds = [[0.90, 0.86, 0.97, 0.92], [0.91, 0.85, 0.98, 0.93]]
+    a, b = folded("a", 0.1, a_folds, rows="4 folds of w"), folded("b", 0.2, b_folds, rows="4 folds of w")
+    for entry in (a, b):
+        entry.scores["forecast"] = {"window": 11, "horizon": 3}
+    said = verdict(*rank([a, b], "iris", "accuracy")[:2], "accuracy", ["datasets.iris.train.lr"], "iris")
+    expected = ttest_rel(np.mean(a_folds, axis=0), np.mean(b_folds, axis=0)).pvalue
+    assert f"(paired t over 4 folds), p = {expected:.2g}" in said

@@ -124,8 +124,8 @@ def test_validation_rows_get_their_own_figures_for_the_net_and_each_baseline():
 
 
 def test_balanced_accuracy_weighs_each_class_alike_and_is_ranked_searched_and_shown_as_declared():
-    from tinynets.common.measures import METRICS, of_task
     from tinynets.html_report import _metrics
+    from tinynets.measures import METRICS, of_task
     from tinynets.ranking import better
 
     y_true = np.array([0] * 90 + [1] * 10)

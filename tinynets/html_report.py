@@ -10,7 +10,7 @@ from typing import Any
 from tinynets.blocks import described
 from tinynets.common import paths
 from tinynets.common.facts import network_figure_skipped
-from tinynets.common.measures import METRICS, of_task, task_of
+from tinynets.measures import METRICS, of_task, task_of
 from tinynets.report import BASELINE_ORDER, BASELINES, baseline, headline, search_rows
 
 FIGURES = {  # file in plots/images/<dataset>/ -> caption, in page order

@@ -13,8 +13,8 @@ from typing import Any
 
 from tinynets import noise
 from tinynets.common.errors import DataError
-from tinynets.common.measures import METRICS
 from tinynets.experiments import WORKSPACE, Experiment
+from tinynets.measures import METRICS
 
 NOISE_P = 0.05  # below it, a lead is called unlikely to be noise
 SCALE_DIGITS = 1e-4  # MASE scales (from figures kept to 6 digits) closer than this share are one
@@ -196,19 +196,25 @@ def seeds(entry: Ranked, metric: str) -> list[str]:
 
 def lead_test(a: Ranked, b: Ranked, metric: str) -> noise.Lead:
     """The test of `a`'s lead over `b`: over the folds both were validated on (the seeds both ran, with the same
-    data.split.folds and rows), else over their seeds (tinynets.noise)."""
+    data.split.folds and rows), else over their seeds (tinynets.noise). A series' rolling-origin folds are the
+    same for every seed: each fold's figure is first averaged over the seeds, and the K averages are tested."""
     folds_a, folds_b = (_per_fold(entry, metric) for entry in (a, b))
     shared = sorted(folds_a.keys() & folds_b.keys(), key=lambda name: tuple(map(int, name.split("/"))))
     count = (a.experiment.scores or {})["valid"].get("folds")
-    if count and len(shared) >= count:  # every fold of at least one seed: _measured_alike saw the same count
-        found = noise.fold_test([folds_a[name] for name in shared], [folds_b[name] for name in shared], count)
-        if len(shared) < max(len(folds_a), len(folds_b)):  # one ran more seeds: their shared folds are tested
-            found = dataclasses.replace(found, test=f"{found.test}, those both ran")
-            if found.difference * (statistics.fmean(a.valid) - statistics.fmean(b.valid)) < 0:
-                said = "on the folds both ran the order is reversed"
-                return dataclasses.replace(found, error=None, pvalue=None, untested=said)
-        return found
-    return noise.seed_test(a.valid, b.valid, paired=seeds(a, metric) == seeds(b, metric))
+    if not count or len(shared) < count:  # not every fold of one seed: _measured_alike saw the same count
+        return noise.seed_test(a.valid, b.valid, paired=seeds(a, metric) == seeds(b, metric))
+    values_a, values_b = [folds_a[name] for name in shared], [folds_b[name] for name in shared]
+    if "forecast" in (a.experiment.scores or {}):
+        import numpy as np
+
+        values_a, values_b = (np.reshape(values, (-1, count)).mean(axis=0) for values in (values_a, values_b))
+    found = noise.fold_test(values_a, values_b, count)
+    if len(shared) < max(len(folds_a), len(folds_b)):  # one ran more seeds: their shared folds are tested
+        found = dataclasses.replace(found, test=f"{found.test}, those both ran")
+        if found.difference * (statistics.fmean(a.valid) - statistics.fmean(b.valid)) < 0:
+            said = "on the folds both ran the order is reversed"
+            return dataclasses.replace(found, error=None, pvalue=None, untested=said)
+    return found
 
 
 def _per_fold(entry: Ranked, metric: str) -> dict[str, float]:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from tinynets.common import paths
 from tinynets.common.errors import ConfigError
-from tinynets.common.measures import of_task, task_of
+from tinynets.measures import of_task, task_of
 from tinynets.params import (
     Activation,
     Block,

@@ -36,12 +36,13 @@ def classification(
 
 
 def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """The mean of each class's recall over the classes present in `y_true` (scikit-learn's), without its warning
-    for a predicted class that no row holds (a fold's few rows can lack one)."""
+    """The mean of each class's recall over the classes present in `y_true` (scikit-learn's): macro recall when
+    every class has rows, else the classes that have them alone, without scikit-learn's warning about a predicted
+    class that no row holds (a fold's few rows can lack one)."""
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true", category=UserWarning)
         return metrics.balanced_accuracy_score(y_true, y_pred)
 
 

@@ -1,8 +1,9 @@
-"""Cross-validation (data.split.folds = K): each seed's net trained K times, on all train rows but one fold and
-validated on that fold; the folds' outputs, each from the net that never saw its rows, are the seed's validation
-outputs. Then, as scikit-learn's refit does, one net per seed trained on every train row (for the folds' mean
-best epoch under early stopping): the model that is tested, saved, predicted with and exported. Repeats draw
-other folds (repeated K-fold): each repeat's seed shuffles its own."""
+"""Cross-validation (data.split.folds = K): each seed's net trained K times, each time validated on one fold and
+trained on the other folds' rows (a series: on the windows before its fold's, rolling origin); the folds'
+outputs, each from the net that never saw its rows, are the seed's validation outputs. Then, as scikit-learn's
+refit does, one net per seed trained on every train row (for the folds' mean best epoch under early stopping,
+though each fold trained on fewer rows): the model that is tested, saved, predicted with and exported. A table's
+repeats draw other folds (repeated K-fold: each repeat's seed shuffles its own); a series' are the same folds."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-
-from tinynets.training.steps import LOSSES
 
 
 def fold_arrays(
@@ -42,12 +41,6 @@ class HeldOut:
             self.outputs = outputs.new_full((len(self.numbers), *outputs.shape[1:]), float("nan"))
         self.outputs[torch.from_numpy(np.flatnonzero(self.numbers == fold)).to(outputs.device)] = outputs
         self.best_epochs.append(best_epoch)
-
-    def loss(self, y_train: torch.Tensor, loss: str) -> float:
-        """The mean loss over every validated train row (a series' first windows are not), each scored by its
-        fold's net."""
-        held = torch.from_numpy(np.flatnonzero(self.numbers >= 0)).to(y_train.device)
-        return float(LOSSES[loss](self.outputs[held], y_train[held]))
 
     def refit_epochs(self) -> int:
         """The epochs the refit on every row trains: the folds' mean best epoch, rounded."""

@@ -55,11 +55,10 @@ def network_outputs(runs: list[FinishedRun], loss: str) -> dict[str, np.ndarray]
             arrays[f"repeat_{prefix}losses"] = np.array(losses)
     held = [finished.held_out for finished in runs if finished.held_out]
     if held:
-        outputs, losses = [one.outputs.cpu().numpy() for one in held], [one.loss(data.y_train, loss) for one in held]
-        arrays |= {"valid_outputs": outputs[0], "valid_loss": np.array(losses[0])}
-        arrays["valid_folds"] = np.stack([one.numbers for one in held])
+        outputs = [one.outputs.cpu().numpy() for one in held]  # evaluate scores each fold's rows, loss included
+        arrays |= {"valid_outputs": outputs[0], "valid_folds": np.stack([one.numbers for one in held])}
         if len(held) > 1:
-            arrays |= {"repeat_valid_outputs": np.stack(outputs), "repeat_valid_losses": np.array(losses)}
+            arrays["repeat_valid_outputs"] = np.stack(outputs)
     if is_classifier(loss) and is_plane(data.x_test):
         arrays |= decision_grid(models[0], torch.cat([data.x_train, data.x_test]))
     return arrays

@@ -91,8 +91,9 @@ def train_seeds(job: Job) -> list[FinishedRun]:
 
 
 def cross_validate(job: Job, repeat: int) -> FinishedRun:
-    """The `repeat`-th seed's folds, each trained on the other folds' rows and scored on its own, then its refit on
-    every train row for the folds' mean best epoch (early stopping has no rows left to watch)."""
+    """The `repeat`-th seed's folds, each scored on its own rows by a net trained on the other folds' (a series': on
+    the windows before its own), then its refit on every train row for the folds' mean best epoch (early stopping
+    has no rows left to watch)."""
     seed, folds = job.seeds[repeat], job.folds
     y = job.arrays["y_train"]
     gap = y.shape[1] - 1 if job.windows else None  # horizon - 1: no train window forecasts a validated step
