@@ -388,3 +388,10 @@ def test_a_series_rolling_folds_are_the_same_for_every_seed_so_each_folds_mean_o
     said = verdict(*rank([a, b], "iris", "accuracy")[:2], "accuracy", ["datasets.iris.train.lr"], "iris")
     expected = ttest_rel(np.mean(a_folds, axis=0), np.mean(b_folds, axis=0)).pvalue
     assert f"(paired t over 4 folds), p = {expected:.2g}" in said
+
+
+def test_a_param_an_experiment_leaves_unset_is_not_named_in_its_label():
+    from tinynets.ranking import label
+
+    row = experiment("a", 0.1, [0.9], [0.9])
+    assert label(row, ["datasets.iris.train.lr", "datasets.iris.train.seed"], "iris") == "lr 0.1"

@@ -138,3 +138,8 @@ def test_a_series_and_circles_cross_validate_end_to_end_and_export_the_refit(tmp
         x_test = np.load(repo / f"data/features/{name}.npz")["x_test"].astype(np.float32)
         exported = session.run(None, {session.get_inputs()[0].name: x_test})[0]
         np.testing.assert_allclose(exported, np.load(repo / f"data/outputs/{name}.npz")["outputs"], atol=1e-4)
+
+
+def test_a_huge_fold_count_is_refused_at_once_naming_the_most_that_fit():
+    said = folds_problem(250, 10**12, gap=2)
+    assert said.endswith("use 123 folds or fewer")  # counted up to the rows, not up to the count asked

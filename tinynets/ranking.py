@@ -172,8 +172,9 @@ def deciding(key: str, dataset: str) -> bool:
 
 
 def label(row: Experiment, keys: list[str], dataset: str) -> str:
-    """An experiment named by the params it changes: "lr 0.03" (its name when none differ)."""
-    parts = [f"{column_name(key, dataset)} {row.params.get(key)}" for key in keys]
+    """An experiment named by the params it changes: "lr 0.03" (its name when none differ; a param it leaves
+    unset, as the table's blank cell, is not named)."""
+    parts = [f"{column_name(key, dataset)} {row.params[key]}" for key in keys if row.params.get(key) is not None]
     return ", ".join(parts) or row.name
 
 

@@ -112,7 +112,7 @@ def folds_problem(rows: int, folds: int, fewest: int | None = None, gap: int | N
     if gap is not None:
         if _rolling_fits(rows, folds, gap):
             return ""
-        fits = [count for count in range(2, folds) if _rolling_fits(rows, count, gap)]
+        fits = [count for count in range(2, min(folds, rows)) if _rolling_fits(rows, count, gap)]
         fix = f"use {fits[-1]} folds or fewer" if fits else "give the train period more steps"
         return (
             f"{folds} rolling-origin folds of {rows} train windows leave fewer than {LEAST_FOLD_ROWS} windows to "
