@@ -378,7 +378,7 @@ def test_a_relative_storage_is_the_callers_directory_in_a_non_ascii_project_and_
     refused = tinynets(searchable, "search", "iris")
     assert refused.returncode == 2 and refused.stderr == (
         "error: params.yaml: search.iris.metric: metrics/iris.json holds no validation roc_auc (it holds accuracy, "
-        "f1_macro, loss, precision_macro, recall_macro)\n"
+        "balanced_accuracy, f1_macro, loss, precision_macro, recall_macro)\n"
     )
     params["search"]["iris"] |= {"metric": "loss", "trials": 1, "workers": 1}
     (searchable / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
