@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from tinynets.common.losses import LOSSES as REGISTRY
 from tinynets.models import build_mlp
 from tinynets.params import ModelConfig
 from tinynets.training.backprop import ACTIVATION_KERNELS, ExplicitMlp
@@ -10,17 +11,17 @@ from tinynets.training.steps import LOSSES
 def batch(loss: str, rows: int, outputs: int) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(1)
     x = torch.randn(rows, 6, generator=generator)
-    if loss == "cross_entropy":
+    if REGISTRY[loss].targets == "classes":
         return x, torch.randint(0, outputs, (rows,), generator=generator)
-    if loss == "bce_with_logits":
+    if REGISTRY[loss].targets == "binary":
         return x, torch.randint(0, 2, (rows, outputs), generator=generator).float()
-    return x, torch.randn(rows, outputs, generator=generator)
+    return x, 2 * torch.randn(rows, outputs, generator=generator)  # errors both sides of huber's delta
 
 
 @pytest.mark.parametrize("activation", [*ACTIVATION_KERNELS, "identity"])
-@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("loss", list(REGISTRY))  # every loss of the registry has its kernel
 def test_gradients_are_bit_identical_to_autograd(activation, loss):
-    outputs = 3 if loss == "cross_entropy" else 2
+    outputs = 3 if REGISTRY[loss].targets == "classes" else 2
     output_activation = "sigmoid" if loss == "mse" else "identity"
     config = ModelConfig(layers=[6, 8, 5, outputs], activation=activation, output_activation=output_activation)
     torch.manual_seed(0)
@@ -37,6 +38,19 @@ def test_gradients_are_bit_identical_to_autograd(activation, loss):
         assert torch.equal(value, expected.detach())
         for grad, wanted in zip(ours, (p.grad for p in model.parameters()), strict=True):
             assert torch.equal(grad, wanted)
+
+
+@pytest.mark.parametrize("loss", list(REGISTRY))
+def test_each_losses_values_per_row_average_to_the_loss_it_trains_with(loss):
+    # scoring keeps a loss per validation row (numpy) beside what training measured (torch): one loss, two views
+    outputs = {"classes": 3, "binary": 1, "numbers": 2}[REGISTRY[loss].targets]
+    x, y = batch(loss, 40, outputs)
+    output = 3 * x[:, :outputs]  # logits and errors large enough to leave huber's quadratic part
+    per_row = REGISTRY[loss].per_row(output.double().numpy()[None], y.numpy())
+    assert per_row.shape == (1, 40)
+    assert per_row.mean() == pytest.approx(
+        float(LOSSES[loss](output.double(), y.double() if y.is_floating_point() else y)), rel=1e-9
+    )
 
 
 def test_forward_matches_the_module_and_sees_optimizer_updates():

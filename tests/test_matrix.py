@@ -129,7 +129,8 @@ def dataset(case: dict) -> dict:
     data = copy.deepcopy(DATA[case["source"]])
     series = case["source"] in SERIES
     train = {"epochs": 1, "batch_size": case["batch_size"], "optimizer": {"name": "adam"}, "lr": 0.01}
-    train["loss"] = "cross_entropy" if CLASSES.get(case["source"]) else "mse"
+    regression = "huber" if case["schedule"] else "mse"  # each meets every source of numbers
+    train["loss"] = "cross_entropy" if CLASSES.get(case["source"]) else regression
     train |= {"processes": case["processes"], "device": case["device"]}
     holding_out = case["validation"] == "valid_size"
     if series:

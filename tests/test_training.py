@@ -99,7 +99,8 @@ def test_uint8_pixels_become_floats_in_unit_range():
     assert torch.allclose(as_inputs(pixels), torch.tensor([[0.0, 1.0, 0.2]]))
 
 
-CASES = {"cross_entropy": [7, 1], "bce_with_logits": [5], "mse": [3]}  # 7: shares 4 and 3; 1: one holds none
+# rows per batch of each loss: 7 shares 4 and 3; 1: one process holds none
+CASES = {"cross_entropy": [7, 1], "bce_with_logits": [5], "mse": [3], "huber": [3]}
 
 
 def batch(loss: str, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,7 +110,7 @@ def batch(loss: str, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
         return x, torch.randint(0, 3, (rows,), generator=generator)
     if loss == "bce_with_logits":
         return x, torch.randint(0, 2, (rows, 1), generator=generator).float()
-    return x, torch.randn(rows, 2, generator=generator)
+    return x, 3 * torch.randn(rows, 2, generator=generator)  # errors both sides of huber's delta
 
 
 def stepped(loss: str, rows: int, ddp=None, rank: int = 0) -> list[torch.Tensor]:

@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from tinynets.blocks import ACTIVATIONS, KINDS, BlockKind, Count, Size
 from tinynets.common.errors import ConfigError
 from tinynets.common.facts import is_classifier
+from tinynets.common.losses import LOSSES
 
 Activation = Literal[tuple(ACTIVATIONS)]
 Init = Literal["default", "normal", "uniform", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"]
-Loss = Literal["cross_entropy", "bce_with_logits", "mse"]
+Loss = Literal[tuple(LOSSES)]
 Scaler = Literal["minmax", "standard", "none", "pixels"]
 TargetScaler = Literal["none", "standard", "minmax"]
 ClassNames = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=2)]

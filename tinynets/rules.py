@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from tinynets.common import paths
 from tinynets.common.errors import ConfigError
+from tinynets.common.losses import LOSSES
 from tinynets.measures import of_task, task_of
 from tinynets.params import (
     Activation,
@@ -156,10 +157,11 @@ def _validation_fits_the_data(dataset: DatasetConfig) -> None:
 
 def _loss_fits_output(dataset: DatasetConfig) -> None:
     outputs = dataset.model.outputs
-    if dataset.train.loss == "cross_entropy" and isinstance(outputs, int) and outputs < 2:
-        raise FieldProblem("train.loss", "cross_entropy needs one output per class (at least 2)")
-    if dataset.train.loss == "bce_with_logits" and isinstance(outputs, int) and outputs != 1:
-        raise FieldProblem("train.loss", "bce_with_logits needs exactly one output")
+    loss, targets = dataset.train.loss, LOSSES[dataset.train.loss].targets
+    if targets == "classes" and isinstance(outputs, int) and outputs < 2:
+        raise FieldProblem("train.loss", f"{loss} needs one output per class (at least 2)")
+    if targets == "binary" and isinstance(outputs, int) and outputs != 1:
+        raise FieldProblem("train.loss", f"{loss} needs exactly one output")
     if dataset.is_classifier and dataset.data.target_scaler != "none":
         raise FieldProblem("data.target_scaler", "scales regression targets; a classifier's labels stay as they are")
     if not dataset.is_classifier and dataset.data.classes is not None:
@@ -168,7 +170,7 @@ def _loss_fits_output(dataset: DatasetConfig) -> None:
         raise FieldProblem("data.split.stratify", f"splits by class, but loss {dataset.train.loss} has no classes")
     squashed = _output_activation(dataset)
     if dataset.is_classifier and squashed is not None:
-        own = "sigmoid" if dataset.train.loss == "bce_with_logits" else "softmax"
+        own = "sigmoid" if targets == "binary" else "softmax"
         raise FieldProblem(
             squashed[0],
             f"{dataset.train.loss} applies its own {own} to the raw outputs (logits); a {squashed[1]} on them "

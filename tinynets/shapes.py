@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tinynets.blocks import BlockKind, Shape, ShapeProblem, kind_of, shown
 from tinynets.common.errors import ConfigError
 from tinynets.common.facts import DataFacts, outputs_needed
+from tinynets.common.losses import LOSSES
 from tinynets.common.settings import Settings, plain
 
 if TYPE_CHECKING:
@@ -79,6 +80,6 @@ def resolved_model(name: str, model: ModelConfig | Settings, loss: str, facts: D
     if layers[0] != "auto" and layers[0] != facts.n_features:
         raise ConfigError(f"{where}: the first size is {layers[0]}, but the data has {facts.n_features} features")
     if layers[-1] != "auto" and layers[-1] != outputs:
-        what = f"{outputs} classes" if loss == "cross_entropy" else f"{outputs} target(s)"
+        what = f"{outputs} classes" if LOSSES[loss].targets == "classes" else f"{outputs} target(s)"
         raise ConfigError(f"{where}: the last size is {layers[-1]}, but the data has {what}")
     return Settings({**plain(model), "layers": [facts.n_features, *layers[1:-1], outputs]})

@@ -12,13 +12,12 @@ from typing import Any
 import numpy as np
 
 from tinynets.common.errors import ConfigError
-
-CLASSIFICATION_LOSSES = ("cross_entropy", "bce_with_logits")
+from tinynets.common.losses import LOSSES
 
 
 def is_classifier(loss: str) -> bool:
     """Whether a loss trains a classifier (its targets are classes) rather than a regressor."""
-    return loss in CLASSIFICATION_LOSSES
+    return LOSSES[loss].classifies
 
 
 @dataclass(frozen=True)
@@ -91,21 +90,22 @@ def renaming(classes: list[str] | None, labels: list[str] | tuple[str, ...]) -> 
 def outputs_needed(name: str, loss: str, facts: DataFacts) -> int:
     """How many outputs the data asks of the network under its loss (or ConfigError when they do not fit)."""
     where = f"params.yaml: datasets.{name}.train.loss"
-    if loss == "cross_entropy":
+    targets = LOSSES[loss].targets
+    if targets == "classes":
         if facts.n_classes is None:
-            raise ConfigError(f"{where}: cross_entropy needs class labels 0..K-1, but the targets are not (use mse)")
+            raise ConfigError(f"{where}: {loss} needs class labels 0..K-1, but the targets are not (use mse)")
         return facts.n_classes
-    if loss == "bce_with_logits":
+    if targets == "binary":
         if not facts.binary:
-            raise ConfigError(f"{where}: bce_with_logits needs 0/1 targets")
+            raise ConfigError(f"{where}: {loss} needs 0/1 targets")
         return 1
     return facts.n_targets
 
 
 def class_count(name: str, loss: str, facts: DataFacts) -> int:
-    """How many classes a classifier tells apart: two under bce_with_logits (its one output scores the second
+    """How many classes a classifier tells apart: two under a binary loss (its one output scores the second
     class), else one per output."""
-    return 2 if loss == "bce_with_logits" else outputs_needed(name, loss, facts)
+    return 2 if LOSSES[loss].targets == "binary" else outputs_needed(name, loss, facts)
 
 
 def input_kind(source: str) -> str:

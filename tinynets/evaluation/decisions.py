@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinynets.common.losses import LOSSES
+
 
 def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
-    """(rows, classes) probabilities from logits: softmax for cross_entropy, sigmoid for bce_with_logits."""
+    """(rows, classes) probabilities from logits: softmax over classes, a sigmoid for a binary loss's one output."""
     logits = outputs.astype(np.float64)
-    if loss == "bce_with_logits":
+    if LOSSES[loss].targets == "binary":
         positive = 1 / (1 + np.exp(-logits[:, 0]))
         return np.stack([1 - positive, positive], axis=1)
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -16,8 +18,8 @@ def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
 
 
 def predicted_labels(outputs: np.ndarray, loss: str) -> np.ndarray:
-    """Class indices from logits: argmax for cross_entropy, logit > 0 for bce_with_logits."""
-    if loss == "bce_with_logits":
+    """Class indices from logits: argmax over classes, logit > 0 for a binary loss's one output."""
+    if LOSSES[loss].targets == "binary":
         return (outputs[:, 0] > 0).astype(np.int64)
     return outputs.argmax(axis=1)
 
@@ -30,5 +32,5 @@ def top_guesses(outputs: np.ndarray, loss: str, count: int = 3) -> tuple[np.ndar
 
 
 def as_labels(y: np.ndarray) -> np.ndarray:
-    """Class labels as one int column (bce_with_logits keeps them as a float column while training)."""
+    """Class labels as one int column (a binary loss keeps them as a float column while training)."""
     return np.asarray(y).reshape(len(y), -1)[:, 0].astype(np.int64)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tinynets.common.losses import LOSSES
 from tinynets.evaluation import decisions, metrics
 from tinynets.evaluation.baselines import score_baselines
 from tinynets.evaluation.forecasts import forecast_baselines, forecast_metrics, last_values, naive
@@ -130,21 +131,14 @@ def row_values(
     raw = outputs.astype(np.float64)
     if classes is not None:
         labels = decisions.as_labels(y)
-        if loss == "bce_with_logits":  # softplus(z) - y z, without overflow
-            logits = raw[:, :, 0]
-            row_loss = np.logaddexp(0, logits) - labels * logits
-        else:
-            log_softmax = raw - np.logaddexp.reduce(raw, axis=2, keepdims=True)
-            row_loss = -np.take_along_axis(log_softmax, labels[None, :, None], axis=2)[:, :, 0]
         correct = np.stack([decisions.predicted_labels(seed, loss) == labels for seed in outputs])
-        return {"valid_rows_correct": correct.astype(np.float64), "valid_rows_loss": row_loss}
+        return {"valid_rows_correct": correct.astype(np.float64), "valid_rows_loss": LOSSES[loss].per_row(raw, y)}
     scaler, y = from_stats(info["target_scaler"]), np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     errors = np.stack([scaler.inverse(seed) for seed in raw]) - scaler.inverse(y)
-    scaled = raw - y
     return {
         "valid_rows_abs_error": np.abs(errors).mean(axis=2),
         "valid_rows_sq_error": (errors**2).mean(axis=2),
-        "valid_rows_loss": (scaled**2).mean(axis=2),
+        "valid_rows_loss": LOSSES[loss].per_row(raw, y),
     }
 
 

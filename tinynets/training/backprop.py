@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tinynets.common.losses import HUBER_DELTA
+
 if TYPE_CHECKING:
     from tinynets.params import ModelConfig
 
@@ -38,21 +40,36 @@ ACTIVATION_KERNELS: dict[str, tuple[Activation, ActivationGrad]] = {
 }
 
 
-def loss_and_output_grad(
-    loss: str, output: torch.Tensor, target: torch.Tensor, one: torch.Tensor
+# the mean loss (0-d) and its gradient with respect to the output, from (output, target, one = d loss / d loss)
+LossKernel = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def _cross_entropy(output: torch.Tensor, target: torch.Tensor, one: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    log_probs = torch.log_softmax(output, 1)
+    value, total_weight = aten.nll_loss_forward(log_probs, target, None, MEAN, IGNORE_NONE)
+    grad = aten.nll_loss_backward(one, log_probs, target, None, MEAN, IGNORE_NONE, total_weight)
+    return value, aten._log_softmax_backward_data(grad, log_probs, 1, output.dtype)
+
+
+def _bce_with_logits(
+    output: torch.Tensor, target: torch.Tensor, one: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The mean loss (0-d) and its gradient with respect to the network's output (`one`: d loss / d loss)."""
-    if loss == "cross_entropy":
-        log_probs = torch.log_softmax(output, 1)
-        value, total_weight = aten.nll_loss_forward(log_probs, target, None, MEAN, IGNORE_NONE)
-        grad = aten.nll_loss_backward(one, log_probs, target, None, MEAN, IGNORE_NONE, total_weight)
-        return value, aten._log_softmax_backward_data(grad, log_probs, 1, output.dtype)
-    if loss == "mse":
-        return F.mse_loss(output, target), aten.mse_loss_backward(one, output, target, MEAN)
-    if loss == "bce_with_logits":
-        grad = (output.sigmoid() - target) * one
-        return F.binary_cross_entropy_with_logits(output, target), grad.div_(output.numel())
-    raise ValueError(f"unknown loss {loss!r}")
+    grad = (output.sigmoid() - target) * one
+    return F.binary_cross_entropy_with_logits(output, target), grad.div_(output.numel())
+
+
+LOSS_KERNELS: dict[str, LossKernel] = {  # one per entry of tinynets.common.losses.LOSSES
+    "cross_entropy": _cross_entropy,
+    "bce_with_logits": _bce_with_logits,
+    "mse": lambda output, target, one: (
+        F.mse_loss(output, target),
+        aten.mse_loss_backward(one, output, target, MEAN),
+    ),
+    "huber": lambda output, target, one: (
+        F.huber_loss(output, target, delta=HUBER_DELTA),
+        aten.huber_loss_backward(one, output, target, MEAN, HUBER_DELTA),
+    ),
+}
 
 
 class ExplicitMlp:
@@ -92,7 +109,7 @@ class ExplicitMlp:
             pre_activations.append(out)
             if activation is not None:
                 out = activation[0](out)
-        value, grad = loss_and_output_grad(loss, out, target, self.one)
+        value, grad = LOSS_KERNELS[loss](out, target, self.one)
         for index in reversed(range(len(self.weights))):
             activation, z = self.activations[index], pre_activations[index]
             if activation is not None:

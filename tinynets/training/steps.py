@@ -3,6 +3,7 @@ DistributedDataParallel around whatever the model is on several processes."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tinynets.common.losses import LOSSES as REGISTRY
 from tinynets.inference import Forward, eval_forward
 from tinynets.training.backprop import ExplicitMlp
 
@@ -20,10 +22,8 @@ if TYPE_CHECKING:
     from tinynets.training.optimizers import Optimizer
     from tinynets.training.tensors import Shard
 
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "cross_entropy": F.cross_entropy,
-    "bce_with_logits": F.binary_cross_entropy_with_logits,
-    "mse": F.mse_loss,
+LOSSES: dict[str, Callable[..., torch.Tensor]] = {
+    name: functools.partial(getattr(F, loss.function), **loss.keywords) for name, loss in REGISTRY.items()
 }
 
 

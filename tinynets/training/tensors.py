@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from tinynets.common.losses import LOSSES
 from tinynets.inference import as_inputs
 
 
@@ -24,9 +25,9 @@ class Tensors:
 
 
 def as_targets(y: np.ndarray, loss: str) -> torch.Tensor:
-    """Class indices for cross_entropy; a float column (or columns) for bce_with_logits and mse."""
+    """Class indices for a loss over classes; a float column (or columns) for a binary or a regression loss."""
     target = torch.from_numpy(np.ascontiguousarray(y))
-    if loss == "cross_entropy":
+    if LOSSES[loss].targets == "classes":
         return target.long()
     return target.float().reshape(len(target), -1)
 
