@@ -7,6 +7,7 @@ cost more than scoring a dataset takes (0.1 s; MNIST's 10,000 rows 1.4 s).
 
 import json
 
+from tinynets import measures
 from tinynets.common import files, paths, settings
 from tinynets.common.stage import run
 from tinynets.evaluation.scoring import evaluate as score
@@ -27,8 +28,8 @@ def evaluate() -> None:
             scores, predicted = score(net, training, features, info, config, config.seasons.get(name))
             files.write_arrays(predictions / where.predictions.name, **predicted)
             files.write_json(metrics / where.metrics.name, scores)
-            headline = {key: scores[key] for key in ("accuracy", "mae", "mase", "r2") if key in scores}
-            print(f"{name}: " + ", ".join(f"{key} {value}" for key, value in headline.items()))
+            shown = [metric.name for metric in measures.headline_of(measures.task_of_scores(scores))]
+            print(f"{name}: " + ", ".join(f"{key} {scores[key]}" for key in shown if key in scores))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinynets import experiments
+from tinynets import experiments, measures
 from tinynets.common.errors import DataError
 from tinynets.experiments import WORKSPACE, Experiment, read_experiments
 from tinynets.ranking import (
@@ -99,8 +99,11 @@ def known_datasets(rows: list[Experiment]) -> set[str]:
 
 
 def default_metric(rows: list[Experiment]) -> str:
-    """Accuracy for a classifier, MAE for a regressor or a forecast (whichever the results hold)."""
-    return "accuracy" if any("accuracy" in (row.scores or {}) for row in rows) else "mae"
+    """The first headline metric of the results' task: accuracy for a classifier, MAE for a regressor or a
+    forecast."""
+    tasks = {measures.task_of_scores(row.scores) for row in rows if row.scores}
+    task = measures.CLASSIFIER if measures.CLASSIFIER in tasks else min(tasks, default=measures.REGRESSOR)
+    return measures.headline_of(task)[0].name
 
 
 def compare(

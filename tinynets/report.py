@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from tinynets import measures
 from tinynets.common import files, paths
 
 BASELINES = ("linear", "trivial")  # the summary's columns; a forecast's trivial baseline is the naive one
@@ -36,17 +37,11 @@ def headline(scores: dict[str, Any]) -> str:
         return "skipped"
     spread = scores.get("spread")
     if spread:
-        seeds = f"({len(scores['seeds'])} seeds)"
-        if "accuracy" in scores:
-            return (
-                f"accuracy {_spread(spread['accuracy'], '.4f')}, macro F1 {_spread(spread['f1_macro'], '.4f')} {seeds}"
-            )
-        return f"MAE {_spread(spread['mae'], '.4g')}, R² {_spread(spread['r2'], '.4f')} {seeds}"
-    if "accuracy" in scores:
-        return f"accuracy {scores['accuracy']:.4f}, macro F1 {scores['f1_macro']:.4f}"
-    if "mase" in scores:  # a forecast (whose train period changed at all)
-        return f"MAE {scores['mae']:.4g}, MASE {scores['mase']:.3f}"
-    return f"MAE {scores['mae']:.4g}, R² {scores['r2']:.4f}"
+        shown = [measures.METRICS[name] for name in measures.spread_of("accuracy" in scores) if name != "loss"]
+        figures = ", ".join(f"{metric.label} {_spread(spread[metric.name], metric.form)}" for metric in shown)
+        return f"{figures} ({len(scores['seeds'])} seeds)"
+    shown = measures.headline_of(measures.task_of_scores(scores))
+    return ", ".join(f"{metric.label} {scores[metric.name]:{metric.form}}" for metric in shown)
 
 
 def _spread(spread: dict[str, float], form: str) -> str:

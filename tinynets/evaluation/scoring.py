@@ -14,6 +14,7 @@ from tinynets.common.losses import LOSSES
 from tinynets.evaluation import decisions, metrics
 from tinynets.evaluation.baselines import score_baselines
 from tinynets.evaluation.forecasts import forecast_baselines, forecast_metrics, last_values, naive
+from tinynets.measures import spread_of
 from tinynets.preprocess import from_stats
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ TRAINING_FACTS = (
     *("epochs", "device", "parameters", "best_epoch", "stopped_epoch", "seeds"),
     *("folds", "fold_best_epochs", "refit_epochs"),  # cross-validation's
 )
-SPREAD_METRICS = {True: ("accuracy", "f1_macro", "loss"), False: ("mae", "r2", "loss")}  # by is-classifier
 
 
 def own_terms(y: np.ndarray, info: dict[str, Any]) -> np.ndarray:
@@ -71,7 +71,7 @@ def seed_metrics(
 def seeds_block(scored: list[dict[str, Any]], seeds: list[int], classify: bool) -> dict[str, dict[str, Any]]:
     """`spread` and `per_seed` from each seed's metrics (`scored`, in seed order)."""
     block: dict[str, dict[str, Any]] = {"spread": {}, "per_seed": {}}
-    for key in SPREAD_METRICS[classify]:
+    for key in spread_of(classify):
         values = np.array([scores[key] for scores in scored])
         block["spread"][key] = {
             "mean": metrics.rounded(values.mean()),
