@@ -142,7 +142,9 @@ def _validation_fits_the_data(dataset: DatasetConfig) -> None:
     if folds is not None and dataset.train.processes > 1:
         raise FieldProblem("data.split.folds", "train one process per fold: set train.processes to 1")
     if series and dataset.is_classifier:
-        raise FieldProblem("train.loss", f"a forecast is numbers, not classes: use mse, not {dataset.train.loss}")
+        raise FieldProblem(
+            "train.loss", f"a forecast is numbers, not classes: use mse or huber, not {dataset.train.loss}"
+        )
     if dataset.train.early_stopping is not None and not dataset.validates:
         setting = f"{dataset.validation_setting} or data.split.folds"
         raise FieldProblem("train.early_stopping", f"watches the validation loss: set {setting}")

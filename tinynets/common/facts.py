@@ -93,7 +93,7 @@ def outputs_needed(name: str, loss: str, facts: DataFacts) -> int:
     targets = LOSSES[loss].targets
     if targets == "classes":
         if facts.n_classes is None:
-            raise ConfigError(f"{where}: {loss} needs class labels 0..K-1, but the targets are not (use mse)")
+            raise ConfigError(f"{where}: {loss} needs class labels 0..K-1, but the targets are not (use mse or huber)")
         return facts.n_classes
     if targets == "binary":
         if not facts.binary:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinynets.common.losses import LOSSES
 from tinynets.evaluation import decisions, metrics
 from tinynets.evaluation.baselines import score_baselines
 from tinynets.evaluation.forecasts import forecast_baselines, forecast_metrics, last_values, naive
+from tinynets.evaluation.row_losses import ROW_LOSSES
 from tinynets.measures import spread_of
 from tinynets.preprocess import from_stats
 
@@ -132,13 +132,13 @@ def row_values(
     if classes is not None:
         labels = decisions.as_labels(y)
         correct = np.stack([decisions.predicted_labels(seed, loss) == labels for seed in outputs])
-        return {"valid_rows_correct": correct.astype(np.float64), "valid_rows_loss": LOSSES[loss].per_row(raw, y)}
+        return {"valid_rows_correct": correct.astype(np.float64), "valid_rows_loss": ROW_LOSSES[loss](raw, y)}
     scaler, y = from_stats(info["target_scaler"]), np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     errors = np.stack([scaler.inverse(seed) for seed in raw]) - scaler.inverse(y)
     return {
         "valid_rows_abs_error": np.abs(errors).mean(axis=2),
         "valid_rows_sq_error": (errors**2).mean(axis=2),
-        "valid_rows_loss": LOSSES[loss].per_row(raw, y),
+        "valid_rows_loss": ROW_LOSSES[loss](raw, y),
     }
 
 

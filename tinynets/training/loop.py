@@ -16,7 +16,7 @@ from tinynets.inference import Forward, as_inputs, batched_outputs
 from tinynets.training.early_stopping import EarlyStopper
 from tinynets.training.optimizers import Optimizer, make_optimizer
 from tinynets.training.schedules import LrSchedule, make_schedule
-from tinynets.training.steps import LOSSES, TrainStep
+from tinynets.training.steps import TORCH_LOSSES, TrainStep
 from tinynets.training.tensors import ONE_PROCESS, Shard, Tensors, batch_rows, epoch_batches
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def mean_loss(forward: Forward, x: torch.Tensor, y: torch.Tensor, loss: str) -> 
 
     `forward` must not record autograd history (ExplicitMlp.forward never does).
     """
-    return LOSSES[loss](batched_outputs(forward, x), y)
+    return TORCH_LOSSES[loss](batched_outputs(forward, x), y)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from tinynets.modelfile import save_model
 from tinynets.models import parameter_count
 from tinynets.training.recording import grid_points, learned
 from tinynets.training.runner import FinishedRun, Job
-from tinynets.training.steps import LOSSES
+from tinynets.training.steps import TORCH_LOSSES
 
 GRID_STEPS = 200  # decision-region resolution per axis for 2-D inputs
 
@@ -48,7 +48,7 @@ def network_outputs(runs: list[FinishedRun], loss: str) -> dict[str, np.ndarray]
     arrays = {}
     for prefix, (x, y) in splits.items():
         outputs = [eval_outputs(model, x) for model in models]
-        losses = [float(LOSSES[loss](output, y)) for output in outputs]
+        losses = [float(TORCH_LOSSES[loss](output, y)) for output in outputs]
         arrays |= {f"{prefix}outputs": outputs[0].cpu().numpy(), f"{prefix}loss": np.array(losses[0])}
         if len(models) > 1:
             arrays[f"repeat_{prefix}outputs"] = torch.stack(outputs).cpu().numpy()

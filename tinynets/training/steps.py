@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinynets.common.losses import LOSSES as REGISTRY
+from tinynets.common.losses import LOSSES
 from tinynets.inference import Forward, eval_forward
 from tinynets.training.backprop import ExplicitMlp
 
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from tinynets.training.optimizers import Optimizer
     from tinynets.training.tensors import Shard
 
-LOSSES: dict[str, Callable[..., torch.Tensor]] = {
-    name: functools.partial(getattr(F, loss.function), **loss.keywords) for name, loss in REGISTRY.items()
+TORCH_LOSSES: dict[str, Callable[..., torch.Tensor]] = {
+    name: functools.partial(getattr(F, loss.function), **loss.keywords) for name, loss in LOSSES.items()
 }
 
 
@@ -66,7 +66,7 @@ def autograd_step(module: nn.Module, forward: Forward, optimizer: Optimizer, los
 
     def update(x: torch.Tensor, y: torch.Tensor, rows: int) -> torch.Tensor:
         optimizer.zero_grad()
-        value = LOSSES[loss](module(x), y)
+        value = TORCH_LOSSES[loss](module(x), y)
         value.backward()
         optimizer.step()
         return value.detach()
@@ -84,7 +84,7 @@ def distributed_step(ddp: nn.Module, forward: Forward, optimizer: Optimizer, los
     def update(x: torch.Tensor, y: torch.Tensor, rows: int) -> torch.Tensor:
         optimizer.zero_grad()
         per_row = math.prod(y.shape[1:])  # the elements a mean loss divides by, per row
-        total = LOSSES[loss](ddp(x), y, reduction="sum")
+        total = TORCH_LOSSES[loss](ddp(x), y, reduction="sum")
         (total * (world / (rows * per_row))).backward()
         optimizer.step()
         return (total / max(len(y) * per_row, 1)).detach()
