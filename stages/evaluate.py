@@ -8,7 +8,7 @@ cost more than scoring a dataset takes (0.1 s; MNIST's 10,000 rows 1.4 s).
 import json
 
 from tinynets import measures
-from tinynets.common import files, paths, settings
+from tinynets.common import contracts, files, paths, settings
 from tinynets.common.stage import run
 from tinynets.evaluation.scoring import evaluate as score
 
@@ -24,7 +24,7 @@ def evaluate() -> None:
             net = files.read_arrays(where.outputs)
             training = json.loads(str(net.pop("training")))
             features = files.read_arrays(where.features)
-            info = files.read_json(where.feature_info)
+            info = contracts.read(contracts.FEATURE_INFO, where.feature_info)
             scores, predicted = score(net, training, features, info, config, config.seasons.get(name))
             files.write_arrays(predictions / where.predictions.name, **predicted)
             files.write_json(metrics / where.metrics.name, scores)

@@ -1,6 +1,6 @@
 """Stage featurize: fit the scalers on the training rows, apply them to every split, describe the result."""
 
-from tinynets.common import files, paths, settings
+from tinynets.common import contracts, files, paths, settings
 from tinynets.common.facts import renaming
 from tinynets.common.stage import run_stage
 from tinynets.preprocess import featurize as make_features
@@ -16,7 +16,7 @@ def featurize(name: str) -> None:
         print(f"{name}: {renamed}")
     info["made_from"] = str(raw["made_from"])  # the prepare settings' digest: validate tells stale facts by it
     files.write_arrays(where.features, **features)
-    files.write_json(where.feature_info, info)
+    contracts.write(contracts.FEATURE_INFO, where.feature_info, info)
 
 
 if __name__ == "__main__":

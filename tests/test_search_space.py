@@ -185,8 +185,10 @@ def test_a_trials_metric_mid_training_is_the_one_evaluate_writes(tmp_path):
     from tinynets.evaluation.scoring import headline_metrics
     from tinynets.training.pruning import measure
 
-    info = {"classes": ["a", "b", "c"]}
-    (tmp_path / "info.json").write_text(__import__("json").dumps(info))
+    from tinynets.common import contracts
+
+    info = dict.fromkeys(contracts.FEATURE_INFO.required) | {"classes": ["a", "b", "c"]}
+    contracts.write(contracts.FEATURE_INFO, tmp_path / "info.json", info)
     generator = torch.Generator().manual_seed(0)
     x, model = torch.randn(40, 4, generator=generator), torch.nn.Linear(4, 3)
     y = np.arange(40) % 3

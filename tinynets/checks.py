@@ -10,14 +10,15 @@ settings, every default filled in (tinynets.common.settings), which the stages d
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tinynets.common import files, paths
-from tinynets.common.errors import ConfigError
+from tinynets.common import contracts, paths
+from tinynets.common.errors import ConfigError, DataError
 from tinynets.common.facts import DataFacts, class_count, class_order, input_kind, is_classifier
 from tinynets.common.settings import Settings, digest, plain
 from tinynets.params import DatasetConfig, Params
@@ -145,8 +146,8 @@ def known_facts(params: Params, name: str) -> DataFacts | None:
     series, always read."""
     info_path = paths.of(name).feature_info
     settings = prepare_settings(params, name)
-    if info_path.exists():
-        info = files.read_json(info_path)
+    with contextlib.suppress(FileNotFoundError, DataError):  # none yet, or of an older layout: learn afresh
+        info = contracts.read(contracts.FEATURE_INFO, info_path)
         labelled = "labels" in info.get("facts", {}) or not is_classifier(settings["loss"])
         if info.get("made_from") == digest(settings) and labelled:  # facts without labels predate class_order
             try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinynets.common import files, paths
+from tinynets.common import contracts, paths
 from tinynets.common.errors import DataError
 from tinynets.evaluation.decisions import class_probabilities, predicted_labels
 from tinynets.preprocess import from_stats, inputs
@@ -29,7 +29,7 @@ def saved_model(name: str, root: Path) -> tuple[dict, dict]:
         raise DataError(f"dataset {name!r} is not trained yet ({model_path} is missing): run `dvc repro` first")
     from tinynets.modelfile import load_model
 
-    return load_model(root / model_path), files.read_json(root / info_path)
+    return load_model(root / model_path), contracts.read(contracts.FEATURE_INFO, root / info_path)
 
 
 def read_rows(given: list[Path], info: dict):

@@ -84,11 +84,11 @@ def measure(metric: str, loss: str, x_valid: Any, y_valid: Any, info: Path) -> C
     evaluate stage scores it (in the target's units), from the model's validation outputs."""
     if metric == "loss":
         return lambda run: float(run.history[run.epoch - 1, run.watched_column])
-    from tinynets.common.files import read_json
+    from tinynets.common import contracts
     from tinynets.evaluation.scoring import headline_metrics, own_terms
     from tinynets.inference import eval_outputs
 
-    described = read_json(info)
+    described = contracts.read(contracts.FEATURE_INFO, info)
     classes, y_true = described.get("classes"), own_terms(y_valid, described)
 
     def scored(run: Any) -> float | None:
