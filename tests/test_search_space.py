@@ -182,10 +182,9 @@ def test_a_trials_metric_mid_training_is_the_one_evaluate_writes(tmp_path):
     import numpy as np
     import torch
 
+    from tinynets.common import contracts
     from tinynets.evaluation.scoring import headline_metrics
     from tinynets.training.pruning import measure
-
-    from tinynets.common import contracts
 
     info = dict.fromkeys(contracts.FEATURE_INFO.required) | {"classes": ["a", "b", "c"]}
     contracts.write(contracts.FEATURE_INFO, tmp_path / "info.json", info)

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from conftest import make_repo, ran_stages, run, tiny_params, tool_env, write_params
 
+from tinynets.common.contracts import FEATURE_INFO
 from tinynets.common.errors import DataError
 from tinynets.common.settings import Settings
 from tinynets.evaluation.forecasts import forecast_baselines, forecast_metrics, naive, seasonal_naive
@@ -62,6 +63,7 @@ def test_the_scalers_keep_the_train_periods_statistics_when_the_level_jumps():
     data = {"scaler": "standard", "target_scaler": "standard", "classes": None, "time": None, "missing": "error"}
     settings = Settings({"data": data, "loss": "mse", "inputs": "windows"})
     features, info = featurize(arrays, settings, "toy")
+    assert FEATURE_INFO.mismatch(info | {"made_from": "its prepare settings"}) is None  # a series', as declared
     train = level[:70]
     assert info["scaler"]["offset"] == pytest.approx([train.mean(), feature[:70].mean()])
     assert info["scaler"]["scale"][0] == pytest.approx(1 / train.std())

@@ -7,6 +7,7 @@ import pytest
 from own_data import COLUMNS, houses, write_csv
 
 from tinynets import sources
+from tinynets.common.contracts import FEATURE_INFO
 from tinynets.common.errors import DataError
 from tinynets.params import CsvData
 
@@ -80,6 +81,7 @@ def test_classes_that_are_the_labels_number_them_by_name(tmp_path):
     as_read, _ = featurized(raw, None)
     reordered, info = featurized(raw, ["cheap", "mid", "expensive"])  # sorted they are cheap, expensive, mid
     assert info["classes"] == ["cheap", "mid", "expensive"]
+    assert FEATURE_INFO.mismatch(info | {"made_from": "its prepare settings"}) is None  # a table's, as declared
     names = np.array(info["classes"])[reordered["y_test"]]
     assert names.tolist() == np.array(["cheap", "expensive", "mid"])[as_read["y_test"]].tolist()  # same label per row
 

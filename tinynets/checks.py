@@ -148,8 +148,8 @@ def known_facts(params: Params, name: str) -> DataFacts | None:
     settings = prepare_settings(params, name)
     with contextlib.suppress(FileNotFoundError, DataError):  # none yet, or of an older layout: learn afresh
         info = contracts.read(contracts.FEATURE_INFO, info_path)
-        labelled = "labels" in info.get("facts", {}) or not is_classifier(settings["loss"])
-        if info.get("made_from") == digest(settings) and labelled:  # facts without labels predate class_order
+        labelled = "labels" in info["facts"] or not is_classifier(settings["loss"])
+        if info["made_from"] == digest(settings) and labelled:  # facts without labels predate class_order
             try:
                 return DataFacts.from_dict(info["facts"])
             except (KeyError, TypeError):  # written by an older tinynets: learn the facts afresh

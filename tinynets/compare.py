@@ -102,7 +102,8 @@ def default_metric(rows: list[Experiment]) -> str:
     """The first headline metric of the results' task: accuracy for a classifier, MAE for a regressor or a
     forecast."""
     tasks = {measures.task_of_scores(row.scores) for row in rows if row.scores}
-    task = measures.CLASSIFIER if measures.CLASSIFIER in tasks else min(tasks, default=measures.REGRESSOR)
+    ordered = (measures.CLASSIFIER, measures.REGRESSOR, measures.FORECAST)
+    task = next((task for task in ordered if task in tasks), measures.REGRESSOR)
     return measures.headline_of(task)[0].name
 
 

@@ -63,6 +63,7 @@ def headline_of(task: str) -> list[Metric]:
 
 
 def spread_of(classifier: bool) -> list[str]:
-    """The metrics whose spread over the seeds of train.repeats metrics JSON keeps: a classifier's or a
-    regressor's headline (a forecast's too), and the loss."""
+    """The metrics whose spread over the seeds of train.repeats metrics JSON keeps, and the report shows: a
+    classifier's or a regressor's headline, and the loss. A forecast keeps a regressor's (MAE and R²), though
+    its headline without repeats shows MAE and MASE."""
     return [metric.name for metric in headline_of(task_of(classifier, False))] + ["loss"]

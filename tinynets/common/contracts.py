@@ -12,8 +12,9 @@ from tinynets.common import files
 from tinynets.common.errors import DataError
 
 
-class UndeclaredKey(KeyError):
-    """A key read from a file whose layout does not declare it (a typo, or a key no stage writes)."""
+class UndeclaredKey(Exception):
+    """A key read from a file whose layout does not declare it (a typo, or a key no stage writes): not a
+    KeyError, which a reader's own `except KeyError` would swallow."""
 
 
 @dataclass(frozen=True)
@@ -24,17 +25,16 @@ class Layout:
     required: frozenset[str]
     optional: frozenset[str] = frozenset()
 
-    def check(self, path: Path, data: dict[str, Any]) -> None:
-        """DataError, in one line, when `data` lacks a required key or holds one this layout does not declare."""
+    def mismatch(self, data: dict[str, Any]) -> str | None:
+        """What sets `data` apart from this layout (a required key missing, or one it does not declare), or None."""
         missing = sorted(self.required - data.keys())
         unknown = sorted(data.keys() - self.required - self.optional)
-        if missing or unknown:
-            found = f"no {missing[0]!r}" if missing else f"an unknown {unknown[0]!r}"
-            raise DataError(f"{path}: {self.what} of another layout ({found}): run `dvc repro` to write it anew")
+        return f"no {missing[0]!r}" if missing else f"an unknown {unknown[0]!r}" if unknown else None
 
 
 class Record(dict):
-    """A file's contents as read through its layout: reading an undeclared key raises UndeclaredKey."""
+    """A file's contents as read through its layout: reading an undeclared key raises UndeclaredKey. Its top
+    level only, and only while it is a Record (a copy by dict(), ** or | is a plain dict)."""
 
     def __init__(self, layout: Layout, data: dict[str, Any]) -> None:
         super().__init__(data)
@@ -88,15 +88,20 @@ FEATURE_INFO = Layout(
 
 
 def write(layout: Layout, path: Path, data: dict[str, Any]) -> None:
-    """Write `data` as `path`'s JSON, checked against its layout first (a mistake here is tinynets')."""
-    layout.check(path, data)
+    """Write `data` as `path`'s JSON, checked against its layout first (a mismatch is a bug in tinynets)."""
+    found = layout.mismatch(data)
+    if found is not None:
+        raise RuntimeError(f"{path}: {layout.what} written with {found} (tinynets.common.contracts)")
     files.write_json(path, data)
 
 
 def read(layout: Layout, path: Path) -> Record:
-    """`path`'s JSON, checked against its layout; DataError in one line when it is of another."""
-    data = files.read_json(path)
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: {layout.what} is not a JSON object: run `dvc repro` to write it anew")
-    layout.check(path, data)
+    """`path`'s JSON, checked against its layout; DataError in one line when it is of another (or no JSON)."""
+    try:
+        data = files.read_json(path)
+    except ValueError:  # truncated or not JSON at all
+        data = None
+    found = layout.mismatch(data) if isinstance(data, dict) else "not a JSON object"
+    if found is not None:
+        raise DataError(f"{path}: {layout.what} of another layout ({found}): run `dvc repro` to write it anew")
     return Record(layout, data)
